@@ -1,0 +1,16 @@
+//! The pure billing core: rules by rulebook, windows, tiers, money, markets and rate lookup.
+//!
+//! Nothing in here reads files, reads the clock or draws random numbers (rust-analyzer style
+//! architecture invariant): every function takes plain values and returns plain values, so the
+//! rules can be tested in isolation and replayed deterministically.
+
+pub mod accounts;
+pub mod calendar;
+pub mod engine;
+pub mod markets;
+pub mod money;
+pub mod rates;
+pub mod types;
+
+pub use money::Money;
+pub use types::*;

@@ -1,0 +1,157 @@
+//! Exact money (RATE-3): integer micro-units (10⁻⁶ of the currency unit).
+//!
+//! Meta's rate files carry at most 6 decimal places, so every rate is an exact integer number of
+//! micro-units, and sums are exact integer sums. Conversion to text happens only at the edges and
+//! never rounds: [`Money::to_decimal_string`] prints the exact value (at least 4 decimals, trailing
+//! zeros beyond that trimmed). Charts convert to `f64` at the very end, for drawing only.
+
+use std::fmt;
+use std::ops::{Add, AddAssign};
+
+use rust_decimal::Decimal;
+
+/// Number of decimal places kept exactly.
+pub const SCALE: u32 = 6;
+const UNIT: i64 = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(pub i64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("`{0}` has more than 6 decimal places (RATE-3: rates are exact to 6 places)")]
+    TooPrecise(String),
+    #[error("`{0}` is not a decimal number")]
+    NotANumber(String),
+    #[error("`{0}` is negative")]
+    Negative(String),
+    #[error("`{0}` is too large")]
+    TooLarge(String),
+}
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    pub fn micros(self) -> i64 {
+        self.0
+    }
+
+    /// Exact conversion from a decimal; fails rather than rounds.
+    pub fn from_decimal(d: Decimal) -> Result<Money, MoneyError> {
+        let d = d.normalize();
+        if d.scale() > SCALE {
+            return Err(MoneyError::TooPrecise(d.to_string()));
+        }
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(MoneyError::Negative(d.to_string()));
+        }
+        let scaled = d
+            .checked_mul(Decimal::from(UNIT))
+            .ok_or_else(|| MoneyError::TooLarge(d.to_string()))?;
+        let v: i64 = scaled
+            .trunc()
+            .try_into()
+            .map_err(|_| MoneyError::TooLarge(d.to_string()))?;
+        Ok(Money(v))
+    }
+
+    /// Parse a non-negative decimal string such as `0.0618`, `.5`, `12`.
+    pub fn parse(s: &str) -> Result<Money, MoneyError> {
+        let t = s.trim();
+        let d: Decimal = t
+            .parse()
+            .map_err(|_| MoneyError::NotANumber(t.to_string()))?;
+        Money::from_decimal(d)
+    }
+
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.0, SCALE)
+    }
+
+    /// Exact decimal text: at least 4 decimals, trailing zeros beyond the 4th trimmed.
+    pub fn to_decimal_string(self) -> String {
+        let neg = self.0 < 0;
+        let abs = self.0.unsigned_abs();
+        let int = abs / UNIT as u64;
+        let frac = abs % UNIT as u64;
+        let mut f = format!("{frac:06}");
+        while f.len() > 4 && f.ends_with('0') {
+            f.pop();
+        }
+        format!("{}{int}.{f}", if neg { "-" } else { "" })
+    }
+
+    /// For charts only: the nearest `f64` (never used for sums).
+    pub fn to_f64_for_display(self) -> f64 {
+        self.0 as f64 / UNIT as f64
+    }
+
+    pub fn checked_add(self, o: Money) -> Option<Money> {
+        self.0.checked_add(o.0).map(Money)
+    }
+}
+
+impl Add for Money {
+    type Output = Money;
+    fn add(self, o: Money) -> Money {
+        Money(self.0.checked_add(o.0).expect("money overflow"))
+    }
+}
+
+impl AddAssign for Money {
+    fn add_assign(&mut self, o: Money) {
+        *self = *self + o;
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        iter.fold(Money::ZERO, |a, b| a + b)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_decimal_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_3_parse_is_exact_and_prints_exactly() {
+        assert_eq!(Money::parse("0.0618").unwrap(), Money(61_800));
+        assert_eq!(Money::parse("0.16").unwrap().to_decimal_string(), "0.1600");
+        assert_eq!(
+            Money::parse("356.65").unwrap().to_decimal_string(),
+            "356.6500"
+        );
+        assert_eq!(Money(1).to_decimal_string(), "0.000001");
+        assert_eq!(Money(0).to_decimal_string(), "0.0000");
+        assert_eq!(Money::parse("0.123456").unwrap(), Money(123_456));
+    }
+
+    #[test]
+    fn rate_3_refuses_to_round() {
+        assert!(matches!(
+            Money::parse("0.1234567"),
+            Err(MoneyError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            Money::parse("abc"),
+            Err(MoneyError::NotANumber(_))
+        ));
+        assert!(matches!(Money::parse("-1"), Err(MoneyError::Negative(_))));
+        // trailing zeros beyond 6 places are not extra precision
+        assert_eq!(Money::parse("0.06180000").unwrap(), Money(61_800));
+    }
+
+    #[test]
+    fn rate_3_sums_are_exact() {
+        let r = Money::parse("0.0001").unwrap();
+        let total: Money = std::iter::repeat_n(r, 10_000).sum();
+        assert_eq!(total.to_decimal_string(), "1.0000");
+    }
+}

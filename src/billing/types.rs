@@ -1,0 +1,340 @@
+//! Small value types shared by the whole core: rulebooks, categories, reasons, event kinds.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Which set of rules applies (billing-rules.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rulebook {
+    Cbp2022,
+    Cbp2023,
+    Cbp2024,
+    Pmp2025,
+    Pmp2026,
+}
+
+impl Rulebook {
+    pub const ALL: [Rulebook; 5] = [
+        Rulebook::Cbp2022,
+        Rulebook::Cbp2023,
+        Rulebook::Cbp2024,
+        Rulebook::Pmp2025,
+        Rulebook::Pmp2026,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Rulebook::Cbp2022 => "cbp-2022",
+            Rulebook::Cbp2023 => "cbp-2023",
+            Rulebook::Cbp2024 => "cbp-2024",
+            Rulebook::Pmp2025 => "pmp-2025",
+            Rulebook::Pmp2026 => "pmp-2026",
+        }
+    }
+
+    /// First day (00:00 in the WABA's time zone) on which the rulebook applies by default.
+    pub fn start(self) -> (i32, u32, u32) {
+        match self {
+            Rulebook::Cbp2022 => (2022, 2, 1),
+            Rulebook::Cbp2023 => (2023, 6, 1),
+            Rulebook::Cbp2024 => (2024, 11, 1),
+            Rulebook::Pmp2025 => (2025, 7, 1),
+            Rulebook::Pmp2026 => (2026, 10, 1),
+        }
+    }
+
+    pub fn is_cbp(self) -> bool {
+        matches!(
+            self,
+            Rulebook::Cbp2022 | Rulebook::Cbp2023 | Rulebook::Cbp2024
+        )
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Rulebook::Cbp2022 => "conversation-based: user-initiated / business-initiated conversations, 1,000 free per month",
+            Rulebook::Cbp2023 => "conversation-based: marketing / utility / authentication / service conversations, 1,000 free service conversations per month",
+            Rulebook::Cbp2024 => "conversation-based as cbp-2023, service conversations free",
+            Rulebook::Pmp2025 => "per-message: delivered templates charged; non-template and in-window utility free",
+            Rulebook::Pmp2026 => "per-message (reported): service messages charged after 1,000 free per number and month; utility charged inside the window too (the charged reading of PMP-5)",
+        }
+    }
+}
+
+impl fmt::Display for RateColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl fmt::Display for Rulebook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Rulebook {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Rulebook::ALL
+            .into_iter()
+            .find(|r| r.id().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown rulebook `{s}` (expected one of cbp-2022, cbp-2023, cbp-2024, pmp-2025, pmp-2026)"
+                )
+            })
+    }
+}
+
+/// A template's category as given in the log (CBP-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TemplateCategory {
+    Marketing,
+    Utility,
+    Authentication,
+}
+
+impl TemplateCategory {
+    pub fn id(self) -> &'static str {
+        match self {
+            TemplateCategory::Marketing => "marketing",
+            TemplateCategory::Utility => "utility",
+            TemplateCategory::Authentication => "authentication",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        [
+            TemplateCategory::Marketing,
+            TemplateCategory::Utility,
+            TemplateCategory::Authentication,
+        ]
+        .into_iter()
+        .find(|c| c.id().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A rate column of a rate card (RATE-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RateColumn {
+    Marketing,
+    Utility,
+    Authentication,
+    AuthenticationInternational,
+    Service,
+    BusinessInitiated,
+    UserInitiated,
+}
+
+impl RateColumn {
+    pub const ALL: [RateColumn; 7] = [
+        RateColumn::Marketing,
+        RateColumn::Utility,
+        RateColumn::Authentication,
+        RateColumn::AuthenticationInternational,
+        RateColumn::Service,
+        RateColumn::BusinessInitiated,
+        RateColumn::UserInitiated,
+    ];
+    pub fn id(self) -> &'static str {
+        match self {
+            RateColumn::Marketing => "marketing",
+            RateColumn::Utility => "utility",
+            RateColumn::Authentication => "authentication",
+            RateColumn::AuthenticationInternational => "authentication_international",
+            RateColumn::Service => "service",
+            RateColumn::BusinessInitiated => "business_initiated",
+            RateColumn::UserInitiated => "user_initiated",
+        }
+    }
+    /// The column for a normalized id (exact match).
+    pub fn from_id(s: &str) -> Option<Self> {
+        RateColumn::ALL.into_iter().find(|c| c.id() == s)
+    }
+    /// The column for a header cell as written in a file, e.g. `"Authentication-\nInternational"`,
+    /// `"Business-Initiated"`, `" utility "`.
+    pub fn from_header(s: &str) -> Option<Self> {
+        RateColumn::from_id(&normalize_name(s))
+    }
+    /// Whether Meta publishes volume tiers for this column (the groups of `Tier Pricing.csv`).
+    pub fn is_tiered(&self) -> bool {
+        matches!(
+            self,
+            RateColumn::Utility
+                | RateColumn::Authentication
+                | RateColumn::AuthenticationInternational
+        )
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The category a unit is billed as: the `category` of a breakdown line (formats.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Billed {
+    Marketing,
+    Utility,
+    Authentication,
+    AuthenticationInternational,
+    Service,
+    BusinessInitiated,
+    UserInitiated,
+    FreeEntryPoint,
+}
+
+impl Billed {
+    pub fn id(self) -> &'static str {
+        match self {
+            Billed::FreeEntryPoint => "free_entry_point",
+            other => other.rate_column().expect("priced category").id(),
+        }
+    }
+    pub fn rate_column(self) -> Option<RateColumn> {
+        Some(match self {
+            Billed::Marketing => RateColumn::Marketing,
+            Billed::Utility => RateColumn::Utility,
+            Billed::Authentication => RateColumn::Authentication,
+            Billed::AuthenticationInternational => RateColumn::AuthenticationInternational,
+            Billed::Service => RateColumn::Service,
+            Billed::BusinessInitiated => RateColumn::BusinessInitiated,
+            Billed::UserInitiated => RateColumn::UserInitiated,
+            Billed::FreeEntryPoint => return None,
+        })
+    }
+    pub fn from_template(c: TemplateCategory) -> Billed {
+        match c {
+            TemplateCategory::Marketing => Billed::Marketing,
+            TemplateCategory::Utility => Billed::Utility,
+            TemplateCategory::Authentication => Billed::Authentication,
+        }
+    }
+}
+
+/// Why a business message cost what it did: the ledger's `reason` (formats.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    Charged,
+    InConversation,
+    FreeCustomerService,
+    FreeEntryPoint,
+    FreeTier,
+    FreeService,
+    NotDelivered,
+    OutsideCsw,
+}
+
+impl Reason {
+    pub fn id(self) -> &'static str {
+        match self {
+            Reason::Charged => "charged",
+            Reason::InConversation => "in_conversation",
+            Reason::FreeCustomerService => "free_customer_service",
+            Reason::FreeEntryPoint => "free_entry_point",
+            Reason::FreeTier => "free_tier",
+            Reason::FreeService => "free_service",
+            Reason::NotDelivered => "not_delivered",
+            Reason::OutsideCsw => "outside_csw",
+        }
+    }
+}
+
+/// Delivery status as given in the log (formats.md §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Delivered,
+    Read,
+    Sent,
+    Failed,
+}
+
+impl Status {
+    pub fn id(self) -> &'static str {
+        match self {
+            Status::Delivered => "delivered",
+            Status::Read => "read",
+            Status::Sent => "sent",
+            Status::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Some(Status::Delivered);
+        }
+        [
+            Status::Delivered,
+            Status::Read,
+            Status::Sent,
+            Status::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.id().eq_ignore_ascii_case(s))
+    }
+    /// Only delivered (or read) business messages are billed or change state (§0 "Delivered").
+    pub fn is_delivered(self) -> bool {
+        matches!(self, Status::Delivered | Status::Read)
+    }
+}
+
+/// What one log row is, in the terms the rules need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Inbound message from the user; `entry_point` when it came through a CTWA ad or Page CTA.
+    In { entry_point: bool },
+    /// Business message: `template` is the template category, `None` for a non-template message.
+    Out {
+        template: Option<TemplateCategory>,
+        status: Status,
+    },
+}
+
+/// A ISO 3166 alpha-2 country code, upper case. `ZZ` = unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Country(pub [u8; 2]);
+
+impl Country {
+    pub const UNKNOWN: Country = Country(*b"ZZ");
+    pub const US: Country = Country(*b"US");
+    pub fn parse(s: &str) -> Option<Country> {
+        let b = s.trim().as_bytes();
+        if b.len() == 2 && b.iter().all(|c| c.is_ascii_alphabetic()) {
+            Some(Country([
+                b[0].to_ascii_uppercase(),
+                b[1].to_ascii_uppercase(),
+            ]))
+        } else {
+            None
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("ZZ")
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Normalize a header cell: lower case, runs of anything not alphanumeric (spaces, line breaks,
+/// hyphens, punctuation) folded into one `_` (`"Authentication-\nInternational"` →
+/// `authentication_international`).
+pub fn normalize_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_sep = false;
+    for ch in s.chars() {
+        if ch.is_alphanumeric() {
+            if pending_sep && !out.is_empty() {
+                out.push('_');
+            }
+            pending_sep = false;
+            out.extend(ch.to_lowercase());
+        } else {
+            pending_sep = true;
+        }
+    }
+    out
+}

@@ -1,0 +1,240 @@
+//! `wabill replay`: price a message log and print the breakdown.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::{Args, ValueEnum};
+
+use crate::billing::engine::{self, BillingError, Context, Replay};
+use crate::billing::types::Rulebook;
+use crate::cmd::{load_accounts, notice, progress, rates_dir};
+use crate::io::log::{read_log, Log};
+use crate::io::rates_dir::{self, RatesDir};
+use crate::report::breakdown::{self, JsonCard, JsonReport};
+use crate::report::ledger;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The message log: CSV, JSON Lines (.jsonl) or Parquet (.parquet).
+    pub log: PathBuf,
+    /// Accounts file (TOML): portfolio, WABAs with time zone and currency.
+    #[arg(long)]
+    pub accounts: Option<PathBuf>,
+    /// Rates directory (cards and market table); default: the project's `rates/`.
+    #[arg(long)]
+    pub rates: Option<PathBuf>,
+    /// `auto` follows the date; any other forces one rulebook for the whole replay.
+    #[arg(long, default_value = "auto")]
+    pub rulebook: String,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the per-message ledger (CSV, or Parquet by extension).
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Where rejected rows go (default: next to the ledger, else reports/<log>.rejects.csv).
+    #[arg(long)]
+    pub rejects: Option<PathBuf>,
+    /// Exit with code 1 when any row is rejected or any issue is found.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
+    if s.eq_ignore_ascii_case("auto") {
+        Ok(None)
+    } else {
+        s.parse::<Rulebook>().map(Some).map_err(anyhow::Error::msg)
+    }
+}
+
+/// Everything a replay produced, for `replay`, `compare` and reports.
+pub struct Replayed {
+    pub log: Log,
+    pub rates: RatesDir,
+    pub accounts: crate::billing::accounts::Accounts,
+    pub replay: Replay,
+    pub forced: Option<Rulebook>,
+}
+
+impl Replayed {
+    pub fn json(&self) -> JsonReport {
+        breakdown::json_report(&self.log, &self.replay, self.forced, self.cards_used())
+    }
+
+    /// Cards of the replay currency, for provenance.
+    pub fn cards_used(&self) -> Vec<JsonCard> {
+        self.rates
+            .book
+            .cards
+            .iter()
+            .filter(|c| c.currency == self.replay.currency)
+            .map(|c| JsonCard {
+                currency: c.currency.clone(),
+                effective: c.effective.to_string(),
+                source: c.source.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Load, read and price: the shared front half of every command that replays a log.
+pub fn load_and_replay(
+    log_path: &Path,
+    accounts: Option<&Path>,
+    rates: Option<&Path>,
+    forced: Option<Rulebook>,
+) -> Result<(Log, RatesDir, crate::billing::accounts::Accounts)> {
+    let accounts = load_accounts(accounts)?;
+    // CONV-6: one currency per replay, checked before reading the log.
+    let currency = accounts.currency()?;
+    let rates = rates_dir::load(&rates_dir(rates))?;
+    if !rates.book.cards.iter().any(|c| c.currency == currency) {
+        bail!(
+            "no rate card in {} for currency {currency} (have: {})",
+            rates.root.display(),
+            rates.book.currencies().join(", ")
+        );
+    }
+    let pb = progress("reading");
+    let log = read_log(
+        log_path,
+        &accounts,
+        &rates.markets,
+        forced.is_none(),
+        &|n| pb.set_position(n),
+    )?;
+    pb.finish_and_clear();
+    Ok((log, rates, accounts))
+}
+
+pub fn price(
+    log: Log,
+    rates: RatesDir,
+    accounts: crate::billing::accounts::Accounts,
+    forced: Option<Rulebook>,
+) -> Result<Replayed> {
+    let ctx = Context {
+        accounts: &accounts,
+        rates: &rates.book,
+        markets: &rates.markets,
+        forced,
+    };
+    let replay = match engine::replay(&log.events, &log.chats, &log.countries, &ctx) {
+        Ok(r) => r,
+        Err(BillingError::MissingRates(m)) => {
+            for x in &m {
+                notice(x);
+            }
+            bail!(
+                "{} missing rate(s); add them to the rates directory (`wabill rates import`) or fix the log",
+                m.len()
+            );
+        }
+    };
+    Ok(Replayed {
+        log,
+        rates,
+        accounts,
+        replay,
+        forced,
+    })
+}
+
+fn default_rejects_path(args: &ReplayArgs) -> PathBuf {
+    let stem = args
+        .log
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "log".into());
+    match &args.ledger {
+        Some(l) => l.with_file_name(format!("{stem}.rejects.csv")),
+        None => PathBuf::from("reports").join(format!("{stem}.rejects.csv")),
+    }
+}
+
+/// Report and write rejects; returns their count.
+pub fn handle_rejects(log: &Log, path: &Path) -> Result<usize> {
+    let n = log.rejects.len();
+    if n > 0 {
+        for r in log.rejects.iter().take(10) {
+            notice(format_args!(
+                "{}: row {}, column `{}`, value `{}`: {}",
+                log.path, r.row, r.column, r.value, r.message
+            ));
+        }
+        if n > 10 {
+            notice(format_args!("… and {} more rejected row(s)", n - 10));
+        }
+        ledger::write_rejects(path, log)?;
+        notice(format_args!(
+            "{n} row(s) rejected, written to {}",
+            path.display()
+        ));
+    }
+    Ok(n)
+}
+
+pub fn run(args: ReplayArgs) -> Result<i32> {
+    let forced = parse_rulebook(&args.rulebook)?;
+    let (log, rates, accounts) = load_and_replay(
+        &args.log,
+        args.accounts.as_deref(),
+        args.rates.as_deref(),
+        forced,
+    )?;
+    let rejected = handle_rejects(
+        &log,
+        &args
+            .rejects
+            .clone()
+            .unwrap_or_else(|| default_rejects_path(&args)),
+    )?;
+    let r = price(log, rates, accounts, forced)?;
+    if let Some(path) = &args.ledger {
+        ledger::write(path, &r.log, &r.replay, &r.rates.markets, &r.accounts)?;
+    }
+    let report = r.json();
+    let out = match args.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&report)?;
+            s.push('\n');
+            s
+        }
+        Format::Csv => breakdown::csv(&r.replay.lines),
+        Format::Table => breakdown::table(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    for i in r.replay.issues.iter().take(5) {
+        notice(format_args!(
+            "issue {} ({}) at row {}: {}",
+            i.code,
+            i.rule.id(),
+            r.log.events[i.event as usize].row,
+            i.message
+        ));
+    }
+    if r.replay.issues.len() > 5 {
+        notice(format_args!(
+            "… {} issue(s) in all (see --format json)",
+            r.replay.issues.len()
+        ));
+    }
+    Ok(
+        if args.strict && (rejected > 0 || !r.replay.issues.is_empty()) {
+            1
+        } else {
+            0
+        },
+    )
+}

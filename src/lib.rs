@@ -1,0 +1,9 @@
+//! wabill: what WhatsApp Business Platform messaging costs, will cost, or would have cost.
+//!
+//! A deterministic replay engine: a message log in, the rulebook and rate card in force applied
+//! to every message, exact cost breakdowns and a per-message ledger out. See ARCHITECTURE.md.
+
+pub mod billing;
+pub mod cmd;
+pub mod io;
+pub mod report;

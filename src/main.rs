@@ -1,0 +1,48 @@
+//! The `wabill` command line: argument parsing and exit codes only.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use wabill::cmd;
+
+/// What WhatsApp Business Platform messaging costs, will cost, or would have cost.
+#[derive(Parser)]
+#[command(name = "wabill", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay a message log through the billing rules and print the bill.
+    Replay(cmd::replay::ReplayArgs),
+    /// Manage rate cards: import Meta's files, list, show.
+    #[command(subcommand)]
+    Rates(cmd::rates::RatesCmd),
+}
+
+fn main() -> ExitCode {
+    // A closed stdout (e.g. `| head`) ends the program quietly.
+    unsafe_reset_sigpipe();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(a) => cmd::replay::run(a),
+        Command::Rates(c) => cmd::rates::run(c),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("wabill: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn unsafe_reset_sigpipe() {}

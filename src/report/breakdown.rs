@@ -1,0 +1,248 @@
+//! The replay breakdown in the formats of formats.md §4: JSON (the contract), CSV and a table.
+
+use serde::Serialize;
+
+use crate::billing::engine::{Line, Replay};
+use crate::billing::money::Money;
+use crate::billing::types::{Kind, Rulebook};
+use crate::io::log::Log;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct MessageCounts {
+    pub rows: u64,
+    pub inbound: u64,
+    pub outbound: u64,
+    pub delivered: u64,
+    pub not_delivered: u64,
+    pub rejected: u64,
+}
+
+impl MessageCounts {
+    pub fn of(log: &Log) -> MessageCounts {
+        let mut m = MessageCounts {
+            rows: log.rows,
+            rejected: log.rejects.len() as u64,
+            ..Default::default()
+        };
+        for e in &log.events {
+            match e.kind {
+                Kind::In { .. } => m.inbound += 1,
+                Kind::Out { status, .. } => {
+                    m.outbound += 1;
+                    if status.is_delivered() {
+                        m.delivered += 1;
+                    } else {
+                        m.not_delivered += 1;
+                    }
+                }
+            }
+        }
+        m
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonLine {
+    pub month: String,
+    pub waba: String,
+    pub market: String,
+    pub category: String,
+    pub rulebook: String,
+    pub charged: u64,
+    pub free: u64,
+    pub cost: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonIssue {
+    pub code: String,
+    pub rule: String,
+    pub row: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonCard {
+    pub currency: String,
+    pub effective: String,
+    pub source: String,
+}
+
+/// The `--format json` object. Field order is the contract's.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonReport {
+    pub currency: String,
+    pub total: String,
+    pub messages: MessageCounts,
+    pub lines: Vec<JsonLine>,
+    pub issues: Vec<JsonIssue>,
+    /// `auto` or the forced rulebook.
+    pub rulebook: String,
+    /// The rate cards the replay could use (provenance for readers of the numbers).
+    pub rate_cards: Vec<JsonCard>,
+}
+
+pub fn json_report(
+    log: &Log,
+    replay: &Replay,
+    forced: Option<Rulebook>,
+    cards: Vec<JsonCard>,
+) -> JsonReport {
+    JsonReport {
+        currency: replay.currency.clone(),
+        total: replay.total.to_decimal_string(),
+        messages: MessageCounts::of(log),
+        lines: replay.lines.iter().map(json_line).collect(),
+        issues: replay
+            .issues
+            .iter()
+            .map(|i| JsonIssue {
+                code: i.code.to_string(),
+                rule: i.rule.id().to_string(),
+                row: log.events[i.event as usize].row as u64,
+                message: i.message.clone(),
+            })
+            .collect(),
+        rulebook: forced
+            .map(|r| r.id().to_string())
+            .unwrap_or_else(|| "auto".into()),
+        rate_cards: cards,
+    }
+}
+
+fn json_line(l: &Line) -> JsonLine {
+    JsonLine {
+        month: l.month.clone(),
+        waba: l.waba.clone(),
+        market: l.market.clone(),
+        category: l.category.to_string(),
+        rulebook: l.rulebook.to_string(),
+        charged: l.charged,
+        free: l.free,
+        cost: l.cost.to_decimal_string(),
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// `--format csv`: one row per line of the breakdown.
+pub fn csv(lines: &[Line]) -> String {
+    let mut out = String::from("month,waba,market,category,rulebook,charged,free,cost\n");
+    for l in lines {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            l.month,
+            csv_field(&l.waba),
+            csv_field(&l.market),
+            l.category,
+            l.rulebook,
+            l.charged,
+            l.free,
+            l.cost
+        ));
+    }
+    out
+}
+
+/// The default readable table: lines grouped by month with subtotals, then the total.
+pub fn table(report: &JsonReport) -> String {
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    let header = [
+        "month", "waba", "market", "category", "rulebook", "charged", "free",
+    ];
+    let mut month_totals: Vec<(String, u64, u64, Money)> = Vec::new();
+    for l in &report.lines {
+        rows.push([
+            l.month.clone(),
+            l.waba.clone(),
+            l.market.clone(),
+            l.category.clone(),
+            l.rulebook.clone(),
+            l.charged.to_string(),
+            l.free.to_string(),
+        ]);
+        let cost = Money::parse(&l.cost).unwrap_or_default();
+        match month_totals.last_mut() {
+            Some(m) if m.0 == l.month => {
+                m.1 += l.charged;
+                m.2 += l.free;
+                m.3 += cost;
+            }
+            _ => month_totals.push((l.month.clone(), l.charged, l.free, cost)),
+        }
+    }
+    let costs: Vec<String> = report.lines.iter().map(|l| l.cost.clone()).collect();
+    let mut w = [0usize; 8];
+    for (i, h) in header.iter().enumerate() {
+        w[i] = h.len();
+    }
+    w[7] = "cost".len().max(report.total.len() + 1);
+    for (r, c) in rows.iter().zip(&costs) {
+        for i in 0..7 {
+            w[i] = w[i].max(r[i].chars().count());
+        }
+        w[7] = w[7].max(c.len());
+    }
+    let pad = |s: &str, n: usize, right: bool| {
+        let len = s.chars().count();
+        let fill = " ".repeat(n.saturating_sub(len));
+        if right {
+            format!("{fill}{s}")
+        } else {
+            format!("{s}{fill}")
+        }
+    };
+    let mut out = String::new();
+    let line = |cells: [&str; 8], out: &mut String| {
+        for i in 0..8 {
+            let right = i >= 5;
+            out.push_str(&pad(cells[i], w[i], right));
+            out.push_str(if i < 7 { "  " } else { "\n" });
+        }
+    };
+    line(
+        [
+            header[0], header[1], header[2], header[3], header[4], header[5], header[6], "cost",
+        ],
+        &mut out,
+    );
+    let rule_len: usize = w.iter().sum::<usize>() + 14;
+    out.push_str(&"-".repeat(rule_len));
+    out.push('\n');
+    let mut mi = 0;
+    for (i, (r, c)) in rows.iter().zip(&costs).enumerate() {
+        line(
+            [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6], c],
+            &mut out,
+        );
+        let last_of_month = rows.get(i + 1).is_none_or(|n| n[0] != r[0]);
+        if last_of_month {
+            let (m, ch, fr, cost) = &month_totals[mi];
+            mi += 1;
+            let (ch, fr, cost) = (ch.to_string(), fr.to_string(), cost.to_decimal_string());
+            line([m, "", "month total", "", "", &ch, &fr, &cost], &mut out);
+            out.push('\n');
+        }
+    }
+    out.push_str(&"-".repeat(rule_len));
+    out.push('\n');
+    let ch: u64 = report.lines.iter().map(|l| l.charged).sum();
+    let fr: u64 = report.lines.iter().map(|l| l.free).sum();
+    let total = format!("{} {}", report.currency, report.total);
+    out.push_str(&format!(
+        "total {total}  ({ch} charged and {fr} free units)\n"
+    ));
+    let m = &report.messages;
+    out.push_str(&format!(
+        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s)\n",
+        m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
+    ));
+    out.push_str("amounts are exact (no rounding)\n");
+    out
+}
