@@ -1,12 +1,14 @@
 use std::str::FromStr;
 
-use wabill::io::meta_layout::*;
 use rust_decimal::Decimal;
+use wabill::io::meta_layout::*;
 
-const EUR_2026_07_PRICING: &str = include_str!("../fixtures/meta-layout/EUR-2026-07-01/Pricing.csv");
+const EUR_2026_07_PRICING: &str =
+    include_str!("../fixtures/meta-layout/EUR-2026-07-01/Pricing.csv");
 const USD_2026_07_TIERS: &str =
     include_str!("../fixtures/meta-layout/USD-2026-07-01/Tier Pricing.csv");
-const USD_2026_10_PRICING: &str = include_str!("../fixtures/meta-layout/USD-2026-10-01/Pricing.csv");
+const USD_2026_10_PRICING: &str =
+    include_str!("../fixtures/meta-layout/USD-2026-10-01/Pricing.csv");
 const USD_2026_10_TIERS: &str =
     include_str!("../fixtures/meta-layout/USD-2026-10-01/Tier Pricing.csv");
 
