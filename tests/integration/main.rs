@@ -1,6 +1,7 @@
 //! All integration tests in one binary (ripgrep style): faster to build, one place to look.
 
 mod adapter;
+mod cli;
 mod meta_layout;
 mod model;
 mod model_props;

@@ -1,0 +1,337 @@
+//! The real binary, run as a user would: outputs, exit codes, rejects, determinism.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+fn wabill(args: &[&str], threads: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wabill"))
+        .args(args)
+        .env("RAYON_NUM_THREADS", threads)
+        .current_dir(root())
+        .output()
+        .expect("run wabill")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn replay_json(log: &Path, extra: &[&str], threads: &str) -> (serde_json::Value, String) {
+    let mut args = vec!["replay", log.to_str().unwrap(), "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = wabill(&args, threads);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    (
+        serde_json::from_str(&text).expect("one JSON object on stdout"),
+        text,
+    )
+}
+
+fn write_log(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+const HEADER: &str = "timestamp,direction,user,type,category,status\n";
+
+#[test]
+fn conv_1_output_is_identical_whatever_the_thread_count_and_row_order() {
+    let d = tmp();
+    let acc = fixture("accounts.toml");
+    let acc = acc.to_str().unwrap();
+    let l1 = d.path().join("l1.csv");
+    let l2 = d.path().join("l2.csv");
+    let l3 = d.path().join("l3.csv");
+    let (_, a) = replay_json(
+        &fixture("small.csv"),
+        &["--accounts", acc, "--ledger", l1.to_str().unwrap()],
+        "1",
+    );
+    let (_, b) = replay_json(
+        &fixture("small.csv"),
+        &["--accounts", acc, "--ledger", l2.to_str().unwrap()],
+        "2",
+    );
+    assert_eq!(a, b);
+    assert_eq!(std::fs::read(&l1).unwrap(), std::fs::read(&l2).unwrap());
+    // Reverse the rows (keeping rows with equal timestamps in file order): same bill.
+    let text = std::fs::read_to_string(fixture("small.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    let mut groups: Vec<Vec<&str>> = Vec::new();
+    for l in lines {
+        let ts = l.split(',').next().unwrap();
+        match groups.last_mut() {
+            Some(g) if g[0].split(',').next().unwrap() == ts => g.push(l),
+            _ => groups.push(vec![l]),
+        }
+    }
+    groups.reverse();
+    let reversed = format!("{header}\n{}\n", groups.concat().join("\n"));
+    let rev = write_log(d.path(), "reversed.csv", &reversed);
+    let (_, c) = replay_json(
+        &rev,
+        &["--accounts", acc, "--ledger", l3.to_str().unwrap()],
+        "2",
+    );
+    assert_eq!(a, c);
+    // The ledger differs only in the `row` column (file rows moved).
+    let strip = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| l.split_once(',').unwrap().1.to_string())
+            .collect()
+    };
+    assert_eq!(strip(&l1), strip(&l3));
+}
+
+#[test]
+fn total_equals_lines_and_ledger_prices() {
+    use rust_decimal::Decimal;
+    let d = tmp();
+    let ledger = d.path().join("ledger.csv");
+    let (j, _) = replay_json(
+        &fixture("small.csv"),
+        &[
+            "--accounts",
+            fixture("accounts.toml").to_str().unwrap(),
+            "--ledger",
+            ledger.to_str().unwrap(),
+        ],
+        "2",
+    );
+    let dec = |v: &serde_json::Value| -> Decimal { v.as_str().unwrap().parse().unwrap() };
+    let total = dec(&j["total"]);
+    let lines: Decimal = j["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| dec(&l["cost"]))
+        .sum();
+    let mut rdr = csv::Reader::from_path(&ledger).unwrap();
+    let pi = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "price")
+        .unwrap();
+    let ledger_sum: Decimal = rdr
+        .records()
+        .map(|r| r.unwrap()[pi].parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(total, lines);
+    assert_eq!(total, ledger_sum);
+    assert_eq!(total.to_string(), "0.2502");
+}
+
+#[test]
+fn missing_file_is_exit_2() {
+    let o = wabill(&["replay", "no/such/log.csv"], "1");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("wabill: "), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no/such/log.csv"));
+}
+
+#[test]
+fn empty_file_and_header_without_timestamp_are_exit_2() {
+    let d = tmp();
+    let empty = write_log(d.path(), "empty.csv", "");
+    let o = wabill(&["replay", empty.to_str().unwrap()], "1");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("empty file"), "{}", stderr(&o));
+    let only_header = write_log(d.path(), "header.csv", HEADER);
+    let o = wabill(&["replay", only_header.to_str().unwrap()], "1");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no messages"), "{}", stderr(&o));
+    let no_ts = write_log(
+        d.path(),
+        "nots.csv",
+        "time,direction,user\n1,in,+919812345601\n",
+    );
+    let o = wabill(&["replay", no_ts.to_str().unwrap()], "1");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no `timestamp` column"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bad_rows_are_rejected_with_row_column_and_value() {
+    let d = tmp();
+    let log = write_log(
+        d.path(),
+        "bad.csv",
+        &format!(
+            "{HEADER}\
+2025-07-03T10:00:00Z,out,+919812345601,template,marketing,delivered
+yesterday,out,+919812345601,template,marketing,delivered
+2025-07-03T10:00:00Z,sideways,+919812345601,template,marketing,delivered
+2025-07-03T10:00:00Z,out,+919812345601,template,,delivered
+2025-07-03T10:00:00Z,out,+91-abc,template,marketing,delivered
+"
+        ),
+    );
+    let rejects = d.path().join("rejects.csv");
+    let args = [
+        "replay",
+        log.to_str().unwrap(),
+        "--format",
+        "json",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ];
+    let o = wabill(&args, "1");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["messages"]["rejected"], 4);
+    assert_eq!(j["total"], "0.0107");
+    let err = stderr(&o);
+    for want in [
+        "row 2, column `timestamp`, value `yesterday`",
+        "row 3, column `direction`, value `sideways`",
+        "row 4, column `category`, value ``: template without category",
+        "row 5, column `user`, value `+91-abc`",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in {err}");
+    }
+    let kept = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(kept.lines().count(), 5, "{kept}");
+    assert!(kept.contains("yesterday,out,+919812345601"));
+    let mut strict = args.to_vec();
+    strict.push("--strict");
+    assert_eq!(wabill(&strict, "1").status.code(), Some(1));
+}
+
+#[test]
+fn rate_4_missing_rate_names_market_category_and_date() {
+    let d = tmp();
+    // Saudi Arabia has no known utility rate on the 2025-07-01 card.
+    let log = write_log(
+        d.path(),
+        "sa.csv",
+        &format!("{HEADER}2025-07-03T10:00:00Z,out,+966501234567,template,utility,delivered\n"),
+    );
+    let o = wabill(&["replay", log.to_str().unwrap()], "1");
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no rate for market `Saudi Arabia`, category `utility` on 2025-07-03"),
+        "{err}"
+    );
+    assert!(err.contains("RATE-4"));
+}
+
+#[test]
+fn conv_6_mixed_currencies_stop_before_reading() {
+    let d = tmp();
+    let acc = write_log(
+        d.path(),
+        "acc.toml",
+        "[[waba]]\nid='a'\ncurrency='USD'\n[[waba]]\nid='b'\ncurrency='EUR'\n",
+    );
+    let o = wabill(
+        &["replay", "no/such.csv", "--accounts", acc.to_str().unwrap()],
+        "1",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("a (USD), b (EUR)"), "{}", stderr(&o));
+}
+
+#[test]
+fn rate_2_meta_files_import_and_replay_against_them() {
+    let d = tmp();
+    let rates = d.path().join("rates");
+    std::fs::create_dir_all(&rates).unwrap();
+    std::fs::copy(
+        root().join("rates/market_map.csv"),
+        rates.join("market_map.csv"),
+    )
+    .unwrap();
+    let meta = fixture("meta-layout/USD-2026-10-01");
+    let o = wabill(
+        &[
+            "rates",
+            "import",
+            meta.join("Pricing.csv").to_str().unwrap(),
+            meta.join("Tier Pricing.csv").to_str().unwrap(),
+            "--currency",
+            "USD",
+            "--effective",
+            "2026-10-01",
+            "--rates",
+            rates.to_str().unwrap(),
+        ],
+        "1",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("imported 47 market(s) and 1 tier table(s)")
+    );
+    // Importing again replaces the card, with a notice.
+    let again = wabill(
+        &[
+            "rates",
+            "import",
+            meta.join("Pricing.csv").to_str().unwrap(),
+            "--currency",
+            "usd",
+            "--effective",
+            "2026-10-01",
+            "--rates",
+            rates.to_str().unwrap(),
+        ],
+        "1",
+    );
+    assert!(
+        stderr(&again).contains("replaced the existing card"),
+        "{}",
+        stderr(&again)
+    );
+    let log = write_log(
+        d.path(),
+        "k.csv",
+        &format!("{HEADER}2026-10-05T10:00:00Z,out,+77012345678,template,marketing,delivered\n"),
+    );
+    let (j, _) = replay_json(&log, &["--rates", rates.to_str().unwrap()], "1");
+    // MKT-1/MKT-2: +7 7xx is Kazakhstan, its own market from 2026-10-01.
+    assert_eq!(j["lines"][0]["market"], "Kazakhstan");
+    assert_eq!(j["total"], "0.0604");
+}
+
+#[test]
+fn jsonl_and_forced_rulebook() {
+    let d = tmp();
+    let log = write_log(
+        d.path(),
+        "l.jsonl",
+        r#"{"timestamp":"2025-07-03T10:00:00Z","direction":"in","user":"+919812345601"}
+{"timestamp":1751540400,"direction":"out","user":"+919812345601","type":"text"}
+{"timestamp":"2025-07-03T16:30:00+05:30","direction":"out","user":"+919812345601","type":"template","category":"utility"}
+"#,
+    );
+    let (j, _) = replay_json(&log, &[], "1");
+    assert_eq!(j["total"], "0.0000");
+    assert_eq!(j["messages"]["rows"], 3);
+    // pmp-2026 on the same traffic: service and in-window utility charged (PMP-5) — but the
+    // first 1,000 service messages of the month are free.
+    let (j, _) = replay_json(&log, &["--rulebook", "pmp-2026"], "1");
+    assert_eq!(j["rulebook"], "pmp-2026");
+    assert_eq!(j["total"], "0.0014");
+}
