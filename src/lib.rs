@@ -7,3 +7,4 @@ pub mod billing;
 pub mod cmd;
 pub mod io;
 pub mod report;
+pub mod traffic;

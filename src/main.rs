@@ -21,6 +21,8 @@ enum Command {
     /// Manage rate cards: import Meta's files, list, show.
     #[command(subcommand)]
     Rates(cmd::rates::RatesCmd),
+    /// Generate seeded synthetic traffic from a scenario file.
+    Synth(cmd::synth::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(a) => cmd::replay::run(a),
         Command::Rates(c) => cmd::rates::run(c),
+        Command::Synth(a) => cmd::synth::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -1,0 +1,186 @@
+//! The generated data: message rows and the tables they point into.
+//!
+//! A [`Row`] is small and `Copy` (32 bytes, no heap) so that millions can be buffered, sorted
+//! and handed out without allocating; strings live once in the [`Population`] tables. Every
+//! field maps to one column of the message log (formats.md §1), so the same rows can be written
+//! as CSV, JSON Lines or, by the main crate, Parquet.
+
+use crate::traffic::countries::Country;
+
+/// Whether the user or the business sent the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Direction {
+    /// From the user to the business.
+    In,
+    /// From the business to the user.
+    Out,
+}
+
+impl Direction {
+    /// The log spelling: `in` / `out`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// The WhatsApp message type (the log's `type` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum MessageType {
+    /// Free-form text.
+    Text,
+    /// A picture (inbound or, from an agent, non-template).
+    Image,
+    /// Buttons or a list (non-template).
+    Interactive,
+    /// A pre-approved template: has a [`Category`].
+    Template,
+}
+
+impl MessageType {
+    /// The log spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageType::Text => "text",
+            MessageType::Image => "image",
+            MessageType::Interactive => "interactive",
+            MessageType::Template => "template",
+        }
+    }
+}
+
+/// Template category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Category {
+    /// Campaigns.
+    Marketing,
+    /// Order updates and re-engagement after the customer service window closed.
+    Utility,
+    /// One-time passwords.
+    Authentication,
+}
+
+impl Category {
+    /// The log spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Marketing => "marketing",
+            Category::Utility => "utility",
+            Category::Authentication => "authentication",
+        }
+    }
+}
+
+/// Delivery status of a business message (inbound rows have none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Status {
+    /// Delivered to the user's phone.
+    Delivered,
+    /// Not delivered: the configured failure rate, or a message Meta refuses (PMP-7).
+    Failed,
+}
+
+impl Status {
+    /// The log spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Delivered => "delivered",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// How an inbound message reached the business (billing-rules.md §0, "Entry-point message").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum EntryPoint {
+    /// Click-to-WhatsApp ad.
+    Ctwa,
+    /// Facebook Page call-to-action button.
+    PageCta,
+}
+
+impl EntryPoint {
+    /// The log spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryPoint::Ctwa => "ctwa",
+            EntryPoint::PageCta => "page_cta",
+        }
+    }
+}
+
+/// One message of the log. Strings are indices into the [`Population`]:
+/// `user` into [`Population::users`], `number` into [`Population::numbers`]; the `waba` column is
+/// [`Population::waba`] and the `country` column the user's [`User::country`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Delivery (outbound) or receipt (inbound) time, Unix seconds, UTC.
+    pub ts: i64,
+    /// Position in the output, from 1: the `id` column is `wamid.<id>`. Unique, and the same for
+    /// every seed (it counts rows, it is not random).
+    pub id: u64,
+    /// Index into [`Population::users`].
+    pub user: u32,
+    /// Index into [`Population::numbers`] (the business number of the chat).
+    pub number: u16,
+    /// `in` or `out`.
+    pub direction: Direction,
+    /// `type` column.
+    pub kind: MessageType,
+    /// Set exactly when `kind` is [`MessageType::Template`].
+    pub category: Option<Category>,
+    /// Set on outbound rows only.
+    pub status: Option<Status>,
+    /// Set only on the first inbound message of a contact that came from an ad or a Page button.
+    pub entry_point: Option<EntryPoint>,
+}
+
+/// One end user (customer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct User {
+    /// E.164 digits without the `+`, e.g. `919812345678`.
+    pub phone: u64,
+    /// The country the number was made for (and that a phone-number library resolves it to).
+    pub country: Country,
+    /// Index into [`Population::numbers`]: the business number this user chats with.
+    pub number: u16,
+}
+
+/// The tables rows point into. Built from the scenario and the seed before any row exists,
+/// so a writer can be set up before generation starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Population {
+    /// The WABA id (`waba` column).
+    pub waba: String,
+    /// Business phone numbers, E.164 digits without `+`. They do not depend on the seed.
+    pub numbers: Vec<u64>,
+    /// End users.
+    pub users: Vec<User>,
+}
+
+impl Population {
+    /// The user's number as E.164 with `+`.
+    pub fn user_e164(&self, user: u32) -> String {
+        e164(self.users[user as usize].phone)
+    }
+    /// The business number as E.164 with `+`.
+    pub fn number_e164(&self, number: u16) -> String {
+        e164(self.numbers[number as usize])
+    }
+    /// The user's ISO country code (the `country` column).
+    pub fn country_iso(&self, user: u32) -> &'static str {
+        self.users[user as usize].country.iso()
+    }
+}
+
+/// Formats E.164 digits as `+<digits>`.
+pub fn e164(digits: u64) -> String {
+    format!("+{digits}")
+}
