@@ -234,19 +234,21 @@ impl MarketTable {
 /// tolerated; the result is the digits only.
 pub fn normalize_number(raw: &str) -> Option<String> {
     let mut out = String::with_capacity(raw.len());
+    normalize_number_into(raw, &mut out).then_some(out)
+}
+
+/// [`normalize_number`] into a reused buffer (no allocation per row); false if not a number.
+pub fn normalize_number_into(raw: &str, out: &mut String) -> bool {
+    out.clear();
     for (i, ch) in raw.trim().chars().enumerate() {
         match ch {
             '0'..='9' => out.push(ch),
             '+' if i == 0 => {}
             ' ' | '-' | '.' | '(' | ')' => {}
-            _ => return None,
+            _ => return false,
         }
     }
-    if out.is_empty() {
-        None
-    } else {
-        Some(out)
-    }
+    !out.is_empty()
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! One file per subcommand; each parses nothing itself (clap does) and only wires the pieces.
 
 pub mod rates;
-pub mod synth;
 pub mod replay;
+pub mod synth;
 
 use std::path::{Path, PathBuf};
 

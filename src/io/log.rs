@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate};
 use crate::billing::accounts::Accounts;
 use crate::billing::calendar::local_date;
 use crate::billing::engine::{ChatKey, Event};
-use crate::billing::markets::{normalize_number, MarketTable};
+use crate::billing::markets::{normalize_number_into, MarketTable};
 use crate::billing::types::*;
 
 /// The log's columns we read, in this order.
@@ -83,7 +83,9 @@ pub struct Log {
     pub types: Vec<String>,
     /// Message id per event: index into `ids`, or `u32::MAX`.
     pub event_id: Vec<u32>,
-    pub ids: Vec<String>,
+    /// All message ids, concatenated; `id_ends[i]` is the end of id `i`.
+    pub ids: String,
+    pub id_ends: Vec<usize>,
     pub rows: u64,
     pub rejects: Vec<Reject>,
 }
@@ -92,8 +94,19 @@ impl Log {
     pub fn id_of(&self, event: usize) -> &str {
         match self.event_id[event] {
             u32::MAX => "",
-            i => &self.ids[i as usize],
+            i => self.id_str(i),
         }
+    }
+
+    /// Message id number `i` (an index from `event_id`).
+    pub fn id_str(&self, i: u32) -> &str {
+        let end = self.id_ends[i as usize];
+        let start = if i == 0 {
+            0
+        } else {
+            self.id_ends[i as usize - 1]
+        };
+        &self.ids[start..end]
     }
 }
 
@@ -103,7 +116,9 @@ pub struct LogBuilder<'a> {
     markets: &'a MarketTable,
     auto_rulebook: bool,
     log: Log,
-    user_ix: HashMap<String, (u32, Result<Country, String>)>,
+    user_ix: HashMap<String, u32>,
+    user_country: Vec<Result<Country, String>>,
+    digits: String,
     number_ix: HashMap<String, u32>,
     type_ix: HashMap<String, u16>,
     country_ix: HashMap<Country, u16>,
@@ -122,6 +137,8 @@ impl<'a> LogBuilder<'a> {
             auto_rulebook,
             log: Log::default(),
             user_ix: HashMap::new(),
+            user_country: Vec::new(),
+            digits: String::new(),
             number_ix: HashMap::new(),
             type_ix: HashMap::new(),
             country_ix: HashMap::new(),
@@ -191,7 +208,7 @@ impl<'a> LogBuilder<'a> {
                 )
             }
         };
-        let Some(digits) = normalize_number(get(C_USER)) else {
+        if !normalize_number_into(get(C_USER), &mut self.digits) {
             return bad(
                 C_USER,
                 if get(C_USER).is_empty() {
@@ -200,7 +217,7 @@ impl<'a> LogBuilder<'a> {
                     "unparseable number (E.164 digits; `+`, spaces and dashes tolerated)"
                 },
             );
-        };
+        }
         let waba = match self.accounts.waba_index(get(C_WABA)) {
             Some(w) => w as u16,
             None => {
@@ -277,22 +294,18 @@ impl<'a> LogBuilder<'a> {
             }
         };
         // MKT-1: resolve each distinct number once.
-        let next_user = self.user_ix.len() as u32;
-        let markets = self.markets;
-        let (user, resolved) = self
-            .user_ix
-            .entry(digits)
-            .or_insert_with_key(|d| (next_user, markets.country_of_number(d)))
-            .clone();
-        if user == next_user {
-            let d = self
-                .user_ix
-                .iter()
-                .find(|(_, v)| v.0 == user)
-                .map(|(k, _)| k.clone())
-                .unwrap_or_default();
-            self.log.users.push(d);
-        }
+        let user = match self.user_ix.get(self.digits.as_str()) {
+            Some(&u) => u,
+            None => {
+                let u = self.user_country.len() as u32;
+                self.user_country
+                    .push(self.markets.country_of_number(&self.digits));
+                self.user_ix.insert(self.digits.clone(), u);
+                self.log.users.push(self.digits.clone());
+                u
+            }
+        };
+        let resolved = self.user_country[user as usize].clone();
         // MKT-3: an explicit country overrides the number.
         let country = match (explicit_country, resolved) {
             (Some(c), _) => c,
@@ -301,14 +314,15 @@ impl<'a> LogBuilder<'a> {
         };
         let country = self.country_index(country);
         let number_s = get(C_NUMBER);
-        let next_number = self.number_ix.len() as u32;
-        let number = *self
-            .number_ix
-            .entry(number_s.to_string())
-            .or_insert(next_number);
-        if number == next_number {
-            self.log.numbers.push(number_s.to_string());
-        }
+        let number = match self.number_ix.get(number_s) {
+            Some(&n) => n,
+            None => {
+                let n = self.number_ix.len() as u32;
+                self.number_ix.insert(number_s.to_string(), n);
+                self.log.numbers.push(number_s.to_string());
+                n
+            }
+        };
         let key = ChatKey { waba, number, user };
         let next_chat = self.chat_ix.len() as u32;
         let chat = *self.chat_ix.entry(key).or_insert(next_chat);
@@ -329,8 +343,9 @@ impl<'a> LogBuilder<'a> {
         let id_ix = if id.is_empty() {
             u32::MAX
         } else {
-            self.log.ids.push(id.to_string());
-            (self.log.ids.len() - 1) as u32
+            self.log.ids.push_str(id);
+            self.log.id_ends.push(self.log.ids.len());
+            (self.log.id_ends.len() - 1) as u32
         };
         self.log.events.push(Event {
             ts,
@@ -357,7 +372,7 @@ impl<'a> LogBuilder<'a> {
         let mut drop = vec![false; log.events.len()];
         let mut dup_rejects = Vec::new();
         for &i in &with_id {
-            let id = log.ids[log.event_id[i as usize] as usize].as_str();
+            let id = log.id_str(log.event_id[i as usize]);
             if let Some(&first) = seen.get(id) {
                 drop[i as usize] = true;
                 let e = &log.events[i as usize];
@@ -413,9 +428,52 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         let secs: i64 = s.parse().ok()?;
         return secs.checked_mul(1_000_000);
     }
+    if let Some(t) = parse_utc_fast(s.as_bytes()) {
+        return Some(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .ok()
         .map(|d| d.timestamp_micros())
+}
+
+/// Fast path for the common `YYYY-MM-DDTHH:MM:SSZ`; anything else goes to chrono.
+fn parse_utc_fast(b: &[u8]) -> Option<i64> {
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| -> Option<u32> {
+        let mut v = 0u32;
+        for &c in &b[r] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + (c - b'0') as u32;
+        }
+        Some(v)
+    };
+    let (y, mo, d, h, mi, se) = (
+        n(0..4)?,
+        n(5..7)?,
+        n(8..10)?,
+        n(11..13)?,
+        n(14..16)?,
+        n(17..19)?,
+    );
+    if h > 23 || mi > 59 || se > 59 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
+    let days = date
+        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?)
+        .num_days();
+    Some((days * 86_400 + (h * 3600 + mi * 60 + se) as i64) * 1_000_000)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,7 +38,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::traffic::countries::make_number;
-use crate::traffic::model::{Category, Direction, EntryPoint, MessageType, Population, Row, Status, User};
+use crate::traffic::model::{
+    Category, Direction, EntryPoint, MessageType, Population, Row, Status, User,
+};
 use crate::traffic::scenario::{local_instant, Reengagement, Scenario, Span};
 
 const DAY: i64 = 86_400;
@@ -1076,7 +1078,9 @@ mod tests {
 
     #[test]
     fn exp_neg_is_accurate() {
-        for &x in &[0.0f64, 0.01, 0.5, 1.0, 3.7, 20.0, 100.0, 123.456, 499.0, 500.0] {
+        for &x in &[
+            0.0f64, 0.01, 0.5, 1.0, 3.7, 20.0, 100.0, 123.456, 499.0, 500.0,
+        ] {
             let want = (-x).exp();
             let got = exp_neg(x);
             assert!(

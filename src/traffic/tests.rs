@@ -697,7 +697,13 @@ fn country_table_is_sorted_and_consistent() {
     sorted.dedup();
     assert_eq!(isos, sorted);
     for c in countries::COUNTRIES {
-        assert!(c.prefixes.iter().all(|p| p.len() < c.nsn_len as usize && p.bytes().all(|b| b.is_ascii_digit())), "{}", c.iso);
+        assert!(
+            c.prefixes
+                .iter()
+                .all(|p| p.len() < c.nsn_len as usize && p.bytes().all(|b| b.is_ascii_digit())),
+            "{}",
+            c.iso
+        );
     }
     assert_eq!(Country::from_iso("br").map(|c| c.iso()), Some("BR"));
     assert_eq!(Country::from_iso("XX"), None);
