@@ -210,13 +210,28 @@ impl MarketTable {
                 }
             }
         }
+        // Calling codes are prefix-free: a code with a single region needs no parsing (its
+        // numbers all map to that country, valid or not). Shared codes go to the library.
+        let db = &*phonenumber::metadata::DATABASE;
+        for len in 1..=3 {
+            let Ok(code) = digits[..len].parse::<u16>() else {
+                break;
+            };
+            if let Some(regions) = db.region(&code) {
+                if let [only] = regions.as_slice() {
+                    if let Some(c) = Country::parse(only) {
+                        return Ok(c);
+                    }
+                }
+                break;
+            }
+        }
         let plus = format!("+{digits}");
         let pn =
             phonenumber::parse(None, &plus).map_err(|e| format!("unparseable number ({e})"))?;
         let code = pn.code().value();
         let main = || -> Option<Country> {
-            phonenumber::metadata::DATABASE
-                .region(&code)
+            db.region(&code)
                 .and_then(|r| r.first().and_then(|s| Country::parse(s)))
         };
         let region = pn.country().id().and_then(|id| Country::parse(id.as_ref()));
@@ -227,6 +242,34 @@ impl MarketTable {
             Some(r) => Ok(main().filter(|m| self.lists(*m)).unwrap_or(r)),
             None => main().ok_or_else(|| format!("unknown country calling code +{code}")),
         }
+    }
+
+    /// [`country_of_number`](Self::country_of_number) with a memo of +1 area codes: MKT-1 says
+    /// the market of a +1 number follows its area code, so one valid number of an area code
+    /// answers for all of them (the library costs ~15 µs a number).
+    pub fn country_of_number_memo(
+        &self,
+        digits: &str,
+        memo: &mut std::collections::HashMap<u16, Country>,
+    ) -> Result<Country, String> {
+        let area = digits
+            .strip_prefix('1')
+            .filter(|n| n.len() == 10)
+            .and_then(|n| n[..3].parse::<u16>().ok());
+        if let Some(a) = area {
+            if let Some(c) = memo.get(&a) {
+                return Ok(*c);
+            }
+            let c = self.country_of_number(digits)?;
+            let valid = phonenumber::parse(None, format!("+{digits}"))
+                .map(|p| p.is_valid())
+                .unwrap_or(false);
+            if valid {
+                memo.insert(a, c);
+            }
+            return Ok(c);
+        }
+        self.country_of_number(digits)
     }
 }
 

@@ -104,6 +104,7 @@ pub fn load_and_replay(
             rates.book.currencies().join(", ")
         );
     }
+    let t0 = std::time::Instant::now();
     let pb = progress("reading");
     let log = read_log(
         log_path,
@@ -113,6 +114,7 @@ pub fn load_and_replay(
         &|n| pb.set_position(n),
     )?;
     pb.finish_and_clear();
+    trace("read", t0);
     Ok((log, rates, accounts))
 }
 
@@ -128,6 +130,7 @@ pub fn price(
         markets: &rates.markets,
         forced,
     };
+    let t0 = std::time::Instant::now();
     let replay = match engine::replay(&log.events, &log.chats, &log.countries, &ctx) {
         Ok(r) => r,
         Err(BillingError::MissingRates(m)) => {
@@ -140,6 +143,7 @@ pub fn price(
             );
         }
     };
+    trace("price", t0);
     Ok(Replayed {
         log,
         rates,
@@ -147,6 +151,16 @@ pub fn price(
         replay,
         forced,
     })
+}
+
+/// `WABILL_TRACE=1`: phase timings on stderr (for benchmarks).
+pub fn trace(phase: &str, since: std::time::Instant) {
+    if std::env::var_os("WABILL_TRACE").is_some() {
+        notice(format_args!(
+            "{phase}: {:.3} s",
+            since.elapsed().as_secs_f64()
+        ));
+    }
 }
 
 fn default_rejects_path(args: &ReplayArgs) -> PathBuf {

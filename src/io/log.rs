@@ -5,7 +5,6 @@
 //! Numbers, business numbers, WABAs, countries and message types are interned to integers so the
 //! engine never touches a string.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -13,10 +12,12 @@ use std::path::Path;
 use chrono::{DateTime, NaiveDate};
 
 use crate::billing::accounts::Accounts;
-use crate::billing::calendar::local_date;
+use crate::billing::calendar::local_midnight;
 use crate::billing::engine::{ChatKey, Event};
-use crate::billing::markets::{normalize_number_into, MarketTable};
+use crate::billing::markets::MarketTable;
 use crate::billing::types::*;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 /// The log's columns we read, in this order.
 pub const COLUMNS: [&str; 11] = [
@@ -110,20 +111,190 @@ impl Log {
     }
 }
 
-/// Builds a [`Log`] row by row.
-pub struct LogBuilder<'a> {
+/// One row, validated, before interning: what every reader produces (in parallel for CSV).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parsed<'r> {
+    ts: i64,
+    kind: Kind,
+    /// The user's number as an integer (E.164 has at most 15 digits, never a leading 0).
+    user: u64,
+    waba: u16,
+    number: &'r str,
+    ty: &'r str,
+    country: Option<Country>,
+    id: &'r str,
+}
+
+/// What [`parse_row`] needs to know.
+#[derive(Clone)]
+pub(crate) struct RowRules<'a> {
     accounts: &'a Accounts,
-    markets: &'a MarketTable,
     auto_rulebook: bool,
+    /// Per WABA: the UTC instant of 2022-02-01 00:00 local, before which no rulebook applies.
+    first_rulebook: Vec<i64>,
+}
+
+/// Validate one row's fields; pure, so readers can run it in parallel.
+/// `Err((column, message))`: the value is the column's field.
+pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> Result<Parsed<'r>, (usize, String)> {
+    let get = |c: usize| f[c].map(str::trim).unwrap_or("");
+    let bad = |c: usize, msg: &str| Err((c, msg.to_string()));
+    let ts = match parse_timestamp(get(C_TS)) {
+        Some(t) => t,
+        None if get(C_TS).is_empty() => return bad(C_TS, "missing timestamp"),
+        None => return bad(
+            C_TS,
+            "not an RFC 3339 instant with offset (2025-07-03T10:00:00Z) or integer Unix seconds",
+        ),
+    };
+    let dir = get(C_DIR);
+    let inbound = if dir.eq_ignore_ascii_case("in") || dir.eq_ignore_ascii_case("inbound") {
+        true
+    } else if dir.eq_ignore_ascii_case("out") || dir.eq_ignore_ascii_case("outbound") {
+        false
+    } else if dir.is_empty() {
+        return bad(C_DIR, "missing direction");
+    } else {
+        return bad(
+            C_DIR,
+            "unknown direction (expected in, out, inbound or outbound)",
+        );
+    };
+    let user = match number_digits(get(C_USER)) {
+        Some(u) => u,
+        None if get(C_USER).is_empty() => return bad(C_USER, "missing user number"),
+        None => {
+            return bad(
+                C_USER,
+                "unparseable number (E.164: 4 to 15 digits; `+`, spaces and dashes tolerated)",
+            )
+        }
+    };
+    let waba = match r.accounts.waba_index(get(C_WABA)) {
+        Some(w) => w as u16,
+        None => {
+            return Err((
+                C_WABA,
+                format!(
+                    "unknown WABA (the accounts file defines: {})",
+                    r.accounts
+                        .wabas
+                        .iter()
+                        .map(|w| w.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+    };
+    let kind = if inbound {
+        let ep = get(C_EP);
+        let entry_point = if ep.is_empty() {
+            false
+        } else if ep.eq_ignore_ascii_case("ctwa") || ep.eq_ignore_ascii_case("page_cta") {
+            true
+        } else {
+            return bad(
+                C_EP,
+                "unknown entry point (expected ctwa, page_cta or empty)",
+            );
+        };
+        Kind::In { entry_point }
+    } else {
+        let ty = get(C_TYPE);
+        if ty.is_empty() {
+            return bad(C_TYPE, "missing message type on an outbound row");
+        }
+        let template = if ty.eq_ignore_ascii_case("template") {
+            match TemplateCategory::parse(get(C_CAT)) {
+                Some(c) => Some(c),
+                None if get(C_CAT).is_empty() => return bad(C_CAT, "template without category"),
+                None => {
+                    return bad(
+                        C_CAT,
+                        "unknown template category (expected marketing, utility or authentication)",
+                    )
+                }
+            }
+        } else {
+            None
+        };
+        let Some(status) = Status::parse(get(C_STATUS)) else {
+            return bad(
+                C_STATUS,
+                "unknown status (expected delivered, read, sent or failed)",
+            );
+        };
+        if r.auto_rulebook {
+            if ts < r.first_rulebook[waba as usize] {
+                return bad(
+                    C_TS,
+                    "business message before 2022-02-01, when no rulebook applies (§1); use --rulebook to price it anyway",
+                );
+            }
+        }
+        Kind::Out { template, status }
+    };
+    let explicit = get(C_COUNTRY);
+    let country = if explicit.is_empty() {
+        None
+    } else {
+        match Country::parse(explicit) {
+            Some(c) => Some(c),
+            None => return bad(C_COUNTRY, "not an ISO 3166 alpha-2 country code"),
+        }
+    };
+    Ok(Parsed {
+        ts,
+        kind,
+        user,
+        waba,
+        number: get(C_NUMBER),
+        ty: if inbound { "" } else { get(C_TYPE) },
+        country,
+        id: get(C_ID),
+    })
+}
+
+/// A user's number as an integer: `+`, spaces, dashes, dots and parentheses tolerated;
+/// 4 to 15 digits (E.164), not starting with 0.
+fn number_digits(raw: &str) -> Option<u64> {
+    let mut v: u64 = 0;
+    let mut n = 0;
+    for (i, b) in raw.bytes().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                if n == 0 && b == b'0' {
+                    return None;
+                }
+                v = v * 10 + (b - b'0') as u64;
+                n += 1;
+                if n > 15 {
+                    return None;
+                }
+            }
+            b'+' if i == 0 => {}
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
+            _ => return None,
+        }
+    }
+    (n >= 4).then_some(v)
+}
+
+/// Country index placeholder: the user's country, resolved in [`LogBuilder::finish`].
+const FROM_USER: u16 = u16::MAX;
+
+/// Builds a [`Log`] row by row (any reader), or block by block (the parallel CSV reader).
+pub struct LogBuilder<'a> {
+    rules: RowRules<'a>,
+    markets: &'a MarketTable,
     log: Log,
-    user_ix: HashMap<String, u32>,
-    user_country: Vec<Result<Country, String>>,
-    digits: String,
-    number_ix: HashMap<String, u32>,
-    type_ix: HashMap<String, u16>,
-    country_ix: HashMap<Country, u16>,
-    chat_ix: HashMap<ChatKey, u32>,
-    first_rulebook: NaiveDate,
+    user_ix: FxHashMap<u64, u32>,
+    user_num: Vec<u64>,
+    number_ix: FxHashMap<String, u32>,
+    type_ix: FxHashMap<String, u16>,
+    country_ix: FxHashMap<Country, u16>,
+    chat_ix: FxHashMap<ChatKey, u32>,
 }
 
 type Fields<'r> = [Option<&'r str>; 11];
@@ -132,18 +303,23 @@ impl<'a> LogBuilder<'a> {
     pub fn new(accounts: &'a Accounts, markets: &'a MarketTable, auto_rulebook: bool) -> Self {
         let (y, m, d) = Rulebook::Cbp2022.start();
         LogBuilder {
-            accounts,
+            rules: RowRules {
+                accounts,
+                auto_rulebook,
+                first_rulebook: accounts
+                    .wabas
+                    .iter()
+                    .map(|w| local_midnight(w.tz, NaiveDate::from_ymd_opt(y, m, d).expect("date")))
+                    .collect(),
+            },
             markets,
-            auto_rulebook,
             log: Log::default(),
-            user_ix: HashMap::new(),
-            user_country: Vec::new(),
-            digits: String::new(),
-            number_ix: HashMap::new(),
-            type_ix: HashMap::new(),
-            country_ix: HashMap::new(),
-            chat_ix: HashMap::new(),
-            first_rulebook: NaiveDate::from_ymd_opt(y, m, d).expect("date"),
+            user_ix: FxHashMap::default(),
+            user_num: Vec::new(),
+            number_ix: FxHashMap::default(),
+            type_ix: FxHashMap::default(),
+            country_ix: FxHashMap::default(),
+            chat_ix: FxHashMap::default(),
         }
     }
 
@@ -157,16 +333,28 @@ impl<'a> LogBuilder<'a> {
 
     /// Add one row; `record` renders the raw row for the rejects file (only called on reject).
     pub fn push(&mut self, f: &Fields, record: &dyn Fn() -> String) {
+        let parsed = parse_row(f, &self.rules);
+        self.absorb(parsed, f, record);
+    }
+
+    /// Add one parsed row (or its rejection) in file order.
+    fn absorb(
+        &mut self,
+        parsed: Result<Parsed, (usize, String)>,
+        f: &Fields,
+        record: &dyn Fn() -> String,
+    ) {
         self.log.rows += 1;
         let row = self.log.rows;
-        if let Err((col, value, message)) = self.try_push(f, row) {
-            self.log.rejects.push(Reject {
+        match parsed {
+            Ok(p) => self.intern(&p, row),
+            Err((col, message)) => self.log.rejects.push(Reject {
                 row,
                 column: COLUMNS[col].to_string(),
-                value: value.to_string(),
+                value: f[col].map(str::trim).unwrap_or("").to_string(),
                 message,
                 record: record(),
-            });
+            }),
         }
     }
 
@@ -182,201 +370,129 @@ impl<'a> LogBuilder<'a> {
         });
     }
 
-    fn try_push(&mut self, f: &Fields, row: u64) -> Result<(), (usize, String, String)> {
-        let get = |c: usize| f[c].map(str::trim).unwrap_or("");
-        let bad = |c: usize, msg: &str| Err((c, get(c).to_string(), msg.to_string()));
-
-        let ts = match parse_timestamp(get(C_TS)) {
-            Some(t) => t,
-            None if get(C_TS).is_empty() => return bad(C_TS, "missing timestamp"),
-            None => {
-                return bad(
-                    C_TS,
-                    "not an RFC 3339 instant with offset (2025-07-03T10:00:00Z) or integer Unix seconds",
-                )
-            }
-        };
-        let dir = get(C_DIR).to_ascii_lowercase();
-        let inbound = match dir.as_str() {
-            "in" | "inbound" => true,
-            "out" | "outbound" => false,
-            "" => return bad(C_DIR, "missing direction"),
-            _ => {
-                return bad(
-                    C_DIR,
-                    "unknown direction (expected in, out, inbound or outbound)",
-                )
-            }
-        };
-        if !normalize_number_into(get(C_USER), &mut self.digits) {
-            return bad(
-                C_USER,
-                if get(C_USER).is_empty() {
-                    "missing user number"
-                } else {
-                    "unparseable number (E.164 digits; `+`, spaces and dashes tolerated)"
-                },
-            );
-        }
-        let waba = match self.accounts.waba_index(get(C_WABA)) {
-            Some(w) => w as u16,
-            None => {
-                return Err((
-                    C_WABA,
-                    get(C_WABA).to_string(),
-                    format!(
-                        "unknown WABA (the accounts file defines: {})",
-                        self.accounts
-                            .wabas
-                            .iter()
-                            .map(|w| w.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ))
-            }
-        };
-        let kind = if inbound {
-            let ep = match get(C_EP).to_ascii_lowercase().as_str() {
-                "" => false,
-                "ctwa" | "page_cta" => true,
-                _ => {
-                    return bad(
-                        C_EP,
-                        "unknown entry point (expected ctwa, page_cta or empty)",
-                    )
-                }
-            };
-            Kind::In { entry_point: ep }
-        } else {
-            let ty = get(C_TYPE);
-            if ty.is_empty() {
-                return bad(C_TYPE, "missing message type on an outbound row");
-            }
-            let template = if ty.eq_ignore_ascii_case("template") {
-                match TemplateCategory::parse(get(C_CAT)) {
-                    Some(c) => Some(c),
-                    None if get(C_CAT).is_empty() => {
-                        return bad(C_CAT, "template without category")
-                    }
-                    None => return bad(
-                        C_CAT,
-                        "unknown template category (expected marketing, utility or authentication)",
-                    ),
-                }
-            } else {
-                None
-            };
-            let Some(status) = Status::parse(get(C_STATUS)) else {
-                return bad(
-                    C_STATUS,
-                    "unknown status (expected delivered, read, sent or failed)",
-                );
-            };
-            if self.auto_rulebook {
-                let tz = self.accounts.wabas[waba as usize].tz;
-                if local_date(tz, ts) < self.first_rulebook {
-                    return bad(
-                        C_TS,
-                        "business message before 2022-02-01, when no rulebook applies (§1); use --rulebook to price it anyway",
-                    );
-                }
-            }
-            Kind::Out { template, status }
-        };
-        let explicit = get(C_COUNTRY);
-        let explicit_country = if explicit.is_empty() {
-            None
-        } else {
-            match Country::parse(explicit) {
-                Some(c) => Some(c),
-                None => return bad(C_COUNTRY, "not an ISO 3166 alpha-2 country code"),
-            }
-        };
-        // MKT-1: resolve each distinct number once.
-        let user = match self.user_ix.get(self.digits.as_str()) {
+    fn intern(&mut self, p: &Parsed, row: u64) {
+        let user = match self.user_ix.get(&p.user) {
             Some(&u) => u,
             None => {
-                let u = self.user_country.len() as u32;
-                self.user_country
-                    .push(self.markets.country_of_number(&self.digits));
-                self.user_ix.insert(self.digits.clone(), u);
-                self.log.users.push(self.digits.clone());
+                let u = self.user_num.len() as u32;
+                self.user_num.push(p.user);
+                self.user_ix.insert(p.user, u);
                 u
             }
         };
-        let resolved = self.user_country[user as usize].clone();
-        // MKT-3: an explicit country overrides the number.
-        let country = match (explicit_country, resolved) {
-            (Some(c), _) => c,
-            (None, Ok(c)) => c,
-            (None, Err(e)) => return Err((C_USER, get(C_USER).to_string(), e)),
+        // MKT-3: an explicit country overrides the number (resolved later, once per user).
+        let country = match p.country {
+            Some(c) => self.country_index(c),
+            None => FROM_USER,
         };
-        let country = self.country_index(country);
-        let number_s = get(C_NUMBER);
-        let number = match self.number_ix.get(number_s) {
+        let number = match self.number_ix.get(p.number) {
             Some(&n) => n,
             None => {
                 let n = self.number_ix.len() as u32;
-                self.number_ix.insert(number_s.to_string(), n);
-                self.log.numbers.push(number_s.to_string());
+                self.number_ix.insert(p.number.to_string(), n);
+                self.log.numbers.push(p.number.to_string());
                 n
             }
         };
-        let key = ChatKey { waba, number, user };
+        let key = ChatKey {
+            waba: p.waba,
+            number,
+            user,
+        };
         let next_chat = self.chat_ix.len() as u32;
         let chat = *self.chat_ix.entry(key).or_insert(next_chat);
         if chat == next_chat {
             self.log.chats.push(key);
         }
-        let ty = if inbound { "" } else { get(C_TYPE) };
-        let next_type = self.type_ix.len() as u16;
-        let ty_ix = match self.type_ix.get(ty) {
-            Some(i) => *i,
+        let ty_ix = match self.type_ix.get(p.ty) {
+            Some(&i) => i,
             None => {
-                self.type_ix.insert(ty.to_string(), next_type);
-                self.log.types.push(ty.to_string());
-                next_type
+                let i = self.type_ix.len() as u16;
+                self.type_ix.insert(p.ty.to_string(), i);
+                self.log.types.push(p.ty.to_string());
+                i
             }
         };
-        let id = get(C_ID);
-        let id_ix = if id.is_empty() {
+        let id_ix = if p.id.is_empty() {
             u32::MAX
         } else {
-            self.log.ids.push_str(id);
+            self.log.ids.push_str(p.id);
             self.log.id_ends.push(self.log.ids.len());
             (self.log.id_ends.len() - 1) as u32
         };
         self.log.events.push(Event {
-            ts,
+            ts: p.ts,
             row: row as u32,
             chat,
             country,
-            kind,
+            kind: p.kind,
         });
         self.log.event_type.push(ty_ix);
         self.log.event_id.push(id_ix);
-        Ok(())
     }
 
-    /// Finish: drop duplicate message ids (the first in CONV-1 order is kept; each later one
-    /// is a reject), sort rejects by row.
+    /// Finish: resolve each user's country once (MKT-1, in parallel), reject rows whose number
+    /// has no country, drop duplicate message ids (the first in CONV-1 order is kept; each later
+    /// one is a reject), sort rejects by row.
     pub fn finish(mut self, path: &str) -> Log {
+        let markets = self.markets;
+        let t = std::time::Instant::now();
+        let resolved: Vec<Result<Country, String>> = self
+            .user_num
+            .par_chunks(4096)
+            .flat_map_iter(|chunk| {
+                let mut memo = std::collections::HashMap::new();
+                chunk
+                    .iter()
+                    .map(|n| markets.country_of_number_memo(&n.to_string(), &mut memo))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let user_cidx: Vec<u16> = resolved
+            .iter()
+            .map(|r| match r {
+                Ok(c) => self.country_index(*c),
+                Err(_) => FROM_USER,
+            })
+            .collect();
+        if std::env::var_os("WABILL_TRACE").is_some() {
+            eprintln!("wabill: resolve users: {:.3} s", t.elapsed().as_secs_f64());
+        }
         let log = &mut self.log;
         log.path = path.to_string();
-        let mut with_id: Vec<u32> = (0..log.events.len() as u32)
-            .filter(|&i| log.event_id[i as usize] != u32::MAX)
-            .collect();
-        with_id.sort_unstable_by_key(|&i| (log.events[i as usize].ts, log.events[i as usize].row));
-        let mut seen: HashMap<&str, u32> = HashMap::with_capacity(with_id.len());
+        log.users = self.user_num.iter().map(|n| n.to_string()).collect();
         let mut drop = vec![false; log.events.len()];
-        let mut dup_rejects = Vec::new();
+        let mut dropped = Vec::new();
+        for (i, e) in log.events.iter_mut().enumerate() {
+            if e.country == FROM_USER {
+                let user = log.chats[e.chat as usize].user as usize;
+                e.country = user_cidx[user];
+                if e.country == FROM_USER {
+                    drop[i] = true;
+                    let msg = resolved[user].clone().err().unwrap_or_default();
+                    dropped.push(Reject {
+                        row: e.row as u64,
+                        column: "user".into(),
+                        value: format!("+{}", log.users[user]),
+                        message: msg,
+                        record: String::new(),
+                    });
+                }
+            }
+        }
+        let mut with_id: Vec<u32> = (0..log.events.len() as u32)
+            .filter(|&i| log.event_id[i as usize] != u32::MAX && !drop[i as usize])
+            .collect();
+        with_id
+            .par_sort_unstable_by_key(|&i| (log.events[i as usize].ts, log.events[i as usize].row));
+        let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
+        seen.reserve(with_id.len());
         for &i in &with_id {
             let id = log.id_str(log.event_id[i as usize]);
             if let Some(&first) = seen.get(id) {
                 drop[i as usize] = true;
                 let e = &log.events[i as usize];
-                dup_rejects.push(Reject {
+                dropped.push(Reject {
                     row: e.row as u64,
                     column: "id".into(),
                     value: id.to_string(),
@@ -391,7 +507,7 @@ impl<'a> LogBuilder<'a> {
             }
         }
         drop_seen(seen);
-        if !dup_rejects.is_empty() {
+        if !dropped.is_empty() {
             let mut k = 0;
             log.events.retain(|_| {
                 k += 1;
@@ -407,7 +523,7 @@ impl<'a> LogBuilder<'a> {
                 k += 1;
                 !drop[k - 1]
             });
-            log.rejects.extend(dup_rejects);
+            log.rejects.extend(dropped);
         }
         log.rejects.sort_by_key(|r| r.row);
         self.log
@@ -522,7 +638,11 @@ pub fn read_log(
         LogFormat::Jsonl => read_jsonl(path, &mut b, progress)?,
         LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut b, progress)?,
     }
+    let t = std::time::Instant::now();
     let log = b.finish(&path.display().to_string());
+    if std::env::var_os("WABILL_TRACE").is_some() {
+        eprintln!("wabill: finish: {:.3} s", t.elapsed().as_secs_f64());
+    }
     if log.rows == 0 {
         return Err(fatal(path, "no messages (only a header)"));
     }
@@ -551,28 +671,192 @@ pub(crate) fn header_map(path: &Path, names: &[String]) -> Result<[Option<usize>
     Ok(map)
 }
 
+/// Bytes read per block: the file is never held in memory whole.
+const BLOCK: usize = 32 << 20;
+
+/// End of the last complete record in `buf` that is outside any quoted field (even number of
+/// `"` before it), or `None` if there is none.
+fn record_cut(buf: &[u8]) -> Option<usize> {
+    let mut quotes = memchr::memchr_iter(b'"', buf).count();
+    let mut end = buf.len();
+    while let Some(nl) = memchr::memrchr(b'\n', &buf[..end]) {
+        // Quotes after this newline belong to the incomplete tail.
+        quotes -= memchr::memchr_iter(b'"', &buf[nl + 1..end]).count();
+        if quotes % 2 == 0 {
+            return Some(nl + 1);
+        }
+        end = nl;
+    }
+    None
+}
+
+/// Split `body` into about `parts` pieces at record boundaries.
+fn split_records(body: &[u8], parts: usize) -> Vec<&[u8]> {
+    let mut out = Vec::with_capacity(parts);
+    let mut rest = body;
+    let target = (body.len() / parts.max(1)).max(1 << 16);
+    while rest.len() > target {
+        match record_cut(&rest[..target]).filter(|&c| c > 0) {
+            Some(c) => {
+                out.push(&rest[..c]);
+                rest = &rest[c..];
+            }
+            None => break,
+        }
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// A piece of a block parsed in parallel: rows in file order, borrowing the block's bytes.
+enum Piece<'r> {
+    /// No quotes: split on newlines and commas directly.
+    Fast(Vec<(Result<Parsed<'r>, (usize, String)>, &'r str)>),
+    /// Has quotes (or is not UTF-8): the csv crate, in order, during the merge.
+    Slow(&'r [u8]),
+}
+
+fn parse_fast<'r>(
+    piece: &'r [u8],
+    map: &[Option<usize>; 11],
+    rules: &RowRules,
+) -> Option<Vec<(Result<Parsed<'r>, (usize, String)>, &'r str)>> {
+    if memchr::memchr(b'"', piece).is_some() {
+        return None;
+    }
+    let text = std::str::from_utf8(piece).ok()?;
+    let mut out = Vec::with_capacity(piece.len() / 80);
+    let mut cells: Vec<&str> = Vec::with_capacity(16);
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        cells.clear();
+        cells.extend(line.split(','));
+        let fields: Fields = std::array::from_fn(|c| map[c].and_then(|i| cells.get(i).copied()));
+        out.push((parse_row(&fields, rules), line));
+    }
+    Some(out)
+}
+
 fn read_csv(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(), LogError> {
-    let file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    let mut file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
+    let mut map: Option<[Option<usize>; 11]> = None;
+    let mut eof = false;
+    let rules = b.rules.clone();
+    let parts = rayon::current_num_threads() * 4;
+    while !eof {
+        // Fill the block.
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let mut filled = start;
+        while filled < buf.len() {
+            let n = file
+                .read(&mut buf[filled..])
+                .map_err(|e| fatal(path, format!("read error: {e}")))?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            filled += n;
+        }
+        buf.truncate(filled);
+        let cut = if eof {
+            buf.len()
+        } else {
+            match record_cut(&buf) {
+                Some(c) => c,
+                None => continue, // a record longer than a block: read more
+            }
+        };
+        let mut body_start = 0;
+        if map.is_none() {
+            // The header is the first record.
+            let hcut = record_cut(&buf[..cut]).unwrap_or(cut);
+            let first_nl =
+                (0..hcut).find(|&i| buf[i] == b'\n' && record_cut(&buf[..=i]) == Some(i + 1));
+            let hend = first_nl.map(|i| i + 1).unwrap_or(cut);
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(&buf[..hend]);
+            let mut rec = csv::StringRecord::new();
+            let ok = rdr
+                .read_record(&mut rec)
+                .map_err(|e| fatal(path, format!("cannot read the header: {e}")))?;
+            if !ok {
+                return Err(fatal(
+                    path,
+                    "empty file (expected a header row and messages)",
+                ));
+            }
+            let names: Vec<String> = rec.iter().map(|s| s.to_string()).collect();
+            map = Some(header_map(path, &names)?);
+            body_start = hend;
+        }
+        let map = map.expect("header read");
+        let body = &buf[body_start..cut];
+        let tp = std::time::Instant::now();
+        let pieces: Vec<Piece> = split_records(body, parts)
+            .into_par_iter()
+            .map(|p| match parse_fast(p, &map, &rules) {
+                Some(rows) => Piece::Fast(rows),
+                None => Piece::Slow(p),
+            })
+            .collect();
+        let tp = tp.elapsed().as_secs_f64();
+        let tm = std::time::Instant::now();
+        for piece in pieces {
+            match piece {
+                Piece::Fast(rows) => {
+                    for (parsed, line) in rows {
+                        let fields: Fields = {
+                            // Only needed to name a rejected value.
+                            let cells: Vec<&str> = if parsed.is_err() {
+                                line.split(',').collect()
+                            } else {
+                                Vec::new()
+                            };
+                            std::array::from_fn(|c| map[c].and_then(|i| cells.get(i).copied()))
+                        };
+                        b.absorb(parsed, &fields, &|| line.to_string());
+                    }
+                }
+                Piece::Slow(bytes) => read_csv_records(bytes, &map, b),
+            }
+        }
+        if std::env::var_os("WABILL_TRACE").is_some() {
+            eprintln!(
+                "wabill: block: parse {tp:.3} s, merge {:.3} s",
+                tm.elapsed().as_secs_f64()
+            );
+        }
+        progress(b.log.rows);
+        buf.drain(..cut);
+    }
+    if map.is_none() {
+        return Err(fatal(
+            path,
+            "empty file (expected a header row and messages)",
+        ));
+    }
+    Ok(())
+}
+
+/// The csv crate's reader over a slice of records (quoted fields, odd encodings).
+fn read_csv_records(bytes: &[u8], map: &[Option<usize>; 11], b: &mut LogBuilder) {
     let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
         .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| fatal(path, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let map = header_map(path, &headers)?;
+        .from_reader(bytes);
     let mut rec = csv::ByteRecord::new();
-    let mut n = 0u64;
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {
-                n += 1;
-                if n % 1_000_000 == 0 {
-                    progress(n);
-                }
                 let mut fields: Fields = [None; 11];
                 let mut utf8_err = None;
                 for (c, ix) in map.iter().enumerate() {
@@ -599,17 +883,9 @@ fn read_csv(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(
                     b.push(&fields, &render);
                 }
             }
-            Err(e) => {
-                n += 1;
-                b.push_unreadable(format!("unreadable CSV record: {e}"), String::new());
-                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) && e.is_io_error() {
-                    return Err(fatal(path, format!("read error: {e}")));
-                }
-            }
+            Err(e) => b.push_unreadable(format!("unreadable CSV record: {e}"), String::new()),
         }
     }
-    progress(n);
-    Ok(())
 }
 
 fn read_jsonl(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(), LogError> {
