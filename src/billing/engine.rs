@@ -201,6 +201,18 @@ pub struct Context<'a> {
     pub forced: Option<Rulebook>,
 }
 
+/// Outcome slots written from several rayon tasks, each index by exactly one task.
+struct SyncSlots(*mut Outcome);
+unsafe impl Sync for SyncSlots {}
+unsafe impl Send for SyncSlots {}
+impl SyncSlots {
+    /// # Safety
+    /// `i` must be in bounds and written by no other task.
+    unsafe fn write(&self, i: usize, o: Outcome) {
+        unsafe { self.0.add(i).write(o) }
+    }
+}
+
 /// Per-period facts of one WABA's calendar.
 #[derive(Debug, Clone, Copy)]
 pub struct PeriodInfo {
@@ -295,8 +307,13 @@ pub fn replay(
     let n = events.len();
 
     // CONV-1: order by UTC instant, then file row.
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.par_sort_unstable_by_key(|&i| (events[i as usize].ts, events[i as usize].row));
+    let mut keyed: Vec<(i64, u32, u32)> = events
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| (e.ts, e.row, i as u32))
+        .collect();
+    keyed.par_sort_unstable();
+    let order: Vec<u32> = keyed.into_par_iter().map(|k| k.2).collect();
 
     let midx = MarketIndex::new(ctx.markets, countries);
     let calendars = build_calendars(events, chats, ctx, &currency, &midx);
@@ -317,40 +334,29 @@ pub fn replay(
         fill[c] += 1;
     }
 
-    // Pass 1: per chat, in parallel; results land in `grouped` positions.
-    let mut grouped_out = vec![Outcome::default(); n];
+    // Pass 1: per chat, in parallel. Each event belongs to exactly one chat, so each outcome
+    // slot is written by exactly one task: results land at their event index directly.
+    let mut outcomes = vec![Outcome::default(); n];
+    let slots = SyncSlots(outcomes.as_mut_ptr());
     let chunk_chats = (chats.len() / (rayon::current_num_threads() * 16)).max(64);
-    let mut slices: Vec<(usize, &mut [Outcome])> = Vec::new();
-    {
-        let mut rest: &mut [Outcome] = &mut grouped_out;
-        let mut c = 0usize;
-        let mut consumed = 0usize;
-        while c < chats.len() {
-            let c_end = (c + chunk_chats).min(chats.len());
-            let len = (offsets[c_end] - offsets[c]) as usize;
-            let (head, tail) = rest.split_at_mut(len);
-            slices.push((c, head));
-            rest = tail;
-            consumed += len;
-            c = c_end;
-        }
-        debug_assert_eq!(consumed, n);
-    }
-    let issues_per_chunk: Vec<Vec<Issue>> = slices
+    let chunks: Vec<usize> = (0..chats.len()).step_by(chunk_chats).collect();
+    let issues_per_chunk: Vec<Vec<Issue>> = chunks
         .into_par_iter()
-        .map(|(c0, out)| {
+        .map(|c0| {
+            let slots = &slots;
             let c_end = (c0 + chunk_chats).min(chats.len());
-            let base = offsets[c0] as usize;
             let mut issues = Vec::new();
             for c in c0..c_end {
                 let (s, e) = (offsets[c] as usize, offsets[c + 1] as usize);
                 let chat = chats[c];
                 let cal = &calendars[chat.waba as usize];
                 let mut st = ChatState::default();
-                for pos in s..e {
-                    let ei = grouped[pos];
+                for &ei in &grouped[s..e] {
                     let ev = &events[ei as usize];
-                    out[pos - base] = st.step(ev, ei, cal, &midx, countries, ctx, &mut issues);
+                    let o = st.step(ev, ei, cal, &midx, countries, ctx, &mut issues);
+                    // SAFETY: `grouped` is a permutation of 0..n and chats partition it, so no
+                    // two tasks write the same index, and `outcomes` outlives the tasks.
+                    unsafe { slots.write(ei as usize, o) };
                 }
             }
             issues
@@ -361,11 +367,6 @@ pub fn replay(
         let e = &events[i.event as usize];
         (e.ts, e.row, i.code)
     });
-
-    let mut outcomes = vec![Outcome::default(); n];
-    for (pos, o) in grouped_out.into_iter().enumerate() {
-        outcomes[grouped[pos] as usize] = o;
-    }
     drop(grouped);
 
     // Pass 2: prices and cross-user counters in CONV-1 order.
@@ -899,28 +900,42 @@ fn aggregate(
     ctx: &Context,
 ) -> (Vec<Line>, Money) {
     type Key = (u16, u32, MarketId, Billed, Rulebook);
-    let mut acc: HashMap<Key, (u64, u64, Money)> = HashMap::new();
-    for (e, o) in events.iter().zip(outcomes) {
-        if o.unit == Unit::None {
-            continue;
-        }
-        let waba = chats[e.chat as usize].waba;
-        let month = calendars[waba as usize].info[o.period as usize].month;
-        let key = (
-            waba,
-            month,
-            o.market,
-            o.billed.expect("units have a category"),
-            o.rulebook.expect("units have a rulebook"),
-        );
-        let a = acc.entry(key).or_insert((0, 0, Money::ZERO));
-        match o.unit {
-            Unit::Charged => a.0 += 1,
-            Unit::Free => a.1 += 1,
-            Unit::None => {}
-        }
-        a.2 += o.price;
-    }
+    type Acc = rustc_hash::FxHashMap<Key, (u64, u64, Money)>;
+    // Integer sums commute, so per-thread maps merged in any order give the same totals.
+    let acc: Acc = events
+        .par_iter()
+        .zip(outcomes.par_iter())
+        .fold(Acc::default, |mut acc, (e, o)| {
+            if o.unit == Unit::None {
+                return acc;
+            }
+            let waba = chats[e.chat as usize].waba;
+            let month = calendars[waba as usize].info[o.period as usize].month;
+            let key = (
+                waba,
+                month,
+                o.market,
+                o.billed.expect("units have a category"),
+                o.rulebook.expect("units have a rulebook"),
+            );
+            let a = acc.entry(key).or_insert((0, 0, Money::ZERO));
+            match o.unit {
+                Unit::Charged => a.0 += 1,
+                Unit::Free => a.1 += 1,
+                Unit::None => {}
+            }
+            a.2 += o.price;
+            acc
+        })
+        .reduce(Acc::default, |mut a, b| {
+            for (k, v) in b {
+                let x = a.entry(k).or_insert((0, 0, Money::ZERO));
+                x.0 += v.0;
+                x.1 += v.1;
+                x.2 += v.2;
+            }
+            a
+        });
     let mut lines: Vec<Line> = acc
         .into_iter()
         .map(|((w, m, mk, b, rb), (c, f, cost))| Line {
