@@ -5,7 +5,9 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::log::{csv_header_map, LogBuilder, LogError, RowFields};
+use rayon::prelude::*;
+
+use super::log::{csv_header_map, parse_row, LogBuilder, LogError, RowFields};
 
 fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     LogError::Fatal {
@@ -84,19 +86,34 @@ pub fn read_parquet(
         };
         cols.push(Some(s.rechunk().into_owned()));
     }
-    for i in 0..height {
-        if (i + 1) % 1_000_000 == 0 {
-            progress(i as u64 + 1);
+    // Validate rows in parallel, absorb them in file order.
+    let rules = b.rules.clone();
+    let step = 1 << 18;
+    let mut start = 0;
+    while start < height {
+        let end = (start + step).min(height);
+        let parsed: Vec<_> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let fields: RowFields =
+                    std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)));
+                parse_row(&fields, &rules)
+            })
+            .collect();
+        for (i, p) in (start..end).zip(parsed) {
+            let fields: RowFields =
+                std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)));
+            let render = || {
+                fields
+                    .iter()
+                    .map(|f| f.unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            b.absorb(p, &fields, &render);
         }
-        let fields: RowFields = std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)));
-        let render = || {
-            fields
-                .iter()
-                .map(|f| f.unwrap_or("").to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        b.push(&fields, &render);
+        progress(end as u64);
+        start = end;
     }
     progress(height as u64);
     Ok(())
