@@ -1,5 +1,20 @@
 //! Small value types shared by the whole core: rulebooks, categories, reasons, event kinds.
 
+/// The message log's columns (formats.md §1), in their documented order.
+pub const LOG_COLUMNS: [&str; 11] = [
+    "timestamp",
+    "direction",
+    "user",
+    "type",
+    "category",
+    "status",
+    "entry_point",
+    "waba",
+    "number",
+    "country",
+    "id",
+];
+
 use std::fmt;
 use std::str::FromStr;
 

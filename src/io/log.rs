@@ -19,20 +19,8 @@ use crate::billing::types::*;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-/// The log's columns we read, in this order.
-pub const COLUMNS: [&str; 11] = [
-    "timestamp",
-    "direction",
-    "user",
-    "type",
-    "category",
-    "status",
-    "entry_point",
-    "waba",
-    "number",
-    "country",
-    "id",
-];
+/// The message log's columns (formats.md §1), in this order.
+pub use crate::billing::types::LOG_COLUMNS as COLUMNS;
 const C_TS: usize = 0;
 const C_DIR: usize = 1;
 const C_USER: usize = 2;

@@ -17,20 +17,8 @@ use crate::traffic::generate::{Generated, Progress, Traffic};
 use crate::traffic::model::{Population, Row};
 use crate::traffic::scenario::Scenario;
 
-/// The columns, in output order.
-pub const COLUMNS: [&str; 11] = [
-    "timestamp",
-    "direction",
-    "user",
-    "type",
-    "category",
-    "status",
-    "entry_point",
-    "waba",
-    "number",
-    "country",
-    "id",
-];
+/// The message log's columns (formats.md §1), in this order.
+pub use crate::billing::types::LOG_COLUMNS as COLUMNS;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
