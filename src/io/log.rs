@@ -283,6 +283,8 @@ pub struct LogBuilder<'a> {
     type_ix: FxHashMap<String, u16>,
     country_ix: FxHashMap<Country, u16>,
     chat_ix: FxHashMap<ChatKey, u32>,
+    /// Most logs have one business number: check the last one before hashing.
+    last_number: u32,
 }
 
 type Fields<'r> = [Option<&'r str>; 11];
@@ -308,6 +310,7 @@ impl<'a> LogBuilder<'a> {
             type_ix: FxHashMap::default(),
             country_ix: FxHashMap::default(),
             chat_ix: FxHashMap::default(),
+            last_number: u32::MAX,
         }
     }
 
@@ -373,8 +376,12 @@ impl<'a> LogBuilder<'a> {
             Some(c) => self.country_index(c),
             None => FROM_USER,
         };
-        let number = match self.number_ix.get(p.number) {
-            Some(&n) => n,
+        let last = self.last_number;
+        let number = match (last != u32::MAX && self.log.numbers[last as usize] == p.number)
+            .then_some(last)
+            .or_else(|| self.number_ix.get(p.number).copied())
+        {
+            Some(n) => n,
             None => {
                 let n = self.number_ix.len() as u32;
                 self.number_ix.insert(p.number.to_string(), n);
@@ -382,6 +389,7 @@ impl<'a> LogBuilder<'a> {
                 n
             }
         };
+        self.last_number = number;
         let key = ChatKey {
             waba: p.waba,
             number,
