@@ -100,6 +100,17 @@ fn status_of(v: &mut Value) -> &mut Value {
     &mut v["entry"][0]["changes"][0]["value"]["statuses"][0]
 }
 
+/// Replay small.csv to webhooks, change them with `edit`, and reconcile the log against them.
+fn reconcile_small_edited(edit: impl FnOnce(&str) -> String) -> (i32, Value) {
+    let d = tempfile::tempdir().unwrap();
+    let wh = d.path().join("wh.jsonl");
+    let (log, acc) = (fixture("small.csv"), fixture("accounts.toml"));
+    emit_webhooks(&log, &acc, &wh);
+    let changed = d.path().join("changed.jsonl");
+    std::fs::write(&changed, edit(&std::fs::read_to_string(&wh).unwrap())).unwrap();
+    reconcile(&log, &acc, &changed, &[])
+}
+
 fn message_ids(report: &Value) -> Vec<String> {
     report["messages"]
         .as_array()
@@ -142,17 +153,12 @@ fn round_trip_small_log_reconciles_with_zero_differences() {
 
 #[test]
 fn round_trip_a_changed_category_is_reported_once_with_the_message_id() {
-    let d = tempfile::tempdir().unwrap();
-    let wh = d.path().join("wh.jsonl");
-    let (log, acc) = (fixture("small.csv"), fixture("accounts.toml"));
-    emit_webhooks(&log, &acc, &wh);
     // w019: a marketing template charged per message (PMP-1). Meta says utility.
-    let text = edit_lines(&std::fs::read_to_string(&wh).unwrap(), "w019", |v| {
-        status_of(v)["pricing"]["category"] = "utility".into();
+    let (code, r) = reconcile_small_edited(|text| {
+        edit_lines(text, "w019", |v| {
+            status_of(v)["pricing"]["category"] = "utility".into();
+        })
     });
-    let changed = d.path().join("changed.jsonl");
-    std::fs::write(&changed, text).unwrap();
-    let (code, r) = reconcile(&log, &acc, &changed, &[]);
     assert_eq!(code, 1);
     assert_eq!(r["differences"], 1, "{r:#}");
     assert_eq!(message_ids(&r), ["w019"]);
@@ -167,17 +173,12 @@ fn round_trip_a_changed_category_is_reported_once_with_the_message_id() {
 
 #[test]
 fn round_trip_a_flipped_billable_flag_is_reported_once_with_the_message_id() {
-    let d = tempfile::tempdir().unwrap();
-    let wh = d.path().join("wh.jsonl");
-    let (log, acc) = (fixture("small.csv"), fixture("accounts.toml"));
-    emit_webhooks(&log, &acc, &wh);
     // w005 rides in the utility conversation w004 opened before the switch (CBP-9): billable.
-    let text = edit_lines(&std::fs::read_to_string(&wh).unwrap(), "w005", |v| {
-        status_of(v)["pricing"]["billable"] = false.into();
+    let (code, r) = reconcile_small_edited(|text| {
+        edit_lines(text, "w005", |v| {
+            status_of(v)["pricing"]["billable"] = false.into();
+        })
     });
-    let changed = d.path().join("changed.jsonl");
-    std::fs::write(&changed, text).unwrap();
-    let (code, r) = reconcile(&log, &acc, &changed, &[]);
     assert_eq!(code, 1);
     assert_eq!(r["differences"], 1, "{r:#}");
     assert_eq!(message_ids(&r), ["w005"]);
@@ -192,20 +193,13 @@ fn round_trip_a_flipped_billable_flag_is_reported_once_with_the_message_id() {
 
 #[test]
 fn round_trip_messages_on_one_side_only_are_listed() {
-    let d = tempfile::tempdir().unwrap();
-    let wh = d.path().join("wh.jsonl");
-    let (log, acc) = (fixture("small.csv"), fixture("accounts.toml"));
-    emit_webhooks(&log, &acc, &wh);
-    let text = std::fs::read_to_string(&wh).unwrap();
     // Drop every status of w016; rename w003 to an id the log does not have.
-    let kept: String = text
-        .lines()
-        .filter(|l| !l.contains("\"w016\""))
-        .map(|l| l.replace("\"w003\"", "\"wamid.unknown\"") + "\n")
-        .collect();
-    let changed = d.path().join("changed.jsonl");
-    std::fs::write(&changed, kept).unwrap();
-    let (code, r) = reconcile(&log, &acc, &changed, &[]);
+    let (code, r) = reconcile_small_edited(|text| {
+        text.lines()
+            .filter(|l| !l.contains("\"w016\""))
+            .map(|l| l.replace("\"w003\"", "\"wamid.unknown\"") + "\n")
+            .collect()
+    });
     assert_eq!(code, 1);
     let kinds: Vec<(String, String)> = r["messages"]
         .as_array()
