@@ -18,6 +18,11 @@ struct Cli {
 enum Command {
     /// Replay a message log through the billing rules and print the bill.
     Replay(cmd::replay::ReplayArgs),
+    /// Compare wabill's billing of a log with what Meta reports (webhooks, analytics).
+    ///
+    /// Exit code 0: no differences; 1: differences (or unreadable lines in Meta's files);
+    /// 2: error.
+    Reconcile(cmd::reconcile::ReconcileArgs),
     /// Manage rate cards: import Meta's files, list, show.
     #[command(subcommand)]
     Rates(cmd::rates::RatesCmd),
@@ -31,6 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Replay(a) => cmd::replay::run(a),
+        Command::Reconcile(a) => cmd::reconcile::run(a),
         Command::Rates(c) => cmd::rates::run(c),
         Command::Synth(a) => cmd::synth::run(a),
     };

@@ -8,8 +8,10 @@ pub mod accounts;
 pub mod calendar;
 pub mod engine;
 pub mod markets;
+pub mod meta;
 pub mod money;
 pub mod rates;
+pub mod reconcile;
 pub mod types;
 
 pub use money::Money;

@@ -1,6 +1,7 @@
 //! One file per subcommand; each parses nothing itself (clap does) and only wires the pieces.
 
 pub mod rates;
+pub mod reconcile;
 pub mod replay;
 pub mod synth;
 

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use crate::billing::engine::{self, BillingError, Context, Replay};
 use crate::billing::types::Rulebook;
 use crate::cmd::{load_accounts, notice, progress, rates_dir};
-use crate::io::log::{read_log, Log};
+use crate::io::log::{read_log_as, Log, LogFormat};
 use crate::io::rates_dir::{self, RatesDir};
 use crate::report::breakdown::{self, JsonCard, JsonReport};
 use crate::report::ledger;
@@ -21,10 +21,39 @@ pub enum Format {
     Csv,
 }
 
+/// `--input-format`: how to read the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// By extension: `.parquet`/`.pq` Parquet, `.jsonl`/`.ndjson`/`.json` JSON Lines, else CSV.
+    Auto,
+    Csv,
+    Jsonl,
+    Parquet,
+    /// Meta's webhook payloads, one JSON body per line (see `wabill reconcile`).
+    Webhooks,
+}
+
+impl InputFormat {
+    /// The log format for a path.
+    pub fn resolve(self, path: &Path) -> LogFormat {
+        match self {
+            InputFormat::Auto => LogFormat::from_path(path),
+            InputFormat::Csv => LogFormat::Csv,
+            InputFormat::Jsonl => LogFormat::Jsonl,
+            InputFormat::Parquet => LogFormat::Parquet,
+            InputFormat::Webhooks => LogFormat::Webhooks,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
-    /// The message log: CSV, JSON Lines (.jsonl) or Parquet (.parquet).
+    /// The message log: CSV, JSON Lines (.jsonl) or Parquet (.parquet), or Meta's webhooks
+    /// with `--input-format webhooks`.
     pub log: PathBuf,
+    /// How to read the log; `auto` goes by the extension.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
     /// Accounts file (TOML): portfolio, WABAs with time zone and currency.
     #[arg(long)]
     pub accounts: Option<PathBuf>,
@@ -46,6 +75,10 @@ pub struct ReplayArgs {
     /// Exit with code 1 when any row is rejected or any issue is found.
     #[arg(long)]
     pub strict: bool,
+    /// Also write the webhook payloads Meta would send if it billed as wabill did (one JSON body
+    /// per line; the input of `wabill reconcile --webhooks`).
+    #[arg(long, value_name = "FILE")]
+    pub emit_webhooks: Option<PathBuf>,
 }
 
 pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
@@ -66,6 +99,11 @@ pub struct Replayed {
 }
 
 impl Replayed {
+    /// Webhook payloads for this replay (see [`crate::io::webhooks::webhooks_from_replay`]).
+    pub fn webhooks(&self) -> String {
+        crate::io::webhooks::webhooks_from_replay(&self.log, &self.replay, &self.accounts)
+    }
+
     pub fn json(&self) -> JsonReport {
         breakdown::json_report(&self.log, &self.replay, self.forced, self.cards_used())
     }
@@ -89,6 +127,7 @@ impl Replayed {
 /// Load, read and price: the shared front half of every command that replays a log.
 pub fn load_and_replay(
     log_path: &Path,
+    format: LogFormat,
     accounts: Option<&Path>,
     rates: Option<&Path>,
     forced: Option<Rulebook>,
@@ -106,8 +145,9 @@ pub fn load_and_replay(
     }
     let t0 = std::time::Instant::now();
     let pb = progress("reading");
-    let log = read_log(
+    let log = read_log_as(
         log_path,
+        format,
         &accounts,
         &rates.markets,
         forced.is_none(),
@@ -163,13 +203,13 @@ pub fn trace(phase: &str, since: std::time::Instant) {
     }
 }
 
-fn default_rejects_path(args: &ReplayArgs) -> PathBuf {
-    let stem = args
-        .log
+/// Where rejected rows go by default: next to the ledger, else `reports/<log>.rejects.csv`.
+pub fn default_rejects_path(log: &Path, ledger: Option<&Path>) -> PathBuf {
+    let stem = log
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "log".into());
-    match &args.ledger {
+    match ledger {
         Some(l) => l.with_file_name(format!("{stem}.rejects.csv")),
         None => PathBuf::from("reports").join(format!("{stem}.rejects.csv")),
     }
@@ -201,6 +241,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     let forced = parse_rulebook(&args.rulebook)?;
     let (log, rates, accounts) = load_and_replay(
         &args.log,
+        args.input_format.resolve(&args.log),
         args.accounts.as_deref(),
         args.rates.as_deref(),
         forced,
@@ -210,11 +251,14 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         &args
             .rejects
             .clone()
-            .unwrap_or_else(|| default_rejects_path(&args)),
+            .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref())),
     )?;
     let r = price(log, rates, accounts, forced)?;
     if let Some(path) = &args.ledger {
         ledger::write(path, &r.log, &r.replay, &r.rates.markets, &r.accounts)?;
+    }
+    if let Some(path) = &args.emit_webhooks {
+        crate::io::output::write_atomic(path, r.webhooks().as_bytes())?;
     }
     let report = r.json();
     let out = match args.format {

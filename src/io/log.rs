@@ -593,6 +593,9 @@ pub enum LogFormat {
     Csv,
     Jsonl,
     Parquet,
+    /// Meta's webhook payloads, one JSON body per line (`io::webhooks`); never guessed from the
+    /// extension, since such files are JSON Lines too.
+    Webhooks,
 }
 
 impl LogFormat {
@@ -610,9 +613,22 @@ impl LogFormat {
     }
 }
 
-/// Read a log file of any supported format.
+/// Read a log file of any supported format, chosen by its extension.
 pub fn read_log(
     path: &Path,
+    accounts: &Accounts,
+    markets: &MarketTable,
+    auto_rulebook: bool,
+    progress: &dyn Fn(u64),
+) -> Result<Log, LogError> {
+    let format = LogFormat::from_path(path);
+    read_log_as(path, format, accounts, markets, auto_rulebook, progress)
+}
+
+/// Read a log file in the given format.
+pub fn read_log_as(
+    path: &Path,
+    format: LogFormat,
     accounts: &Accounts,
     markets: &MarketTable,
     auto_rulebook: bool,
@@ -629,10 +645,11 @@ pub fn read_log(
         ));
     }
     let mut b = LogBuilder::new(accounts, markets, auto_rulebook);
-    match LogFormat::from_path(path) {
+    match format {
         LogFormat::Csv => read_csv(path, &mut b, progress)?,
         LogFormat::Jsonl => read_jsonl(path, &mut b, progress)?,
         LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut b, progress)?,
+        LogFormat::Webhooks => crate::io::webhooks::read_into(path, &mut b, accounts, progress)?,
     }
     let t = std::time::Instant::now();
     let log = b.finish(&path.display().to_string());

@@ -1,8 +1,10 @@
 //! Input and output at the edges: log readers, the rates directory and Meta's rate-card layout,
-//! atomic writers. The billing core never calls into here.
+//! Meta's webhooks and analytics responses, atomic writers. The billing core never calls into here.
 
+pub mod analytics;
 pub mod log;
 pub mod meta_layout;
 pub mod output;
 pub mod parquet;
 pub mod rates_dir;
+pub mod webhooks;

@@ -1,4 +1,6 @@
-//! Rendering results for people and programs: the breakdown (table, JSON, CSV) and the ledger.
+//! Rendering results for people and programs: the breakdown (table, JSON, CSV), the ledger and
+//! the reconciliation report.
 
 pub mod breakdown;
 pub mod ledger;
+pub mod reconcile;

@@ -1,0 +1,139 @@
+//! `wabill reconcile`: replay the business's own log and list where Meta's reports (status
+//! webhooks, and optionally analytics responses) bill differently.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use rust_decimal::Decimal;
+
+use crate::billing::accounts::Accounts;
+use crate::billing::meta::merge_statuses;
+use crate::billing::reconcile::{self, Ours};
+use crate::cmd::notice;
+use crate::cmd::replay::{
+    default_rejects_path, handle_rejects, load_and_replay, parse_rulebook, price,
+};
+use crate::io::analytics::read_analytics;
+use crate::io::log::LogFormat;
+use crate::io::webhooks::read_webhooks;
+use crate::report::reconcile::Report;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    /// The business's own message log (CSV, JSON Lines or Parquet): it knows each template's
+    /// category; wabill replays it.
+    #[arg(long)]
+    pub log: PathBuf,
+    /// Accounts file (TOML): portfolio, WABAs with time zone and currency.
+    #[arg(long)]
+    pub accounts: Option<PathBuf>,
+    /// Rates directory (cards and market table); default: the project's `rates/`.
+    #[arg(long)]
+    pub rates: Option<PathBuf>,
+    /// Meta's status (and message) webhooks as stored: one JSON body per line.
+    #[arg(long)]
+    pub webhooks: PathBuf,
+    /// A pricing_analytics (PMP) or conversation_analytics (CBP) response of one WABA, as
+    /// `FILE` or `WABA=FILE`; without `WABA=`, the response's `id` names the WABA, or the
+    /// accounts file has only one. Repeat for several WABAs.
+    #[arg(long, value_name = "[WABA=]FILE")]
+    pub analytics: Vec<String>,
+    /// `auto` follows the date; any other forces one rulebook for the whole replay.
+    #[arg(long, default_value = "auto")]
+    pub rulebook: String,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Largest cost difference (absolute, in the WABA's currency) per day × country × type ×
+    /// category that still counts as equal.
+    #[arg(long, default_value = "0.0001")]
+    pub tolerance: Decimal,
+}
+
+/// `WABA=FILE` when the part before `=` names a WABA (a path may contain `=` too).
+fn analytics_spec<'a>(spec: &'a str, accounts: &Accounts) -> (Option<&'a str>, &'a Path) {
+    if let Some((w, p)) = spec.split_once('=') {
+        if accounts.wabas.iter().any(|x| x.id == w) {
+            return (Some(w), Path::new(p));
+        }
+    }
+    (None, Path::new(spec))
+}
+
+pub fn run(args: ReconcileArgs) -> Result<i32> {
+    let forced = parse_rulebook(&args.rulebook)?;
+    if args.tolerance.is_sign_negative() {
+        bail!("--tolerance must not be negative");
+    }
+    let (log, rates, accounts) = load_and_replay(
+        &args.log,
+        LogFormat::from_path(&args.log),
+        args.accounts.as_deref(),
+        args.rates.as_deref(),
+        forced,
+    )?;
+    handle_rejects(&log, &default_rejects_path(&args.log, None))?;
+    let r = price(log, rates, accounts, forced)?;
+
+    let webhooks = read_webhooks(&args.webhooks)?;
+    if webhooks.lines == 0 {
+        bail!("{}: no webhook payloads", args.webhooks.display());
+    }
+    let meta = merge_statuses(&webhooks.statuses);
+    let ours = Ours::new(
+        &r.log.events,
+        &r.log.chats,
+        &r.log.countries,
+        (0..r.log.events.len()).map(|i| r.log.id_of(i)).collect(),
+        &r.replay,
+        &r.accounts,
+    );
+    let messages = reconcile::messages(&ours, &meta);
+    let mut problems = webhooks.problems;
+    let mut analytics = Vec::new();
+    for spec in &args.analytics {
+        let (explicit, path) = analytics_spec(spec, &r.accounts);
+        let (a, p) = read_analytics(path)?;
+        problems.extend(p);
+        let waba = reconcile::analytics_waba(&r.accounts, explicit, a.id.as_deref())
+            .map_err(anyhow::Error::msg)
+            .with_context(|| path.display().to_string())?;
+        analytics.push(
+            reconcile::analytics(&ours, &a, waba, args.tolerance)
+                .with_context(|| path.display().to_string())?,
+        );
+    }
+    let report = Report::new(
+        &r.replay.currency,
+        args.tolerance,
+        &messages,
+        &analytics,
+        &problems,
+    );
+    let out = match args.format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&report)?;
+            s.push('\n');
+            s
+        }
+        Format::Table => report.table(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    if !problems.is_empty() {
+        notice(format_args!(
+            "{} problem(s) in Meta's files (see the report); the other lines were read",
+            problems.len()
+        ));
+    }
+    Ok(if report.differences > 0 { 1 } else { 0 })
+}
