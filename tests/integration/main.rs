@@ -5,4 +5,5 @@ mod cli;
 mod meta_layout;
 mod model;
 mod model_props;
+mod report;
 mod rules;
