@@ -12,7 +12,7 @@ use crate::cmd::{load_accounts, notice, progress, rates_dir};
 use crate::io::log::{read_log_as, Log, LogFormat};
 use crate::io::rates_dir::{self, RatesDir};
 use crate::report::breakdown::{self, JsonCard, JsonReport};
-use crate::report::ledger;
+use crate::report::{ledger, site};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -79,6 +79,10 @@ pub struct ReplayArgs {
     /// per line; the input of `wabill reconcile --webhooks`).
     #[arg(long, value_name = "FILE")]
     pub emit_webhooks: Option<PathBuf>,
+    /// Write a report folder: index.html (self-contained, charts inline), summary.md,
+    /// breakdown.csv, data.json and charts/*.svg|png. Without DIR: reports/<log name>/.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub report: Option<Option<PathBuf>>,
 }
 
 pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
@@ -193,6 +197,50 @@ pub fn price(
     })
 }
 
+fn log_stem(args: &ReplayArgs) -> String {
+    args.log
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "log".into())
+}
+
+/// `--report DIR`, or `reports/<log stem>/` for a bare `--report`.
+fn report_dir(args: &ReplayArgs) -> Option<PathBuf> {
+    args.report.as_ref().map(|d| {
+        d.clone()
+            .unwrap_or_else(|| PathBuf::from("reports").join(log_stem(args)))
+    })
+}
+
+/// Build and write the report folder of a replay.
+pub fn write_report(
+    r: &Replayed,
+    report: &JsonReport,
+    dir: &Path,
+    rates_label: &str,
+) -> Result<()> {
+    let log_name = Path::new(&r.log.path)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| r.log.path.clone());
+    let built = site::build(&site::Input {
+        log: &r.log,
+        replay: &r.replay,
+        markets: &r.rates.markets,
+        accounts: &r.accounts,
+        rates: &r.rates.book,
+        report,
+        log_name: &log_name,
+        rates_label,
+    })?;
+    built.write(dir)?;
+    notice(format_args!(
+        "report written to {}",
+        dir.join("index.html").display()
+    ));
+    Ok(())
+}
+
 /// `WABILL_TRACE=1`: phase timings on stderr (for benchmarks).
 pub fn trace(phase: &str, since: std::time::Instant) {
     if std::env::var_os("WABILL_TRACE").is_some() {
@@ -261,6 +309,14 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         crate::io::output::write_atomic(path, r.webhooks().as_bytes())?;
     }
     let report = r.json();
+    if let Some(dir) = report_dir(&args) {
+        let rates_label = if args.rates.is_none() && std::env::var_os("WABILL_RATES").is_none() {
+            "rates/ (the rate cards shipped with wabill)".to_string()
+        } else {
+            r.rates.root.display().to_string()
+        };
+        write_report(&r, &report, &dir, &rates_label)?;
+    }
     let out = match args.format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&report)?;

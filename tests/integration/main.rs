@@ -6,4 +6,5 @@ mod meta_layout;
 mod model;
 mod model_props;
 mod reconcile;
+mod report;
 mod rules;
