@@ -9,6 +9,7 @@ use std::process::Command;
 use quick_xml::events::Event;
 use wabill::billing::money::Money;
 use wabill::cmd::replay::{load_and_replay, price};
+use wabill::io::log::LogFormat;
 use wabill::report::charts::{self, Chart, SIZE};
 use wabill::report::site::{self, Report};
 
@@ -23,7 +24,8 @@ fn fixture(name: &str) -> PathBuf {
 /// Replay a log through the library and build its report in memory.
 fn build_report(log: &Path, accounts: Option<&Path>) -> Report {
     let rates = root().join("rates");
-    let (log, rates, accounts) = load_and_replay(log, accounts, Some(&rates), None).unwrap();
+    let (log, rates, accounts) =
+        load_and_replay(log, LogFormat::from_path(log), accounts, Some(&rates), None).unwrap();
     let r = price(log, rates, accounts, None).unwrap();
     let json = r.json();
     site::build(&site::Input {
