@@ -23,6 +23,11 @@ enum Command {
     Rates(cmd::rates::RatesCmd),
     /// Generate seeded synthetic traffic from a scenario file.
     Synth(cmd::synth::SynthArgs),
+    /// Compare scenarios, settings (--vary) and rulebooks side by side, or re-price a log
+    /// under several rulebooks.
+    Compare(cmd::compare::CompareArgs),
+    /// A monthly bill from message volumes per market and category (volume tiers applied).
+    Estimate(cmd::estimate::EstimateArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +38,8 @@ fn main() -> ExitCode {
         Command::Replay(a) => cmd::replay::run(a),
         Command::Rates(c) => cmd::rates::run(c),
         Command::Synth(a) => cmd::synth::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
+        Command::Estimate(a) => cmd::estimate::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -7,8 +7,10 @@
 pub mod accounts;
 pub mod calendar;
 pub mod engine;
+pub mod estimate;
 pub mod markets;
 pub mod money;
+pub mod provider;
 pub mod rates;
 pub mod types;
 
