@@ -32,9 +32,9 @@ use crate::traffic::{Scenario, Summary};
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 Examples:
-  wabill compare data/scenarios/support.toml --vary support.fcr=0.6,0.7,0.8,0.9 --rulebook pmp-2026
-  wabill compare a.toml b.toml --rulebook pmp-2025,pmp-2026 --seed 7
-  wabill compare --log data/sample.csv --accounts data/accounts.toml --rulebook cbp-2024,pmp-2025,pmp-2026
+  wabill compare data/scenarios/support-2026.toml --vary support.fcr=0.6,0.7,0.8,0.9
+  wabill compare a.toml b.toml --rulebook pmp-2025,pmp-2026 --seed 7 --rows 100000
+  wabill compare --log data/sample.csv --rulebook cbp-2024,pmp-2025,pmp-2026
 
 Keys for --vary: support.fcr, support.followup_resolution, support.contacts_per_user_month,
 support.ctwa_share, support.page_cta_share, support.reengagement (utility_template |
