@@ -81,7 +81,7 @@ enum Source {
     Scenario {
         file: String,
         setting: Vec<(String, String)>,
-        scenario: Scenario,
+        scenario: Box<Scenario>,
     },
     Log {
         path: PathBuf,
@@ -198,7 +198,7 @@ fn sources(args: &CompareArgs) -> Result<Vec<Source>> {
             out.push(Source::Scenario {
                 file: file_name(path),
                 setting: combo.clone(),
-                scenario: s,
+                scenario: Box::new(s),
             });
         }
     }

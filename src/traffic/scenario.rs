@@ -1091,11 +1091,11 @@ impl Scenario {
     /// assert!(s.set("support.fcr", "1.5").unwrap_err().to_string().contains("support.fcr"));
     /// ```
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ScenarioError> {
-        let v: Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        let val: Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| Value::String(value.trim().to_string()));
-        let v = Some(&v);
+        let v = Some(&val);
         let plausible = |x: f64| {
             if x > 1000.0 {
                 Err(ScenarioError::invalid(
@@ -1124,7 +1124,7 @@ impl Scenario {
                 if p + other > 1.0 + 1e-9 {
                     return Err(ScenarioError::invalid(
                         key,
-                        v.unwrap(),
+                        &val,
                         format!(
                             "support.ctwa_share + support.page_cta_share must not exceed 1 (the other is {other})"
                         ),
@@ -1137,13 +1137,13 @@ impl Scenario {
                 }
             }
             "support.reengagement" => {
-                s.reengagement = match string(key, v.unwrap())? {
+                s.reengagement = match string(key, &val)? {
                     "utility_template" => Reengagement::UtilityTemplate,
                     "wait_for_user" => Reengagement::WaitForUser,
                     _ => {
                         return Err(ScenarioError::invalid(
                             key,
-                            v.unwrap(),
+                            &val,
                             "expected \"utility_template\" or \"wait_for_user\"",
                         ))
                     }
@@ -1160,7 +1160,7 @@ impl Scenario {
                 let Some((which, field)) = campaign_key(key) else {
                     return Err(ScenarioError::invalid(
                         key,
-                        v.unwrap(),
+                        &val,
                         format!(
                             "not a key that can be varied (one of {})",
                             Scenario::SETTABLE.join(", ")
@@ -1170,7 +1170,7 @@ impl Scenario {
                 if self.campaigns.is_empty() {
                     return Err(ScenarioError::invalid(
                         key,
-                        v.unwrap(),
+                        &val,
                         "the scenario has no [[campaign]]",
                     ));
                 }
@@ -1180,7 +1180,7 @@ impl Scenario {
                     Some(_) => {
                         return Err(ScenarioError::invalid(
                             key,
-                            v.unwrap(),
+                            &val,
                             format!(
                                 "the scenario has {} campaign(s), numbered from 0",
                                 self.campaigns.len()
