@@ -28,6 +28,11 @@ enum Command {
     Rates(cmd::rates::RatesCmd),
     /// Generate seeded synthetic traffic from a scenario file.
     Synth(cmd::synth::SynthArgs),
+    /// Compare scenarios, settings (--vary) and rulebooks side by side, or re-price a log
+    /// under several rulebooks.
+    Compare(cmd::compare::CompareArgs),
+    /// A monthly bill from message volumes per market and category (volume tiers applied).
+    Estimate(cmd::estimate::EstimateArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +44,8 @@ fn main() -> ExitCode {
         Command::Reconcile(a) => cmd::reconcile::run(a),
         Command::Rates(c) => cmd::rates::run(c),
         Command::Synth(a) => cmd::synth::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
+        Command::Estimate(a) => cmd::estimate::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -1,4 +1,5 @@
-//! The accounts file (formats.md §2): the portfolio, its WABAs with time zone and currency.
+//! The accounts file (formats.md §2): the portfolio, its WABAs with time zone and currency, and
+//! optionally the provider's fees (`[provider]`, see [`super::provider`]).
 //!
 //! Parsing TOML text is pure, so it lives in the core; reading the file happens in `io`.
 
@@ -8,7 +9,11 @@ use chrono::DateTime;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::types::Country;
+use rust_decimal::Decimal;
+
+use super::money::Money;
+use super::provider::Provider;
+use super::types::{Country, RateColumn};
 
 #[derive(Debug, Clone)]
 pub struct Waba {
@@ -31,6 +36,8 @@ pub struct Portfolio {
 pub struct Accounts {
     pub portfolio: Portfolio,
     pub wabas: Vec<Waba>,
+    /// `[provider]`: fees on top of Meta's charges; `None` = Meta's bill only.
+    pub provider: Option<Provider>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,9 +64,20 @@ struct RawAccounts {
     portfolio: Option<RawPortfolio>,
     #[serde(default)]
     waba: Vec<RawWaba>,
-    /// Provider fees are read by `report::provider` (issue: scenarios); kept opaque here.
     #[serde(default)]
-    provider: Option<toml::Value>,
+    provider: Option<RawProvider>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    #[serde(default)]
+    name: String,
+    per_message_sent: Option<toml::Value>,
+    per_message_received: Option<toml::Value>,
+    per_failed_message: Option<toml::Value>,
+    #[serde(default)]
+    markup: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +120,66 @@ fn instant(key: &str, v: &str) -> Result<i64, AccountsError> {
         })
 }
 
+/// An exact, non-negative decimal from a TOML string (`"0.0015"`) or number (`0.0015`). A TOML
+/// float is read back through its shortest round-trip text, which is the literal as written for
+/// anything up to 15 significant digits; write a string to be sure beyond that.
+fn exact_decimal(key: &str, v: &toml::Value) -> Result<Decimal, AccountsError> {
+    let bad = |shown: String, message: &str| AccountsError::Value {
+        key: key.into(),
+        value: shown,
+        message: message.into(),
+    };
+    let text = match v {
+        toml::Value::String(s) => s.trim().to_string(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) if f.is_finite() => f.to_string(),
+        other => return Err(bad(other.to_string(), "expected a decimal number")),
+    };
+    let d: Decimal = text
+        .parse()
+        .map_err(|_| bad(text.clone(), "expected a decimal number"))?;
+    if d.is_sign_negative() && !d.is_zero() {
+        return Err(bad(text, "must not be negative"));
+    }
+    Ok(d.normalize())
+}
+
+fn fee(key: &str, v: &Option<toml::Value>) -> Result<Option<Money>, AccountsError> {
+    let Some(v) = v else { return Ok(None) };
+    let d = exact_decimal(key, v)?;
+    Money::from_decimal(d)
+        .map(Some)
+        .map_err(|e| AccountsError::Value {
+            key: key.into(),
+            value: d.to_string(),
+            message: e.to_string(),
+        })
+}
+
+fn provider(p: RawProvider) -> Result<Provider, AccountsError> {
+    let mut markup = Vec::new();
+    for (cat, v) in &p.markup {
+        let key = format!("provider.markup.{cat}");
+        let col = RateColumn::from_id(cat.trim()).ok_or_else(|| AccountsError::Value {
+            key: key.clone(),
+            value: v.to_string(),
+            message: format!(
+                "unknown category `{cat}` (expected one of {})",
+                RateColumn::ALL.map(|c| c.id()).join(", ")
+            ),
+        })?;
+        markup.push((col, exact_decimal(&key, v)?));
+    }
+    markup.sort_by_key(|(c, _)| *c);
+    Ok(Provider {
+        name: p.name,
+        per_message_sent: fee("provider.per_message_sent", &p.per_message_sent)?,
+        per_message_received: fee("provider.per_message_received", &p.per_message_received)?,
+        per_failed_message: fee("provider.per_failed_message", &p.per_failed_message)?,
+        markup,
+    })
+}
+
 fn country(key: &str, v: &str) -> Result<Country, AccountsError> {
     Country::parse(v).ok_or_else(|| AccountsError::Value {
         key: key.into(),
@@ -120,13 +198,14 @@ impl Accounts {
                 tz: Tz::UTC,
                 currency: "USD".into(),
             }],
+            provider: None,
         }
     }
 
     pub fn parse(text: &str) -> Result<Accounts, AccountsError> {
         let raw: RawAccounts =
             toml::from_str(text).map_err(|e| AccountsError::Toml(e.to_string().trim().into()))?;
-        let _ = raw.provider;
+        let provider = raw.provider.map(provider).transpose()?;
         let mut portfolio = Portfolio::default();
         if let Some(p) = raw.portfolio {
             portfolio.name = p.name;
@@ -179,7 +258,11 @@ impl Accounts {
                 currency: cur,
             });
         }
-        let acc = Accounts { portfolio, wabas };
+        let acc = Accounts {
+            portfolio,
+            wabas,
+            provider,
+        };
         acc.currency()?;
         Ok(acc)
     }
@@ -273,6 +356,70 @@ currency = "USD"
             e.to_string(),
             "accounts: all WABAs must share one currency (CONV-6), found a (USD), b (EUR)"
         );
+    }
+
+    #[test]
+    fn provider_fees_are_exact_decimals() {
+        let a = Accounts::parse(
+            r#"
+[[waba]]
+id = "a"
+[provider]
+name = "Acme BSP"
+per_message_sent = 0.001
+per_message_received = "0.0005"
+per_failed_message = 0
+markup = { marketing = 0.06, authentication_international = "0.125" }
+"#,
+        )
+        .unwrap();
+        let p = a.provider.unwrap();
+        assert_eq!(p.name, "Acme BSP");
+        assert_eq!(p.per_message_sent, Some(Money(1_000)));
+        assert_eq!(p.per_message_received, Some(Money(500)));
+        assert_eq!(p.per_failed_message, Some(Money::ZERO));
+        assert_eq!(
+            p.markup,
+            vec![
+                (RateColumn::Marketing, "0.06".parse().unwrap()),
+                (
+                    RateColumn::AuthenticationInternational,
+                    "0.125".parse().unwrap()
+                ),
+            ]
+        );
+        assert!(Accounts::parse("[[waba]]\nid='a'\n")
+            .unwrap()
+            .provider
+            .is_none());
+    }
+
+    #[test]
+    fn bad_provider_values_name_key_and_value() {
+        let e = |body: &str| {
+            Accounts::parse(&format!("[[waba]]\nid='a'\n[provider]\n{body}\n"))
+                .unwrap_err()
+                .to_string()
+        };
+        let m = e("per_message_sent = 0.0000001");
+        assert!(
+            m.contains("provider.per_message_sent") && m.contains("6 decimal"),
+            "{m}"
+        );
+        let m = e("per_message_sent = -1");
+        assert!(
+            m.contains("provider.per_message_sent") && m.contains("negative"),
+            "{m}"
+        );
+        let m = e("markup = { marketting = 0.06 }");
+        assert!(
+            m.contains("provider.markup.marketting") && m.contains("unknown category"),
+            "{m}"
+        );
+        let m = e("per_message_sent = \"abc\"");
+        assert!(m.contains("`abc`"), "{m}");
+        let m = e("monthly = 3");
+        assert!(m.contains("monthly"), "{m}");
     }
 
     #[test]

@@ -7,9 +7,11 @@
 pub mod accounts;
 pub mod calendar;
 pub mod engine;
+pub mod estimate;
 pub mod markets;
 pub mod meta;
 pub mod money;
+pub mod provider;
 pub mod rates;
 pub mod reconcile;
 pub mod types;

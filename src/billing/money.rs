@@ -8,7 +8,7 @@
 use std::fmt;
 use std::ops::{Add, AddAssign};
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Number of decimal places kept exactly.
 pub const SCALE: u32 = 6;
@@ -81,6 +81,17 @@ impl Money {
         format!("{}{int}.{f}", if neg { "-" } else { "" })
     }
 
+    /// All six decimals (`29.437240`): for rounded quotients, whose precision is the point.
+    pub fn to_string_6dp(self) -> String {
+        let abs = self.0.unsigned_abs();
+        format!(
+            "{}{}.{:06}",
+            if self.0 < 0 { "-" } else { "" },
+            abs / UNIT as u64,
+            abs % UNIT as u64
+        )
+    }
+
     /// For charts only: the nearest `f64` (never used for sums).
     pub fn to_f64_for_display(self) -> f64 {
         self.0 as f64 / UNIT as f64
@@ -89,7 +100,72 @@ impl Money {
     pub fn checked_add(self, o: Money) -> Option<Money> {
         self.0.checked_add(o.0).map(Money)
     }
+
+    /// `self - o`, which may be negative (differences between two bills).
+    pub fn minus(self, o: Money) -> Money {
+        Money(self.0.checked_sub(o.0).expect("money overflow"))
+    }
+
+    /// `self × n`, exact (a unit price times a message count).
+    pub fn times(self, n: u64) -> Money {
+        i64::try_from(n)
+            .ok()
+            .and_then(|n| self.0.checked_mul(n))
+            .map(Money)
+            .expect("money overflow")
+    }
+
+    /// `self × factor` (e.g. a provider's markup), the exact product rounded once to micro-units,
+    /// half to even ([`ROUNDING`]).
+    pub fn times_decimal(self, factor: Decimal) -> Money {
+        let exact = self
+            .to_decimal()
+            .checked_mul(factor)
+            .expect("money overflow");
+        Money::from_rounded(exact)
+    }
+
+    /// `self ÷ n` (cost per contact, per month…): exact division is generally impossible, so the
+    /// quotient is rounded once to micro-units, half to even ([`ROUNDING`]). `None` when `n` is 0.
+    pub fn per(self, n: u64) -> Option<Money> {
+        if n == 0 {
+            return None;
+        }
+        let q = self
+            .to_decimal()
+            .checked_div(Decimal::from(n))
+            .expect("money overflow");
+        Some(Money::from_rounded(q))
+    }
+
+    /// A decimal rounded to micro-units, half to even.
+    pub fn from_rounded(d: Decimal) -> Money {
+        let r = d.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointNearestEven);
+        let scaled = r.checked_mul(Decimal::from(UNIT)).expect("money overflow");
+        Money(scaled.trunc().try_into().expect("money overflow"))
+    }
+
+    /// `self` as a percentage of `base` (`12.34` = 12.34 %), rounded half to even to 2 places;
+    /// `None` when `base` is zero.
+    pub fn percent_of(self, base: Money) -> Option<Decimal> {
+        if base.0 == 0 {
+            return None;
+        }
+        let p = Decimal::from(self.0)
+            .checked_mul(Decimal::from(100))
+            .and_then(|x| x.checked_div(Decimal::from(base.0)))
+            .expect("percentage overflow");
+        Some(p.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
+    }
 }
+
+/// The one rounding rule for figures that cannot be exact (quotients, markups): the exact value
+/// rounded half to even to 6 decimal places (micro-units); percentages to 2 places.
+pub const ROUNDING: &str = "quotients and markups: exact value rounded half to even to 6 decimal places; percentages to 2 places";
+
+/// How provider markups are rounded, for reports that have no quotients.
+pub const MARKUP_ROUNDING: &str =
+    "provider markups: exact product rounded half to even to 6 decimal places, once per month and category";
 
 impl Add for Money {
     type Output = Money;
@@ -130,6 +206,8 @@ mod tests {
         );
         assert_eq!(Money(1).to_decimal_string(), "0.000001");
         assert_eq!(Money(0).to_decimal_string(), "0.0000");
+        assert_eq!(Money(29_437_240).to_string_6dp(), "29.437240");
+        assert_eq!(Money(-5).to_string_6dp(), "-0.000005");
         assert_eq!(Money::parse("0.123456").unwrap(), Money(123_456));
     }
 
@@ -146,6 +224,27 @@ mod tests {
         assert!(matches!(Money::parse("-1"), Err(MoneyError::Negative(_))));
         // trailing zeros beyond 6 places are not extra precision
         assert_eq!(Money::parse("0.06180000").unwrap(), Money(61_800));
+    }
+
+    #[test]
+    fn quotients_and_markups_round_half_even_to_micro_units() {
+        let m = |s: &str| Money::parse(s).unwrap();
+        // 1 / 3 = 0.333333|33… → 0.333333
+        assert_eq!(m("1").per(3), Some(m("0.333333")));
+        // 0.000005 / 2 = 0.0000025 → half to even → 0.000002
+        assert_eq!(m("0.000005").per(2), Some(m("0.000002")));
+        // 0.000007 / 2 = 0.0000035 → 0.000004
+        assert_eq!(m("0.000007").per(2), Some(m("0.000004")));
+        assert_eq!(m("1").per(0), None);
+        // 6 % of 0.0625 = 0.00375 exactly
+        let six: Decimal = "0.06".parse().unwrap();
+        assert_eq!(m("0.0625").times_decimal(six), m("0.00375"));
+        // 6 % of 0.000025 = 0.0000015 → 0.000002
+        assert_eq!(m("0.000025").times_decimal(six), m("0.000002"));
+        assert_eq!(m("0.0014").times(250_000), m("350"));
+        assert_eq!(m("1").minus(m("1.5")).to_decimal_string(), "-0.5000");
+        assert_eq!(m("1").percent_of(m("3")).unwrap().to_string(), "33.33");
+        assert_eq!(m("1").percent_of(Money::ZERO), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! One file per subcommand; each parses nothing itself (clap does) and only wires the pieces.
 
+pub mod compare;
+pub mod estimate;
 pub mod rates;
 pub mod reconcile;
 pub mod replay;

@@ -7,11 +7,12 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use crate::billing::engine::{self, BillingError, Context, Replay};
+use crate::billing::provider::{self, ProviderBill};
 use crate::billing::types::Rulebook;
 use crate::cmd::{load_accounts, notice, progress, rates_dir};
 use crate::io::log::{read_log_as, Log, LogFormat};
 use crate::io::rates_dir::{self, RatesDir};
-use crate::report::breakdown::{self, JsonCard, JsonReport};
+use crate::report::breakdown::{self, JsonCard, JsonProvider, JsonReport};
 use crate::report::{ledger, site};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,7 +110,20 @@ impl Replayed {
     }
 
     pub fn json(&self) -> JsonReport {
-        breakdown::json_report(&self.log, &self.replay, self.forced, self.cards_used())
+        let mut r = breakdown::json_report(&self.log, &self.replay, self.forced, self.cards_used());
+        if let Some(b) = self.provider_bill() {
+            r.grand_total = Some((self.replay.total + b.total).to_decimal_string());
+            r.provider = Some(JsonProvider::of(&b));
+        }
+        r
+    }
+
+    /// The provider's fees on this replay, when the accounts file has a `[provider]`.
+    pub fn provider_bill(&self) -> Option<ProviderBill> {
+        self.accounts.provider.as_ref().map(|p| {
+            let tallies = provider::tally(&self.log.events, &self.log.chats, &self.replay);
+            p.bill(&tallies, &self.replay.lines)
+        })
     }
 
     /// Cards of the replay currency, for provenance.
@@ -323,6 +337,8 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
             s.push('\n');
             s
         }
+        // The CSV is Meta's lines only (its columns are a contract); provider fees are in the
+        // table and the JSON.
         Format::Csv => breakdown::csv(&r.replay.lines),
         Format::Table => breakdown::table(&report),
     };

@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use crate::billing::engine::{Line, Replay};
-use crate::billing::money::Money;
+use crate::billing::money::{Money, MARKUP_ROUNDING};
+use crate::billing::provider::ProviderBill;
 use crate::billing::types::{Kind, Rulebook};
 use crate::io::log::Log;
 
@@ -80,6 +81,98 @@ pub struct JsonReport {
     pub rulebook: String,
     /// The rate cards the replay could use (provenance for readers of the numbers).
     pub rate_cards: Vec<JsonCard>,
+    /// The provider's fees, when the accounts file has a `[provider]` section (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<JsonProvider>,
+    /// `total` + `provider.total`; present exactly when `provider` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grand_total: Option<String>,
+}
+
+/// One provider fee: `amount` = `basis` × `rate`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct JsonFee {
+    pub month: String,
+    /// `per_message_sent`, `per_message_received`, `per_failed_message` or `markup:<category>`.
+    pub fee: String,
+    /// The message count, or Meta's charge for the category (markups).
+    pub basis: String,
+    /// Messages counted, or Meta's charged units of the category (markups).
+    pub count: u64,
+    /// The unit fee, or the markup fraction (`0.06` = 6 %).
+    pub rate: String,
+    pub amount: String,
+}
+
+/// The `provider` object of the JSON outputs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct JsonProvider {
+    pub name: String,
+    pub fees: Vec<JsonFee>,
+    pub total: String,
+}
+
+impl JsonProvider {
+    pub fn of(b: &ProviderBill) -> JsonProvider {
+        JsonProvider {
+            name: b.name.clone(),
+            fees: b
+                .fees
+                .iter()
+                .map(|f| JsonFee {
+                    month: f.month.clone(),
+                    fee: f.fee.clone(),
+                    basis: if f.fee.starts_with("markup") {
+                        Money::from_rounded(f.basis).to_decimal_string()
+                    } else {
+                        f.basis.to_string()
+                    },
+                    count: f.count,
+                    rate: f.rate.normalize().to_string(),
+                    amount: f.amount.to_decimal_string(),
+                })
+                .collect(),
+            total: b.total.to_decimal_string(),
+        }
+    }
+}
+
+/// The provider's fees as text lines (for the tables of `replay` and `estimate`), ending with
+/// the provider total and the grand total.
+pub fn provider_lines(p: &JsonProvider, currency: &str, meta_total: &str) -> String {
+    let mut t = crate::report::table::Table::new(&[
+        ("month", false),
+        ("provider fee", false),
+        ("basis", true),
+        ("rate", true),
+        ("amount", true),
+    ]);
+    for f in &p.fees {
+        t.row(vec![
+            f.month.clone(),
+            f.fee.clone(),
+            f.basis.clone(),
+            f.rate.clone(),
+            f.amount.clone(),
+        ]);
+    }
+    let name = if p.name.is_empty() {
+        "provider".to_string()
+    } else {
+        format!("provider {}", p.name)
+    };
+    let meta = Money::parse(meta_total).unwrap_or_default();
+    let fees = Money::parse(&p.total).unwrap_or_default();
+    format!(
+        "\n{name}: fees on top of Meta's charges (amount = basis × rate)\n{}\
+         provider fees {currency} {}\n\
+         grand total {currency} {}  (Meta {} + provider {})\n",
+        t.render(),
+        p.total,
+        meta + fees,
+        meta_total,
+        p.total
+    )
 }
 
 pub fn json_report(
@@ -107,6 +200,8 @@ pub fn json_report(
             .map(|r| r.id().to_string())
             .unwrap_or_else(|| "auto".into()),
         rate_cards: cards,
+        provider: None,
+        grand_total: None,
     }
 }
 
@@ -238,11 +333,18 @@ pub fn table(report: &JsonReport) -> String {
     out.push_str(&format!(
         "total {total}  ({ch} charged and {fr} free units)\n"
     ));
+    if let Some(p) = &report.provider {
+        out.push_str(&provider_lines(p, &report.currency, &report.total));
+    }
     let m = &report.messages;
     out.push_str(&format!(
         "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s)\n",
         m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
     ));
-    out.push_str("amounts are exact (no rounding)\n");
+    if report.provider.is_some() {
+        out.push_str(&format!("Meta's amounts are exact; {MARKUP_ROUNDING}\n"));
+    } else {
+        out.push_str("amounts are exact (no rounding)\n");
+    }
     out
 }

@@ -1017,6 +1017,19 @@ fn campaign(i: usize, c: &RawCampaign, period: &Period, audience: &[Audience]) -
     })
 }
 
+/// `campaign.share` → (None, "share"); `campaign[2].reply_rate` → (Some(2), "reply_rate").
+fn campaign_key(key: &str) -> Option<(Option<usize>, &str)> {
+    let rest = key.strip_prefix("campaign")?;
+    let (which, field) = if let Some(r) = rest.strip_prefix('.') {
+        (None, r)
+    } else {
+        let r = rest.strip_prefix('[')?;
+        let (n, f) = r.split_once("].")?;
+        (Some(n.parse().ok()?), f)
+    };
+    matches!(field, "share" | "reply_rate").then_some((which, field))
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /// The instant at 00:00 (or the first existing local time after it) of `date` in `tz`, as Unix
@@ -1045,6 +1058,146 @@ impl Scenario {
             NaiveTime::MIN,
         );
         (start, end.max(start))
+    }
+
+    /// The keys [`Scenario::set`] accepts (`wabill compare --vary KEY=V1,V2,…`).
+    pub const SETTABLE: [&'static str; 13] = [
+        "support.fcr",
+        "support.followup_resolution",
+        "support.contacts_per_user_month",
+        "support.ctwa_share",
+        "support.page_cta_share",
+        "support.reengagement",
+        "delivery.failure_rate",
+        "utility.orders_per_user_month",
+        "authentication.logins_per_user_month",
+        "campaign.share",
+        "campaign.reply_rate",
+        "campaign[N].share",
+        "campaign[N].reply_rate",
+    ];
+
+    /// Sets one key of a checked scenario to `value` (TOML syntax; a bare word is a string),
+    /// with the same checks and error messages as the scenario file: `support.fcr = 1.5` fails
+    /// naming the key and the value. `campaign.share` sets every campaign, `campaign[N].share`
+    /// one (N from 0, in file order).
+    ///
+    /// ```
+    /// let mut s = wabill::traffic::parse_scenario(
+    ///     "[period]\nstart = 2025-05-01\nend = 2025-05-31\n[audience]\nusers = { IN = 10 }\n",
+    /// ).unwrap();
+    /// s.set("support.fcr", "0.9").unwrap();
+    /// assert_eq!(s.support.fcr, 0.9);
+    /// assert!(s.set("support.fcr", "1.5").unwrap_err().to_string().contains("support.fcr"));
+    /// ```
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ScenarioError> {
+        let val: Value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| Value::String(value.trim().to_string()));
+        let v = Some(&val);
+        let plausible = |x: f64| {
+            if x > 1000.0 {
+                Err(ScenarioError::invalid(
+                    key,
+                    x,
+                    "more than 1000 a month per user is not plausible",
+                ))
+            } else {
+                Ok(x)
+            }
+        };
+        let s = &mut self.support;
+        match key {
+            "support.fcr" => s.fcr = probability(key, v, 0.0)?,
+            "support.followup_resolution" => s.followup_resolution = probability(key, v, 0.0)?,
+            "support.contacts_per_user_month" => {
+                s.contacts_per_user_month = plausible(non_negative(key, v, 0.0)?)?
+            }
+            "support.ctwa_share" | "support.page_cta_share" => {
+                let p = probability(key, v, 0.0)?;
+                let other = if key == "support.ctwa_share" {
+                    s.page_cta_share
+                } else {
+                    s.ctwa_share
+                };
+                if p + other > 1.0 + 1e-9 {
+                    return Err(ScenarioError::invalid(
+                        key,
+                        &val,
+                        format!(
+                            "support.ctwa_share + support.page_cta_share must not exceed 1 (the other is {other})"
+                        ),
+                    ));
+                }
+                if key == "support.ctwa_share" {
+                    s.ctwa_share = p;
+                } else {
+                    s.page_cta_share = p;
+                }
+            }
+            "support.reengagement" => {
+                s.reengagement = match string(key, &val)? {
+                    "utility_template" => Reengagement::UtilityTemplate,
+                    "wait_for_user" => Reengagement::WaitForUser,
+                    _ => {
+                        return Err(ScenarioError::invalid(
+                            key,
+                            &val,
+                            "expected \"utility_template\" or \"wait_for_user\"",
+                        ))
+                    }
+                }
+            }
+            "delivery.failure_rate" => self.failure_rate = probability(key, v, 0.0)?,
+            "utility.orders_per_user_month" => {
+                self.utility.orders_per_user_month = plausible(non_negative(key, v, 0.0)?)?
+            }
+            "authentication.logins_per_user_month" => {
+                self.authentication.logins_per_user_month = plausible(non_negative(key, v, 0.0)?)?
+            }
+            _ => {
+                let Some((which, field)) = campaign_key(key) else {
+                    return Err(ScenarioError::invalid(
+                        key,
+                        &val,
+                        format!(
+                            "not a key that can be varied (one of {})",
+                            Scenario::SETTABLE.join(", ")
+                        ),
+                    ));
+                };
+                if self.campaigns.is_empty() {
+                    return Err(ScenarioError::invalid(
+                        key,
+                        &val,
+                        "the scenario has no [[campaign]]",
+                    ));
+                }
+                let range = match which {
+                    None => 0..self.campaigns.len(),
+                    Some(i) if i < self.campaigns.len() => i..i + 1,
+                    Some(_) => {
+                        return Err(ScenarioError::invalid(
+                            key,
+                            &val,
+                            format!(
+                                "the scenario has {} campaign(s), numbered from 0",
+                                self.campaigns.len()
+                            ),
+                        ))
+                    }
+                };
+                let p = probability(key, v, 0.0)?;
+                for c in &mut self.campaigns[range] {
+                    match field {
+                        "share" => c.share = p,
+                        _ => c.reply_rate = p,
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Total number of users.

@@ -11,6 +11,7 @@ use crate::traffic::*;
 const SUPPORT: &str = include_str!("../../data/scenarios/support.toml");
 const SAMPLE: &str = include_str!("../../data/scenarios/sample.toml");
 const CAMPAIGN_BRAZIL: &str = include_str!("../../data/scenarios/campaign-brazil.toml");
+const SUPPORT_2026: &str = include_str!("../../data/scenarios/support-2026.toml");
 
 fn scenario(text: &str) -> Scenario {
     parse_scenario(text).unwrap_or_else(|e| panic!("{e}"))
@@ -152,7 +153,7 @@ fn defaults_and_shares() {
 
 #[test]
 fn shipped_scenarios_parse() {
-    for text in [SUPPORT, SAMPLE, CAMPAIGN_BRAZIL] {
+    for text in [SUPPORT, SAMPLE, CAMPAIGN_BRAZIL, SUPPORT_2026] {
         scenario(text);
     }
     let s = scenario(SUPPORT);
@@ -163,6 +164,40 @@ fn shipped_scenarios_parse() {
         (s.period.start.to_string(), s.period.end.to_string()),
         ("2025-05-01".into(), "2025-09-30".into())
     );
+}
+
+#[test]
+fn set_changes_one_key_with_the_file_checks() {
+    let mut s = scenario(SAMPLE);
+    let before = s.clone();
+    s.set("support.fcr", "0.9").unwrap();
+    assert_eq!(s.support.fcr, 0.9);
+    s.set("support.reengagement", "wait_for_user").unwrap();
+    assert_eq!(s.support.reengagement, Reengagement::WaitForUser);
+    s.set("support.reengagement", "\"utility_template\"")
+        .unwrap();
+    assert_eq!(s.support.reengagement, Reengagement::UtilityTemplate);
+    s.set("campaign.share", "0.25").unwrap();
+    assert!(s.campaigns.iter().all(|c| c.share == 0.25));
+    s.set("campaign[1].reply_rate", "0.5").unwrap();
+    assert_eq!(s.campaigns[1].reply_rate, 0.5);
+    assert_eq!(s.campaigns[0].reply_rate, before.campaigns[0].reply_rate);
+    s.set("delivery.failure_rate", "0").unwrap();
+    assert_eq!(s.failure_rate, 0.0);
+    s.set("support.contacts_per_user_month", "2").unwrap();
+    assert_eq!(s.support.contacts_per_user_month, 2.0);
+
+    let e = |k: &str, v: &str| scenario(SAMPLE).set(k, v).unwrap_err().to_string();
+    assert_eq!(
+        e("support.fcr", "1.5"),
+        "scenario: `support.fcr` = 1.5: a probability or share must be between 0 and 1"
+    );
+    assert!(e("support.fcr", "high").contains("expected a number"));
+    assert!(e("support.ctwa_share", "0.95").contains("must not exceed 1"));
+    assert!(e("support.reengagement", "ask_nicely").contains("utility_template"));
+    assert!(e("campaign[9].share", "0.5").contains("4 campaign(s)"));
+    assert!(e("support.nope", "1").contains("not a key that can be varied"));
+    assert!(e("utility.orders_per_user_month", "5000").contains("not plausible"));
 }
 
 // ---- determinism ----------------------------------------------------------------------------
@@ -356,7 +391,13 @@ fn check_rows(s: &Scenario, rows: &[Row], pop: &Population) {
 
 #[test]
 fn invariants_on_shipped_scenarios() {
-    for (text, seed) in [(SAMPLE, 1), (SAMPLE, 2), (SUPPORT, 3), (CAMPAIGN_BRAZIL, 4)] {
+    for (text, seed) in [
+        (SAMPLE, 1),
+        (SAMPLE, 2),
+        (SUPPORT, 3),
+        (CAMPAIGN_BRAZIL, 4),
+        (SUPPORT_2026, 5),
+    ] {
         let mut s = scenario(text);
         if s.total_users() > 1000 {
             s.scale_audience(1000.0 / s.total_users() as f64);

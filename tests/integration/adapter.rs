@@ -147,6 +147,7 @@ pub fn engine_run(
                 currency: "USD".into(),
             })
             .collect(),
+        provider: None,
     };
     let mut chats: Vec<ChatKey> = Vec::new();
     let mut chat_ix: HashMap<(String, String, String), u32> = HashMap::new();

@@ -2,6 +2,8 @@
 
 mod adapter;
 mod cli;
+mod compare;
+mod estimate;
 mod meta_layout;
 mod model;
 mod model_props;

@@ -1,0 +1,394 @@
+//! `wabill estimate` and provider fees (`[provider]` in the accounts file) across commands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn path(rel: &str) -> String {
+    root().join(rel).to_string_lossy().into_owned()
+}
+
+fn wabill(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wabill"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run wabill")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let o = wabill(args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("one JSON object on stdout")
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn estimate(volumes: &[&str], extra: &[&str]) -> Value {
+    let mut args = vec!["estimate", "--format", "json"];
+    for v in volumes {
+        args.extend(["--volume", v]);
+    }
+    args.extend_from_slice(extra);
+    ok_json(&args)
+}
+
+#[test]
+fn pmp_1_list_rate_without_tier_table() {
+    // India has no tier table on the 2026-10-01 card: 250,000 × 0.0014.
+    let j = estimate(&["2026-10,India,utility,250000"], &[]);
+    assert_eq!(j["total"], "350.0000");
+    let l = &j["lines"][0];
+    assert_eq!(l["rulebook"], "pmp-2026");
+    assert_eq!(l["card"], "2026-10-01");
+    assert_eq!(l["rule"], "PMP-1");
+    assert_eq!(l["charged"], 250000);
+    assert_eq!(l["bands"][0]["rate"], "0.0014");
+    assert!(l["bands"][0].get("from").is_none());
+}
+
+#[test]
+fn pmp_4_graduated_bands_from_the_card_in_force() {
+    // Rest of Africa, utility, 2026-10-01 card: 1–100,000 at 0.0040, then 0.0038.
+    let j = estimate(&["2026-10,Rest of Africa,utility,150000"], &[]);
+    assert_eq!(j["total"], "590.0000");
+    let b = j["lines"][0]["bands"].as_array().unwrap();
+    assert_eq!(b.len(), 2);
+    assert_eq!(
+        (b[0]["from"].as_u64(), b[0]["to"].as_u64()),
+        (Some(1), Some(100_000))
+    );
+    assert_eq!(b[0]["amount"], "400.0000");
+    assert_eq!(
+        (b[1]["from"].as_u64(), b[1]["to"].as_u64()),
+        (Some(100_001), Some(150_000))
+    );
+    assert_eq!(b[1]["rate"], "0.0038");
+    assert_eq!(j["lines"][0]["rule"], "PMP-4");
+}
+
+#[test]
+fn pmp_4_authentication_and_international_share_a_counter_in_row_order() {
+    // Egypt, 2026-07-01 card. Authentication takes counts 1–200,000 (list 0.0036); the
+    // international messages continue at 200,001: 100,000 at the list 0.0650, 100,000 at 0.0618.
+    let j = estimate(
+        &[
+            "2026-07,Egypt,authentication,200000",
+            "2026-07,Egypt,authentication_international,200000",
+        ],
+        &[],
+    );
+    let cost = |cat: &str| {
+        j["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["category"] == cat)
+            .unwrap()["cost"]
+            .clone()
+    };
+    assert_eq!(cost("authentication"), "720.0000");
+    assert_eq!(cost("authentication_international"), "12680.0000");
+    assert_eq!(j["total"], "13400.0000");
+    // A different month has its own counter.
+    let j = estimate(
+        &[
+            "2026-07,Egypt,authentication,200000",
+            "2026-08,Egypt,authentication_international,200000",
+        ],
+        &[],
+    );
+    assert_eq!(j["total"], "13720.0000");
+}
+
+#[test]
+fn pmp_5_service_allowance_and_pmp_2_free_service() {
+    // pmp-2026: the first 1,000 service messages a month per number are free.
+    let j = estimate(&["2026-10,India,service,1500"], &[]);
+    assert_eq!(j["lines"][0]["free"], 1000);
+    assert_eq!(j["lines"][0]["charged"], 500);
+    assert_eq!(j["total"], "0.7000");
+    let j = estimate(&["2026-10,India,service,1500"], &["--service-numbers", "2"]);
+    assert_eq!(j["total"], "0.0000");
+    // pmp-2025: service messages are free.
+    let j = estimate(&["2025-10,India,service,1500"], &[]);
+    assert_eq!(j["lines"][0]["rule"], "PMP-2");
+    assert_eq!(j["total"], "0.0000");
+}
+
+#[test]
+fn volumes_file_and_table() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "v.toml",
+        r#"
+[[volume]]
+month = "2026-10"
+market = "india"
+category = "utility"
+messages = 250000
+
+[[volume]]
+month = "2026-11"
+market = "Brazil"
+category = "marketing"
+messages = 1000
+"#,
+    );
+    let o = wabill(&["estimate", &f]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("month total"), "{t}");
+    assert!(t.contains("total USD 412.5000"), "{t}"); // 350 + 1000 × 0.0625
+    assert!(t.contains("assumes:"), "{t}");
+    let o = wabill(&["estimate", &f, "--format", "csv"]);
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "month,waba,market,category,rulebook,messages,charged,free,rule,cost"
+    );
+    assert!(
+        csv.contains("2026-10,default,India,utility,pmp-2026,250000,250000,0,PMP-1,350.0000"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn estimate_errors_name_what_is_wrong() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: [(Vec<&str>, &str); 6] = [
+        // RATE-4: Saudi Arabia has no utility rate on the 2025-07-01 card.
+        (
+            vec!["--volume", "2025-08,Saudi Arabia,utility,10"],
+            "no rate for market `Saudi Arabia`, category `utility` on 2025-08-01",
+        ),
+        (
+            vec!["--volume", "2025-03,India,utility,10"],
+            "bills conversations, not messages",
+        ),
+        (
+            vec!["--volume", "2026-10,Atlantis,utility,10"],
+            "unknown market",
+        ),
+        (
+            vec!["--volume", "2026-10,India,user_initiated,10"],
+            "`--volume #1.category` = `user_initiated`",
+        ),
+        (
+            vec!["--volume", "2026-13,India,utility,10"],
+            "expected a month YYYY-MM",
+        ),
+        (vec![], "no volumes"),
+    ];
+    for (args, want) in cases {
+        let mut a = vec!["estimate"];
+        a.extend(args.iter().copied());
+        let o = wabill(&a);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(want),
+            "{args:?}: want `{want}` in {}",
+            stderr(&o)
+        );
+    }
+    let f = write(d.path(), "bad.toml", "[[volume]]\nmonth = \"2026-10\"\nmarket = \"India\"\ncategory = \"utility\"\nmessages = -5\n");
+    let o = wabill(&["estimate", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`volume[0].messages` = `-5`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("RATE-4") || !stderr(&o).is_empty());
+}
+
+const PROVIDER: &str = r#"
+[portfolio]
+name = "Sample Retail"
+primary_country = "IN"
+auth_international_start = "2024-07-01T00:00:00Z"
+
+[[waba]]
+id = "default"
+timezone = "Asia/Kolkata"
+currency = "USD"
+
+[provider]
+name = "Acme BSP"
+per_message_sent = 0.001
+per_message_received = "0.0005"
+per_failed_message = 0.0002
+markup = { marketing = 0.06, utility = "0.1" }
+"#;
+
+#[test]
+fn provider_fees_in_replay_json_leave_the_contract_keys_unchanged() {
+    let d = tempfile::tempdir().unwrap();
+    let acc = write(d.path(), "acc.toml", PROVIDER);
+    let log = path("data/sample.csv");
+    let plain = ok_json(&[
+        "replay",
+        &log,
+        "--accounts",
+        &path("data/accounts.toml"),
+        "--format",
+        "json",
+    ]);
+    let with = ok_json(&["replay", &log, "--accounts", &acc, "--format", "json"]);
+    // Every existing key is the same; two keys are added.
+    for (k, v) in plain.as_object().unwrap() {
+        assert_eq!(&with[k], v, "{k}");
+    }
+    assert!(plain.get("provider").is_none() && plain.get("grand_total").is_none());
+    let p = &with["provider"];
+    assert_eq!(p["name"], "Acme BSP");
+    let fees = p["fees"].as_array().unwrap();
+    let dec = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap()
+    };
+    let m = &plain["messages"];
+    let count = |fee: &str| -> u64 {
+        fees.iter()
+            .filter(|f| f["fee"] == fee)
+            .map(|f| f["count"].as_u64().unwrap())
+            .sum()
+    };
+    // Per-message fees count every message once, by month.
+    assert_eq!(count("per_message_sent"), m["delivered"].as_u64().unwrap());
+    assert_eq!(
+        count("per_message_received"),
+        m["inbound"].as_u64().unwrap()
+    );
+    assert_eq!(
+        count("per_failed_message"),
+        m["not_delivered"].as_u64().unwrap()
+    );
+    for f in fees {
+        let exact = dec(&f["basis"]) * dec(&f["rate"]);
+        let rounded =
+            exact.round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointNearestEven);
+        assert_eq!(dec(&f["amount"]), rounded, "{f}");
+    }
+    // Markups apply to Meta's charge of the category in the month.
+    let marketing_charge: rust_decimal::Decimal = plain["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["category"] == "marketing")
+        .map(|l| dec(&l["cost"]))
+        .sum();
+    let marketing_basis: rust_decimal::Decimal = fees
+        .iter()
+        .filter(|f| f["fee"] == "markup:marketing")
+        .map(|f| dec(&f["basis"]))
+        .sum();
+    assert_eq!(marketing_basis, marketing_charge);
+    let fee_sum: rust_decimal::Decimal = fees.iter().map(|f| dec(&f["amount"])).sum();
+    assert_eq!(dec(&p["total"]), fee_sum);
+    assert_eq!(dec(&with["grand_total"]), dec(&with["total"]) + fee_sum);
+    // The table shows both, separately, and the grand total.
+    let o = wabill(&["replay", &log, "--accounts", &acc]);
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("provider Acme BSP"), "{t}");
+    assert!(t.contains("markup:marketing"), "{t}");
+    assert!(
+        t.contains(&format!(
+            "grand total USD {}",
+            with["grand_total"].as_str().unwrap()
+        )),
+        "{t}"
+    );
+}
+
+#[test]
+fn provider_fees_in_compare_and_estimate() {
+    let d = tempfile::tempdir().unwrap();
+    let acc = write(d.path(), "acc.toml", PROVIDER);
+    let j = ok_json(&[
+        "compare",
+        "--log",
+        &path("data/sample.csv"),
+        "--accounts",
+        &acc,
+        "--rulebook",
+        "pmp-2025,pmp-2026",
+        "--format",
+        "json",
+    ]);
+    for v in j["variants"].as_array().unwrap() {
+        let dec = |v: &Value| {
+            v.as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+        };
+        assert_eq!(
+            dec(&v["total"]),
+            dec(&v["meta_total"]) + dec(&v["provider"]["total"])
+        );
+    }
+    let o = wabill(&[
+        "compare",
+        "--log",
+        &path("data/sample.csv"),
+        "--accounts",
+        &acc,
+    ]);
+    let t = String::from_utf8(o.stdout).unwrap();
+    assert!(t.contains("Meta USD") && t.contains("provider"), "{t}");
+
+    // Estimate: 250,000 utility at 0.0014 = 350; markup 10 % = 35; 250,000 sent × 0.001 = 250.
+    let j = ok_json(&[
+        "estimate",
+        "--volume",
+        "2026-10,India,utility,250000",
+        "--accounts",
+        &acc,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(j["total"], "350.0000");
+    assert_eq!(j["provider"]["total"], "285.0000");
+    assert_eq!(j["grand_total"], "635.0000");
+    let fees: Vec<&str> = j["provider"]["fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fee"].as_str().unwrap())
+        .collect();
+    assert_eq!(fees, ["per_message_sent", "markup:utility"]);
+}
+
+#[test]
+fn bad_provider_section_is_exit_2_with_key_and_value() {
+    let d = tempfile::tempdir().unwrap();
+    let acc = write(
+        d.path(),
+        "acc.toml",
+        "[[waba]]\nid = \"default\"\n[provider]\nmarkup = { marketing = \"six percent\" }\n",
+    );
+    let o = wabill(&["replay", &path("data/sample.csv"), "--accounts", &acc]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("provider.markup.marketing") && e.contains("six percent"),
+        "{e}"
+    );
+}
