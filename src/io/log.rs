@@ -476,33 +476,48 @@ impl<'a> LogBuilder<'a> {
                 }
             }
         }
-        let mut with_id: Vec<u32> = (0..log.events.len() as u32)
+        // Duplicate ids: sort (id hash, instant, row) in parallel, then compare the ids of
+        // equal hashes; within a group the first in CONV-1 order is kept.
+        let hasher = rustc_hash::FxBuildHasher;
+        let mut keyed: Vec<(u64, i64, u32, u32)> = (0..log.events.len() as u32)
+            .into_par_iter()
             .filter(|&i| log.event_id[i as usize] != u32::MAX && !drop[i as usize])
-            .collect();
-        with_id
-            .par_sort_unstable_by_key(|&i| (log.events[i as usize].ts, log.events[i as usize].row));
-        let mut seen: FxHashMap<&str, u32> = FxHashMap::default();
-        seen.reserve(with_id.len());
-        for &i in &with_id {
-            let id = log.id_str(log.event_id[i as usize]);
-            if let Some(&first) = seen.get(id) {
-                drop[i as usize] = true;
+            .map(|i| {
                 let e = &log.events[i as usize];
-                dropped.push(Reject {
-                    row: e.row as u64,
-                    column: "id".into(),
-                    value: id.to_string(),
-                    message: format!(
-                        "duplicate message id (first seen on row {}); not billed twice",
-                        log.events[first as usize].row
-                    ),
-                    record: String::new(),
-                });
-            } else {
-                seen.insert(id, i);
+                let h = std::hash::BuildHasher::hash_one(&hasher, log.id_str(log.event_id[i as usize]));
+                (h, e.ts, e.row, i)
+            })
+            .collect();
+        keyed.par_sort_unstable();
+        let mut g = 0;
+        while g < keyed.len() {
+            let mut end = g + 1;
+            while end < keyed.len() && keyed[end].0 == keyed[g].0 {
+                end += 1;
             }
+            for j in g + 1..end {
+                let i = keyed[j].3;
+                let id = log.id_str(log.event_id[i as usize]);
+                let first = keyed[g..j]
+                    .iter()
+                    .map(|k| k.3)
+                    .find(|&f| !drop[f as usize] && log.id_str(log.event_id[f as usize]) == id);
+                if let Some(first) = first {
+                    drop[i as usize] = true;
+                    dropped.push(Reject {
+                        row: keyed[j].2 as u64,
+                        column: "id".into(),
+                        value: id.to_string(),
+                        message: format!(
+                            "duplicate message id (first seen on row {}); not billed twice",
+                            log.events[first as usize].row
+                        ),
+                        record: String::new(),
+                    });
+                }
+            }
+            g = end;
         }
-        drop_seen(seen);
         if !dropped.is_empty() {
             let mut k = 0;
             log.events.retain(|_| {
@@ -526,7 +541,6 @@ impl<'a> LogBuilder<'a> {
     }
 }
 
-fn drop_seen<T>(_: T) {}
 
 /// RFC 3339 with offset, or integer Unix seconds → UTC microseconds.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
