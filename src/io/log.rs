@@ -279,12 +279,15 @@ pub struct LogBuilder<'a> {
     log: Log,
     user_ix: FxHashMap<u64, u32>,
     user_num: Vec<u64>,
+    /// The last chat of each user.
+    user_chat: Vec<u32>,
     number_ix: FxHashMap<String, u32>,
     type_ix: FxHashMap<String, u16>,
     country_ix: FxHashMap<Country, u16>,
     chat_ix: FxHashMap<ChatKey, u32>,
     /// Most logs have one business number: check the last one before hashing.
     last_number: u32,
+    last_type: u16,
 }
 
 type Fields<'r> = [Option<&'r str>; 11];
@@ -306,11 +309,13 @@ impl<'a> LogBuilder<'a> {
             log: Log::default(),
             user_ix: FxHashMap::default(),
             user_num: Vec::new(),
+            user_chat: Vec::new(),
             number_ix: FxHashMap::default(),
             type_ix: FxHashMap::default(),
             country_ix: FxHashMap::default(),
             chat_ix: FxHashMap::default(),
             last_number: u32::MAX,
+            last_type: u16::MAX,
         }
     }
 
@@ -349,6 +354,14 @@ impl<'a> LogBuilder<'a> {
         }
     }
 
+    /// Reserve room for about `rows` more rows.
+    pub fn reserve(&mut self, rows: usize) {
+        self.log.events.reserve(rows);
+        self.log.event_type.reserve(rows);
+        self.log.event_id.reserve(rows);
+        self.log.id_ends.reserve(rows);
+    }
+
     /// Reject a row that could not even be split into fields.
     pub fn push_unreadable(&mut self, message: String, record: String) {
         self.log.rows += 1;
@@ -367,6 +380,7 @@ impl<'a> LogBuilder<'a> {
             None => {
                 let u = self.user_num.len() as u32;
                 self.user_num.push(p.user);
+                self.user_chat.push(u32::MAX);
                 self.user_ix.insert(p.user, u);
                 u
             }
@@ -395,13 +409,25 @@ impl<'a> LogBuilder<'a> {
             number,
             user,
         };
-        let next_chat = self.chat_ix.len() as u32;
-        let chat = *self.chat_ix.entry(key).or_insert(next_chat);
-        if chat == next_chat {
-            self.log.chats.push(key);
-        }
-        let ty_ix = match self.type_ix.get(p.ty) {
-            Some(&i) => i,
+        // Most users talk to one business number: their last chat answers without hashing.
+        let cached = self.user_chat[user as usize];
+        let chat = if cached != u32::MAX && self.log.chats[cached as usize] == key {
+            cached
+        } else {
+            let next_chat = self.chat_ix.len() as u32;
+            let chat = *self.chat_ix.entry(key).or_insert(next_chat);
+            if chat == next_chat {
+                self.log.chats.push(key);
+            }
+            self.user_chat[user as usize] = chat;
+            chat
+        };
+        let last_ty = self.last_type;
+        let ty_ix = match (last_ty != u16::MAX && self.log.types[last_ty as usize] == p.ty)
+            .then_some(last_ty)
+            .or_else(|| self.type_ix.get(p.ty).copied())
+        {
+            Some(i) => i,
             None => {
                 let i = self.type_ix.len() as u16;
                 self.type_ix.insert(p.ty.to_string(), i);
@@ -409,6 +435,7 @@ impl<'a> LogBuilder<'a> {
                 i
             }
         };
+        self.last_type = ty_ix;
         let id_ix = if p.id.is_empty() {
             u32::MAX
         } else {
@@ -484,7 +511,8 @@ impl<'a> LogBuilder<'a> {
             .filter(|&i| log.event_id[i as usize] != u32::MAX && !drop[i as usize])
             .map(|i| {
                 let e = &log.events[i as usize];
-                let h = std::hash::BuildHasher::hash_one(&hasher, log.id_str(log.event_id[i as usize]));
+                let h =
+                    std::hash::BuildHasher::hash_one(&hasher, log.id_str(log.event_id[i as usize]));
                 (h, e.ts, e.row, i)
             })
             .collect();
@@ -540,7 +568,6 @@ impl<'a> LogBuilder<'a> {
         self.log
     }
 }
-
 
 /// RFC 3339 with offset, or integer Unix seconds → UTC microseconds.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
@@ -771,6 +798,10 @@ fn parse_fast<'r>(
 
 fn read_csv(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(), LogError> {
     let mut file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    if let Ok(m) = file.metadata() {
+        // About 90 bytes a row in typical logs.
+        b.reserve((m.len() / 90) as usize);
+    }
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
     let mut map: Option<[Option<usize>; 11]> = None;
     let mut eof = false;
