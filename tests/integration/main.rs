@@ -2,6 +2,7 @@
 
 mod adapter;
 mod cli;
+mod fuzz;
 mod meta_layout;
 mod model;
 mod model_props;
