@@ -6,7 +6,7 @@
 //! that reads must account for every row (an event or a reject) and replay without panicking.
 //!
 //! A short run is part of `cargo test`; a longer one:
-//! `PROPTEST_CASES=100000 cargo test --release --test integration fuzz_`.
+//! `PROPTEST_CASES=100000 cargo test --test integration fuzz_`.
 
 use proptest::prelude::*;
 use proptest::sample::{select, Index};

@@ -6,4 +6,6 @@ mod fuzz;
 mod meta_layout;
 mod model;
 mod model_props;
+mod otp_flow;
+mod props;
 mod rules;
