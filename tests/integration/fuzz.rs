@@ -326,7 +326,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     use serde_json::Value;
     prop_oneof![
         6 => nasty().prop_map(Value::String),
-        2 => any::<i64>().prop_map(|n| Value::from(n)),
+        2 => any::<i64>().prop_map(Value::from),
         1 => any::<f64>().prop_map(Value::from),
         1 => any::<bool>().prop_map(Value::Bool),
         1 => Just(Value::Null),

@@ -660,7 +660,7 @@ proptest! {
             let mut window: Option<i64> = None;
             for (pos, &i) in rows.iter().enumerate() {
                 let (e, o) = (&log.events[i], &r.outcomes[i]);
-                if delivered_out(e).is_none() || !!own_rulebook(&log, e, forced).is_cbp() {
+                if delivered_out(e).is_none() || own_rulebook(&log, e, forced).is_cbp() {
                     continue;
                 }
                 if replies.contains(&pos) {
@@ -745,7 +745,7 @@ proptest! {
         let mut counts: BTreeMap<(u16, bool, u32), u64> = BTreeMap::new();
         for i in log.conv1_order() {
             let (e, o) = (&log.events[i], &r.outcomes[i]);
-            if o.unit != Unit::Charged || !o.rulebook.is_some_and(|b| !b.is_cbp()) {
+            if o.unit != Unit::Charged || o.rulebook.is_none_or(|b| b.is_cbp()) {
                 continue;
             }
             let Some(g) = o.billed.and_then(tier_group) else { continue };
