@@ -394,7 +394,7 @@ fn check_log(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     /// formats.md §1: CSV logs.
     #[test]

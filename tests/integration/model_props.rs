@@ -16,7 +16,7 @@ use super::model::*;
 use super::rules::Rates;
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
     /// Engine ≡ model on every rulebook (CBP-1…10, PMP-1…7, CONV-1…5, MKT-2, RATE-1).
     #[test]

@@ -199,7 +199,7 @@ fn replicate(log: &TestLog, copies: u32) -> TestLog {
 // ---------------------------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(512))]
 
     /// CONV-1: the replay depends on the instants and, for equal instants, on the row order only:
     /// shuffling the rows (keeping the order of rows with equal instants) changes nothing but
@@ -463,7 +463,7 @@ fn closed_by_fep(convs: &[Conv], c: &Conv, e: &Event) -> bool {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(512))]
 
     /// CBP-1 / CONV-2: a conversation opens at its unit's delivery and lasts exactly 24 h (free
     /// entry point: 72 h); per chat and category, conversations never overlap; every message
@@ -597,7 +597,7 @@ fn arb_pmp() -> impl Strategy<Value = Option<Rulebook>> {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(512))]
 
     /// PMP-2: under pmp-2025 non-template messages are free — as free customer service (or in a
     /// free entry point window, or reported outside the CSW), never by using up pmp-2026's
@@ -705,7 +705,7 @@ fn same_month_partition(a: &TestLog, b: &TestLog) -> bool {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(cases(512))]
 
     /// PMP-4: volume tiers never make a bill dearer than list prices, and change nothing while
     /// every month's count stays within the first band.
@@ -807,7 +807,7 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 
 proptest! {
-    #![proptest_config(cases(128))]
+    #![proptest_config(cases(256))]
 
     /// formats.md §1: a generated log written as CSV and as JSON Lines reads back without a
     /// reject and bills row for row as the generated events.
