@@ -7,4 +7,6 @@ pub mod billing;
 pub mod cmd;
 pub mod io;
 pub mod report;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod traffic;

@@ -436,6 +436,9 @@ const SLOT_SERVICE: usize = 3;
 #[derive(Debug, Clone, Copy)]
 struct Conv {
     start: i64,
+    /// File row of the opening message: with `start`, its CONV-1 position (equal instants keep
+    /// row order), so "the earliest opened" is well defined when several open at one instant.
+    row: u32,
     billed: Billed,
     /// §1: a conversation's rulebook is the one in force when it opened; riders inherit it.
     rulebook: Rulebook,
@@ -568,6 +571,7 @@ impl ChatState {
                 // CBP-6: the reply opens a 72 h free conversation and closes all others.
                 self.fep_conv = Some(Conv {
                     start: t,
+                    row: ev.row,
                     billed: Billed::FreeEntryPoint,
                     rulebook: rb,
                 });
@@ -595,6 +599,7 @@ impl ChatState {
                 };
                 self.legacy = Some(Conv {
                     start: t,
+                    row: ev.row,
                     billed,
                     rulebook: rb,
                 });
@@ -621,6 +626,7 @@ impl ChatState {
                     };
                     self.slots[slot] = Some(Conv {
                         start: t,
+                        row: ev.row,
                         billed,
                         rulebook: rb,
                     });
@@ -641,13 +647,14 @@ impl ChatState {
                         .map(|c| (*c, Rule::Cbp3))
                         .chain(self.legacy.map(|c| (c, Rule::Cbp10)))
                         .filter(|(c, _)| c.open_at(t, DAY))
-                        .min_by_key(|(c, _)| c.start);
+                        .min_by_key(|(c, _)| (c.start, c.row));
                     if let Some((c, rule)) = open {
                         o.ride_in(c, rule);
                         return o;
                     }
                     self.slots[SLOT_SERVICE] = Some(Conv {
                         start: t,
+                        row: ev.row,
                         billed: Billed::Service,
                         rulebook: rb,
                     });

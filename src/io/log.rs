@@ -128,7 +128,8 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> Result<Parsed<'r>, 
     let get = |c: usize| f[c].map(str::trim).unwrap_or("");
     let bad = |c: usize, msg: &str| Err((c, msg.to_string()));
     let ts = match parse_timestamp(get(C_TS)) {
-        Some(t) => t,
+        Some(t) if (MIN_INSTANT..=MAX_INSTANT).contains(&t) => t,
+        Some(_) => return bad(C_TS, "instant out of range (years 0001 to 9999 UTC)"),
         None if get(C_TS).is_empty() => return bad(C_TS, "missing timestamp"),
         None => return bad(
             C_TS,
@@ -569,7 +570,14 @@ impl<'a> LogBuilder<'a> {
     }
 }
 
-/// RFC 3339 with offset, or integer Unix seconds → UTC microseconds.
+/// The first and last instants a log may hold (UTC micros): 0001-01-01T00:00:00Z and
+/// 9999-12-31T23:59:59.999999Z, RFC 3339's four-digit years. Beyond them the calendar (WABA-local
+/// dates and months) is undefined: Unix seconds such as 9223372036854 used to crash the replay.
+pub const MIN_INSTANT: i64 = -62_135_596_800_000_000;
+pub const MAX_INSTANT: i64 = 253_402_300_799_999_999;
+
+/// RFC 3339 with offset, or integer Unix seconds → UTC microseconds (not range-checked: see
+/// [`MIN_INSTANT`], [`MAX_INSTANT`]).
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let s = s.trim();
     if s.is_empty() {

@@ -22,6 +22,7 @@ use rust_decimal::Decimal;
 /// Most decimal places a rate may be written with.
 pub const MAX_RATE_DECIMALS: u32 = 6;
 
+use crate::billing::money::Money;
 use crate::billing::types::normalize_name;
 pub use crate::billing::types::RateColumn;
 
@@ -299,7 +300,11 @@ fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
             ));
         }
     }
-    Decimal::from_str(v).map_err(|_| "rate out of range".to_string())
+    let rate = Decimal::from_str(v).map_err(|_| "rate out of range".to_string())?;
+    // RATE-3: a rate must be exact money (integer micro-units in an i64), or the rates directory
+    // it is imported into could not be loaded any more.
+    Money::from_decimal(rate).map_err(|_| "rate out of range".to_string())?;
+    Ok(rate)
 }
 
 fn parse_rate_cell(value: &str) -> Result<RateCell, String> {

@@ -3,15 +3,17 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use wabill::billing::accounts::{Accounts, Portfolio, Waba};
-use wabill::billing::engine::{self, ChatKey, Context, Event, Unit};
+use wabill::billing::calendar::local_date;
+use wabill::billing::engine::{self, ChatKey, Context, Event, Replay, Unit};
 use wabill::billing::markets::MarketTable;
 use wabill::billing::money::Money;
 use wabill::billing::rates::{Band, Cell, RateBook, RateCard};
 use wabill::billing::types::*;
+use wabill::testing::TestLog;
 
 use super::model::*;
 
@@ -209,6 +211,11 @@ pub fn engine_run(
         forced: forced.map(|f| f.parse().expect("rulebook")),
     };
     let r = engine::replay(&evs, &chats, &countries, &ctx).map_err(|e| e.to_string())?;
+    Ok(comparable(&evs, &chats, &markets, &r))
+}
+
+/// The engine's replay in the terms of the model's result.
+fn comparable(evs: &[Event], chats: &[ChatKey], markets: &MarketTable, r: &Replay) -> Comparable {
     let mut outcomes = Vec::new();
     let mut unit_places = Vec::new();
     for &ei in &r.order {
@@ -252,7 +259,7 @@ pub fn engine_run(
         .enumerate()
         .map(|(i, e)| (i as u32, e.row as usize))
         .collect();
-    Ok(Comparable {
+    Comparable {
         outcomes,
         unit_places,
         issues: r
@@ -277,7 +284,7 @@ pub fn engine_run(
             })
             .collect(),
         total: r.total.to_decimal().normalize(),
-    })
+    }
 }
 
 /// Run the reference model and the engine; panic if they disagree; return the model's result.
@@ -289,7 +296,13 @@ pub fn both(
 ) -> Result<MResult, MissingRate> {
     let model = replay(events, acc, rates, forced);
     let engine = engine_run(events, acc, rates, forced);
-    match (&model, &engine) {
+    agree(&model, &engine);
+    model
+}
+
+/// Panics if the model's and the engine's results differ.
+fn agree(model: &Result<MResult, MissingRate>, engine: &Result<Comparable, String>) {
+    match (model, engine) {
         (Ok(m), Ok(e)) => {
             let m = from_model(m);
             assert_eq!(
@@ -311,5 +324,115 @@ pub fn both(
             e.as_ref().err()
         ),
     }
-    model
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated logs (wabill::testing) seen by the model
+// ---------------------------------------------------------------------------------------------
+
+/// The rate book of a generated log, as the model reads it: the card in force on the WABA-local
+/// date (RATE-1). A blank authentication-international cell counts as "the market has such a
+/// rate" (README: the rules), as in the engine; generated books have no blank cells.
+pub struct BookRates<'a>(pub &'a TestLog);
+
+impl BookRates<'_> {
+    fn card(
+        &self,
+        market: &str,
+        column: &str,
+        date: NaiveDate,
+    ) -> Option<(&RateCard, u16, RateColumn)> {
+        let log = self.0;
+        let card = log.rates.card_at(wabill::testing::CURRENCY, date)?;
+        Some((
+            &log.rates.cards[card],
+            log.markets.id(market)?,
+            RateColumn::from_id(column).expect("column id"),
+        ))
+    }
+}
+
+impl MRates for BookRates<'_> {
+    fn rate(&self, market: &str, column: &str, local_date: NaiveDate) -> Option<Decimal> {
+        let (card, m, col) = self.card(market, column, local_date)?;
+        card.rate(m, col).map(|r| r.to_decimal())
+    }
+    fn has_column(&self, market: &str, column: &str, local_date: NaiveDate) -> bool {
+        self.card(market, column, local_date)
+            .is_some_and(|(card, m, col)| !matches!(card.cell(m, col), Cell::NotOffered))
+    }
+    fn tiers(&self, market: &str, column: &str, local_date: NaiveDate) -> Option<Bands> {
+        let (card, m, col) = self.card(market, column, local_date)?;
+        card.tiers(m, col).map(|bands| {
+            bands
+                .iter()
+                .map(|b| (b.from, b.to, b.rate.to_decimal()))
+                .collect()
+        })
+    }
+}
+
+/// A generated log as the model's events and accounts. Markets are resolved on each row's
+/// WABA-local date (MKT-2), as the model expects.
+pub fn model_inputs(log: &TestLog) -> (Vec<MEvent>, MAccounts) {
+    let utc = |ts: i64| DateTime::<Utc>::from_timestamp_micros(ts).expect("instant in range");
+    let p = &log.accounts.portfolio;
+    let acc = MAccounts {
+        wabas: log
+            .accounts
+            .wabas
+            .iter()
+            .map(|w| MWaba {
+                id: w.id.clone(),
+                tz: w.tz,
+            })
+            .collect(),
+        primary_country: p.primary_country.map(|c| c.to_string()),
+        auth_intl_start: p.auth_international_start.map(utc),
+        auth_intl_exceptions: p
+            .auth_international_exceptions
+            .iter()
+            .map(|(c, t)| (c.to_string(), utc(*t)))
+            .collect(),
+    };
+    let events = log
+        .events
+        .iter()
+        .map(|e| {
+            let chat = log.chats[e.chat as usize];
+            let waba = &log.accounts.wabas[chat.waba as usize];
+            let country = log.countries[e.country as usize];
+            let market = log.markets.market_of(country, local_date(waba.tz, e.ts));
+            MEvent {
+                row: e.row as usize,
+                ts: utc(e.ts),
+                waba: waba.id.clone(),
+                number: log.numbers[chat.number as usize].clone(),
+                user: log.users[chat.user as usize].clone(),
+                country: country.to_string(),
+                market: log.markets.name(market).to_string(),
+                dir: match e.kind {
+                    Kind::In { entry_point } => MDir::In { entry_point },
+                    Kind::Out { template, status } => MDir::Out {
+                        template: template.map(|c| c.id().to_string()),
+                        delivered: status.is_delivered(),
+                    },
+                },
+            }
+        })
+        .collect();
+    (events, acc)
+}
+
+/// Replays a generated log with the engine and with the model; panics if they disagree.
+/// Returns whether the replay succeeded (no missing rate).
+pub fn both_generated(log: &TestLog, forced: Option<Rulebook>) -> bool {
+    let (events, acc) = model_inputs(log);
+    let model = replay(&events, &acc, &BookRates(log), forced.map(|r| r.id()));
+    let engine = log
+        .replay(forced)
+        .map(|r| comparable(&log.events, &log.chats, &log.markets, &r))
+        .map_err(|e| e.to_string());
+    agree(&model, &engine);
+    engine.is_ok()
 }

@@ -1401,6 +1401,30 @@ fn cbp10_open_cbp_2022_conversation_keeps_non_templates_but_covers_no_template()
 }
 
 #[test]
+fn cbp3_a_non_template_rides_in_the_first_opened_of_conversations_opened_at_one_instant() {
+    // CBP-3, CONV-1. Regression (found by model_props): when several conversations opened at the
+    // same instant, the engine gave a non-template to the first by category (marketing, utility,
+    // authentication) instead of the first opened in CONV-1 order (row order).
+    let t = at("2025-06-30T12:00:00Z");
+    for (first, second) in [("authentication", "marketing"), ("marketing", "utility")] {
+        let mut log = Log::new();
+        log.template(t, first);
+        log.template(t, second);
+        log.inbound(t);
+        let text = log.text(t);
+        let result = run(&log, &utc_waba(), &Rates::standard());
+        check(
+            &result,
+            text,
+            "in_conversation",
+            first,
+            NOT_A_UNIT,
+            Decimal::ZERO,
+        );
+    }
+}
+
+#[test]
 fn cbp_failed_message_opens_nothing() {
     // "Delivered", CBP-1
     let t = at("2024-03-04T00:00:00Z");
