@@ -86,6 +86,8 @@ pub fn read_parquet(
         };
         cols.push(Some(s.rechunk().into_owned()));
     }
+    // The frame's own columns are no longer needed (the string columns above own their data).
+    drop(df);
     // Validate rows in parallel, absorb them in file order.
     let rules = b.rules.clone();
     let step = 1 << 18;
