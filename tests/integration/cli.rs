@@ -1,27 +1,11 @@
 //! The real binary, run as a user would: outputs, exit codes, rejects, determinism.
 
+use super::common::{root, stderr, wabill_with};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::process::Command;
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures").join(name)
-}
-
-fn wabill(args: &[&str], threads: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wabill"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", threads)
-        .current_dir(root())
-        .output()
-        .expect("run wabill")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -31,7 +15,7 @@ fn tmp() -> tempfile::TempDir {
 fn replay_json(log: &Path, extra: &[&str], threads: &str) -> (serde_json::Value, String) {
     let mut args = vec!["replay", log.to_str().unwrap(), "--format", "json"];
     args.extend_from_slice(extra);
-    let o = wabill(&args, threads);
+    let o = wabill_with(&args, threads);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = String::from_utf8(o.stdout).unwrap();
     (
@@ -141,7 +125,7 @@ fn total_equals_lines_and_ledger_prices() {
 
 #[test]
 fn missing_file_is_exit_2() {
-    let o = wabill(&["replay", "no/such/log.csv"], "1");
+    let o = wabill_with(&["replay", "no/such/log.csv"], "1");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("wabill: "), "{}", stderr(&o));
     assert!(stderr(&o).contains("no/such/log.csv"));
@@ -151,11 +135,11 @@ fn missing_file_is_exit_2() {
 fn empty_file_and_header_without_timestamp_are_exit_2() {
     let d = tmp();
     let empty = write_log(d.path(), "empty.csv", "");
-    let o = wabill(&["replay", empty.to_str().unwrap()], "1");
+    let o = wabill_with(&["replay", empty.to_str().unwrap()], "1");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("empty file"), "{}", stderr(&o));
     let only_header = write_log(d.path(), "header.csv", HEADER);
-    let o = wabill(&["replay", only_header.to_str().unwrap()], "1");
+    let o = wabill_with(&["replay", only_header.to_str().unwrap()], "1");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no messages"), "{}", stderr(&o));
     let no_ts = write_log(
@@ -163,7 +147,7 @@ fn empty_file_and_header_without_timestamp_are_exit_2() {
         "nots.csv",
         "time,direction,user\n1,in,+919812345601\n",
     );
-    let o = wabill(&["replay", no_ts.to_str().unwrap()], "1");
+    let o = wabill_with(&["replay", no_ts.to_str().unwrap()], "1");
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("no `timestamp` column"),
@@ -197,7 +181,7 @@ yesterday,out,+919812345601,template,marketing,delivered
         "--rejects",
         rejects.to_str().unwrap(),
     ];
-    let o = wabill(&args, "1");
+    let o = wabill_with(&args, "1");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["messages"]["rejected"], 4);
@@ -216,7 +200,7 @@ yesterday,out,+919812345601,template,marketing,delivered
     assert!(kept.contains("yesterday,out,+919812345601"));
     let mut strict = args.to_vec();
     strict.push("--strict");
-    assert_eq!(wabill(&strict, "1").status.code(), Some(1));
+    assert_eq!(wabill_with(&strict, "1").status.code(), Some(1));
 }
 
 #[test]
@@ -228,7 +212,7 @@ fn rate_4_missing_rate_names_market_category_and_date() {
         "sa.csv",
         &format!("{HEADER}2025-07-03T10:00:00Z,out,+966501234567,template,utility,delivered\n"),
     );
-    let o = wabill(&["replay", log.to_str().unwrap()], "1");
+    let o = wabill_with(&["replay", log.to_str().unwrap()], "1");
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
@@ -246,7 +230,7 @@ fn conv_6_mixed_currencies_stop_before_reading() {
         "acc.toml",
         "[[waba]]\nid='a'\ncurrency='USD'\n[[waba]]\nid='b'\ncurrency='EUR'\n",
     );
-    let o = wabill(
+    let o = wabill_with(
         &["replay", "no/such.csv", "--accounts", acc.to_str().unwrap()],
         "1",
     );
@@ -265,7 +249,7 @@ fn rate_2_meta_files_import_and_replay_against_them() {
     )
     .unwrap();
     let meta = fixture("meta-layout/USD-2026-10-01");
-    let o = wabill(
+    let o = wabill_with(
         &[
             "rates",
             "import",
@@ -285,7 +269,7 @@ fn rate_2_meta_files_import_and_replay_against_them() {
         String::from_utf8_lossy(&o.stdout).contains("imported 47 market(s) and 1 tier table(s)")
     );
     // Importing again replaces the card, with a notice.
-    let again = wabill(
+    let again = wabill_with(
         &[
             "rates",
             "import",
@@ -372,7 +356,7 @@ fn fast_reader_matches_the_plain_reader_and_parquet() {
     assert_eq!(std::fs::read(&l1).unwrap(), std::fs::read(&l2).unwrap());
     // The same log as Parquet (written by `wabill synth`) bills identically.
     let pq = d.path().join("sample.parquet");
-    let o = wabill(
+    let o = wabill_with(
         &[
             "synth",
             "data/scenarios/sample.toml",
@@ -396,7 +380,7 @@ fn fast_reader_matches_the_plain_reader_and_parquet() {
 fn synth_same_seed_same_bytes_and_sample_is_reproducible() {
     let d = tmp();
     let a = d.path().join("a.csv");
-    let o = wabill(
+    let o = wabill_with(
         &[
             "synth",
             "data/scenarios/sample.toml",

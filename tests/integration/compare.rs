@@ -1,7 +1,6 @@
 //! `wabill compare`, generated traffic into the engine, and `wabill synth` from the command line.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use super::common::{root, stderr, wabill_with};
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
@@ -12,29 +11,12 @@ use wabill::io::generated::log_from_scenario;
 use wabill::io::rates_dir;
 use wabill::traffic::parse_scenario;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn path(rel: &str) -> String {
     root().join(rel).to_string_lossy().into_owned()
 }
 
-fn wabill(args: &[&str], threads: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wabill"))
-        .args(args)
-        .env("RAYON_NUM_THREADS", threads)
-        .current_dir(root())
-        .output()
-        .expect("run wabill")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn ok_json(args: &[&str]) -> Value {
-    let o = wabill(args, "2");
+    let o = wabill_with(args, "2");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).expect("one JSON object on stdout")
 }
@@ -213,8 +195,8 @@ fn compare_output_is_identical_whatever_the_thread_count() {
         "--format",
         "csv",
     ];
-    let a = wabill(&args, "1");
-    let b = wabill(&args, "2");
+    let a = wabill_with(&args, "1");
+    let b = wabill_with(&args, "2");
     assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
     assert_eq!(a.stdout, b.stdout);
     let text = String::from_utf8(a.stdout).unwrap();
@@ -222,7 +204,7 @@ fn compare_output_is_identical_whatever_the_thread_count() {
     assert_eq!(text.lines().count(), 9, "{text}");
     assert!(text.starts_with("index,traffic,setting,rulebook,rows,contacts,resolved,months,"));
     // The table names every variant and the rounding rule.
-    let t = wabill(&args[..7], "2");
+    let t = wabill_with(&args[..7], "2");
     let table = String::from_utf8(t.stdout).unwrap();
     assert!(
         table.contains("support.reengagement=wait_for_user"),
@@ -256,7 +238,7 @@ fn bad_vary_and_arguments_exit_2_naming_key_and_value() {
     for (extra, want) in cases {
         let mut args = vec!["compare", fcr.as_str()];
         args.extend_from_slice(extra);
-        let o = wabill(&args, "1");
+        let o = wabill_with(&args, "1");
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
         assert!(o.stdout.is_empty());
         for w in want {
@@ -267,7 +249,7 @@ fn bad_vary_and_arguments_exit_2_naming_key_and_value() {
             );
         }
     }
-    let o = wabill(&["compare"], "1");
+    let o = wabill_with(&["compare"], "1");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nothing to compare"), "{}", stderr(&o));
 }
@@ -350,7 +332,7 @@ fn generated_log_equals_the_log_read_from_the_generated_file() {
 fn synth_then_replay_has_no_rejects_and_no_issues() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("s.csv");
-    let o = wabill(
+    let o = wabill_with(
         &[
             "synth",
             &path("data/scenarios/sample.toml"),
@@ -380,7 +362,7 @@ fn synth_same_seed_same_bytes_other_seed_other_traffic() {
     let d = tempfile::tempdir().unwrap();
     let run = |seed: &str, name: &str| -> Vec<u8> {
         let out = d.path().join(name);
-        let o = wabill(
+        let o = wabill_with(
             &[
                 "synth",
                 &path("tests/fixtures/fcr.toml"),
@@ -435,7 +417,7 @@ fn synth_bad_scenarios_exit_2_with_key_and_value() {
         let sc = d.path().join(format!("bad{i}.toml"));
         std::fs::write(&sc, text).unwrap();
         let out = d.path().join(format!("out{i}.csv"));
-        let o = wabill(
+        let o = wabill_with(
             &[
                 "synth",
                 sc.to_str().unwrap(),
@@ -452,7 +434,7 @@ fn synth_bad_scenarios_exit_2_with_key_and_value() {
         }
         assert!(!out.exists(), "case {i}: no output on error");
         // compare reports the same error.
-        let o = wabill(&["compare", sc.to_str().unwrap()], "1");
+        let o = wabill_with(&["compare", sc.to_str().unwrap()], "1");
         assert_eq!(o.status.code(), Some(2));
         assert!(stderr(&o).contains(want[0]), "case {i}: {}", stderr(&o));
     }

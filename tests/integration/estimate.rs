@@ -1,28 +1,12 @@
 //! `wabill estimate` and provider fees (`[provider]` in the accounts file) across commands.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use super::common::{root, stderr, wabill};
+use std::path::Path;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn path(rel: &str) -> String {
     root().join(rel).to_string_lossy().into_owned()
-}
-
-fn wabill(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wabill"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run wabill")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn ok_json(args: &[&str]) -> Value {

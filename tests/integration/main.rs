@@ -2,6 +2,7 @@
 
 mod adapter;
 mod cli;
+mod common;
 mod compare;
 mod estimate;
 mod fuzz;

@@ -1,13 +1,10 @@
 //! `wabill reconcile` and the webhook round trip (billing-rules.md §6), run as a user would.
 
+use super::common::{root, stderr, wabill};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixture(name: &str) -> String {
     root()
@@ -15,18 +12,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-fn wabill(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wabill"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run wabill")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn json_of(o: &Output) -> Value {

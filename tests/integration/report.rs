@@ -2,6 +2,7 @@
 //! PNG and say what they show, an HTML page that needs nothing from the network, and chart data
 //! that agrees with the JSON breakdown.
 
+use super::common::root;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,10 +13,6 @@ use wabill::cmd::replay::{load_and_replay, price};
 use wabill::io::log::LogFormat;
 use wabill::report::charts::{self, Chart, SIZE};
 use wabill::report::site::{self, Report};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures").join(name)
