@@ -398,3 +398,24 @@ fn synth_same_seed_same_bytes_and_sample_is_reproducible() {
         std::fs::read(root().join("data/sample.csv")).unwrap()
     );
 }
+
+#[test]
+fn mkt3_an_explicit_country_overrides_the_number() {
+    let d = tmp();
+    let log = write_log(
+        d.path(),
+        "c.csv",
+        "timestamp,direction,user,type,category,status,country\n\
+2025-07-03T10:00:00Z,out,+919812345601,template,marketing,delivered,BR\n\
+2025-07-03T10:00:00Z,out,+919812345602,template,marketing,delivered,\n",
+    );
+    let (j, _) = replay_json(&log, &[], "1");
+    let markets: Vec<&str> = j["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["market"].as_str().unwrap())
+        .collect();
+    assert_eq!(markets, ["Brazil", "India"]);
+    assert_eq!(j["total"], "0.0732"); // 0.0625 (Brazil) + 0.0107 (India)
+}

@@ -1894,3 +1894,72 @@ fn forced_rulebook_applies_to_every_message() {
     check(&result, r30, "charged", "utility", CHARGED, dec!(0.0014));
     assert!(result.outcomes.iter().all(|o| o.rulebook == "cbp-2023"));
 }
+
+#[test]
+fn conv4_a_non_template_outside_the_csw_is_an_issue_costs_nothing_and_changes_nothing() {
+    // CONV-4 under pmp-2025 and cbp-2023: no inbound yet, so the window is closed.
+    for h0 in [at("2025-08-04T00:00:00Z"), at("2024-03-04T00:00:00Z")] {
+        let mut log = Log::new();
+        let r1 = log.text(h0);
+        // Had it changed state (opened a service conversation), this one would ride in it.
+        let r2 = log.inbound(h0 + hours(1));
+        let r3 = log.text(h0 + hours(2));
+        let result = run(&log, &utc_waba(), &Rates::standard());
+        check(&result, r1, "outside_csw", "", NOT_A_UNIT, Decimal::ZERO);
+        assert_eq!(
+            result
+                .issues
+                .iter()
+                .map(|i| (i.code.as_str(), i.row))
+                .collect::<Vec<_>>(),
+            vec![("outside-csw", r1)]
+        );
+        let _ = r2;
+        let o = outcome(&result, r3);
+        assert_ne!(o.reason, "outside_csw");
+        assert_ne!(o.reason, "in_conversation", "{o:?}");
+    }
+}
+
+#[test]
+fn cbp4_templates_of_the_same_category_ride_free_until_the_conversation_ends() {
+    // CBP-4 (cbp-2023), CONV-2: the conversation is [opening, +24 h).
+    let h0 = at("2024-03-04T00:00:00Z");
+    let mut log = Log::new();
+    let r1 = log.template(h0, "marketing");
+    let r2 = log.template(h0 + hours(23), "marketing");
+    let r3 = log.template(h0 + hours(24), "marketing");
+    let result = run(&log, &utc_waba(), &Rates::standard());
+    check(&result, r1, "charged", "marketing", CHARGED, dec!(0.0107));
+    check(
+        &result,
+        r2,
+        "in_conversation",
+        "marketing",
+        NOT_A_UNIT,
+        Decimal::ZERO,
+    );
+    check(&result, r3, "charged", "marketing", CHARGED, dec!(0.0107));
+}
+
+#[test]
+fn cbp8_the_category_is_the_one_the_log_gives_at_sending() {
+    // CBP-8: two templates a minute apart, logged as different categories, open two
+    // conversations; the same template logged as utility rides in the utility one.
+    let h0 = at("2024-03-04T00:00:00Z");
+    let mut log = Log::new();
+    let r1 = log.template(h0, "utility");
+    let r2 = log.template(h0 + TimeDelta::minutes(1), "marketing");
+    let r3 = log.template(h0 + TimeDelta::minutes(2), "utility");
+    let result = run(&log, &utc_waba(), &Rates::standard());
+    check(&result, r1, "charged", "utility", CHARGED, dec!(0.0014));
+    check(&result, r2, "charged", "marketing", CHARGED, dec!(0.0107));
+    check(
+        &result,
+        r3,
+        "in_conversation",
+        "utility",
+        NOT_A_UNIT,
+        Decimal::ZERO,
+    );
+}
