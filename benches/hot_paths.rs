@@ -104,6 +104,7 @@ fn main() {
         rates: &rates.book,
         markets: &rates.markets,
         forced: None,
+        rates_at: None,
     };
     let r = time(
         "replay (state machine + pricing pass)",

@@ -865,6 +865,7 @@ impl TestLog {
             rates: &self.rates,
             markets: &self.markets,
             forced,
+            rates_at: None,
         }
     }
 

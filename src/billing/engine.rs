@@ -199,6 +199,9 @@ pub struct Context<'a> {
     pub markets: &'a MarketTable,
     /// `--rulebook`: force one rulebook for the whole replay (§1); `None` = by date.
     pub forced: Option<Rulebook>,
+    /// `--rates-at`: price every message with the rate card and market table in force on this
+    /// date ("last year's traffic at today's rates"); `None` = each message's own date (RATE-1).
+    pub rates_at: Option<NaiveDate>,
 }
 
 /// Outcome slots written from several rayon tasks, each index by exactly one task.
@@ -416,10 +419,10 @@ fn build_calendars(
                 .map(|p| PeriodInfo {
                     month: p.month,
                     date: p.date,
-                    card: ctx.rates.card_at(currency, p.date),
+                    card: ctx.rates.card_at(currency, ctx.rates_at.unwrap_or(p.date)),
                     rulebook: ctx.forced.or_else(|| rulebook_on(p.date)),
                     us_pause: p.date >= pause,
-                    mkt_version: midx.version(p.date),
+                    mkt_version: midx.version(ctx.rates_at.unwrap_or(p.date)),
                 })
                 .collect();
             WabaCalendar { calendar, info }

@@ -304,6 +304,7 @@ fn price(
         rates: book,
         markets,
         forced: rulebook,
+        rates_at: None,
     };
     let replay = engine::replay(&p.log.events, &p.log.chats, &p.log.countries, &ctx)?;
     let provider = p.accounts.provider.as_ref().map(|pr| {

@@ -238,6 +238,7 @@ pub fn run(args: EstimateArgs) -> Result<i32> {
         rates: &rates.book,
         markets: &rates.markets,
         forced,
+        rates_at: None,
     };
     let e = match estimate(&volumes, &ctx) {
         Ok(e) => e,

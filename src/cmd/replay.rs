@@ -64,6 +64,11 @@ pub struct ReplayArgs {
     /// `auto` follows the date; any other forces one rulebook for the whole replay.
     #[arg(long, default_value = "auto")]
     pub rulebook: String,
+    /// Price every message with the rate card (and market table) in force on this date instead
+    /// of its own date, e.g. `--rulebook pmp-2026 --rates-at 2026-10-01`: last year's traffic
+    /// under today's rules and rates.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub rates_at: Option<chrono::NaiveDate>,
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -182,11 +187,23 @@ pub fn price(
     accounts: crate::billing::accounts::Accounts,
     forced: Option<Rulebook>,
 ) -> Result<Replayed> {
+    price_at(log, rates, accounts, forced, None)
+}
+
+/// [`price`] with every message priced at the rate card and market table of `rates_at`.
+pub fn price_at(
+    log: Log,
+    rates: RatesDir,
+    accounts: crate::billing::accounts::Accounts,
+    forced: Option<Rulebook>,
+    rates_at: Option<chrono::NaiveDate>,
+) -> Result<Replayed> {
     let ctx = Context {
         accounts: &accounts,
         rates: &rates.book,
         markets: &rates.markets,
         forced,
+        rates_at,
     };
     let t0 = std::time::Instant::now();
     let replay = match engine::replay(&log.events, &log.chats, &log.countries, &ctx) {
@@ -315,7 +332,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
             .clone()
             .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref())),
     )?;
-    let r = price(log, rates, accounts, forced)?;
+    let r = price_at(log, rates, accounts, forced, args.rates_at)?;
     if let Some(path) = &args.ledger {
         ledger::write(path, &r.log, &r.replay, &r.rates.markets, &r.accounts)?;
     }

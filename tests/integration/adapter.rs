@@ -209,6 +209,7 @@ pub fn engine_run(
         rates: &book,
         markets: &markets,
         forced: forced.map(|f| f.parse().expect("rulebook")),
+        rates_at: None,
     };
     let r = engine::replay(&evs, &chats, &countries, &ctx).map_err(|e| e.to_string())?;
     Ok(comparable(&evs, &chats, &markets, &r))

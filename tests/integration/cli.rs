@@ -419,3 +419,24 @@ fn mkt3_an_explicit_country_overrides_the_number() {
     assert_eq!(markets, ["Brazil", "India"]);
     assert_eq!(j["total"], "0.0732"); // 0.0625 (Brazil) + 0.0107 (India)
 }
+
+#[test]
+fn rates_at_prices_old_traffic_with_the_card_of_another_date() {
+    // A 2025 utility template outside the window: 0.0040 on the 2025-07-01 card for North
+    // America, 0.0034 on the 2026-10-01 card (RATE-1 by message date unless --rates-at).
+    let d = tmp();
+    let log = write_log(
+        d.path(),
+        "na.csv",
+        &format!("{HEADER}2025-08-03T10:00:00Z,out,+12025550123,template,utility,delivered\n"),
+    );
+    let (j, _) = replay_json(&log, &[], "1");
+    assert_eq!(j["total"], "0.0040");
+    let (j, _) = replay_json(
+        &log,
+        &["--rulebook", "pmp-2026", "--rates-at", "2026-10-01"],
+        "1",
+    );
+    assert_eq!(j["total"], "0.0034");
+    assert_eq!(j["lines"][0]["rulebook"], "pmp-2026");
+}

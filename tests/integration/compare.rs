@@ -284,6 +284,7 @@ fn generated_sample_replays_with_no_rejects_and_no_issues() {
             rates: &rates.book,
             markets: &rates.markets,
             forced: None,
+            rates_at: None,
         };
         let r = replay(&log.events, &log.chats, &log.countries, &ctx).unwrap();
         assert!(r.issues.is_empty(), "seed {seed}: {:?}", r.issues.first());

@@ -385,6 +385,7 @@ fn check_log(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
                     rates: &rates,
                     markets: &markets,
                     forced,
+                    rates_at: None,
                 };
                 let _ = engine::replay(&log.events, &log.chats, &log.countries, &ctx);
             }
