@@ -440,3 +440,23 @@ fn rates_at_prices_old_traffic_with_the_card_of_another_date() {
     assert_eq!(j["total"], "0.0034");
     assert_eq!(j["lines"][0]["rulebook"], "pmp-2026");
 }
+
+#[test]
+fn pmp_4_shipped_egypt_tiers_are_graduated_end_to_end() {
+    // 100,002 utility templates to Egypt in July 2026 (no window open): the first 100,000 pay
+    // the list band (0.0036), the next two tier 1 (0.0034), per the shipped 2026-07-01 tiers.
+    let d = tmp();
+    let mut body = String::from(HEADER);
+    for i in 0..100_002u64 {
+        let ts = 1_783_036_800 + i; // 2026-07-03T00:00:00Z + i seconds
+        body.push_str(&format!(
+            "{ts},out,+2010{:08},template,utility,delivered\n",
+            10_000_000 + i % 50_000
+        ));
+    }
+    let log = write_log(d.path(), "eg.csv", &body);
+    let (j, _) = replay_json(&log, &[], "2");
+    assert_eq!(j["lines"][0]["market"], "Egypt");
+    assert_eq!(j["lines"][0]["charged"], 100_002);
+    assert_eq!(j["total"], "360.0068");
+}
