@@ -57,6 +57,10 @@ pub struct CompareArgs {
     /// `cbp-2023`, `cbp-2024`, `pmp-2025`, `pmp-2026`.
     #[arg(long, value_delimiter = ',', default_value = "auto")]
     pub rulebook: Vec<String>,
+    /// Price every variant with the rate card (and market table) in force on this date instead
+    /// of each message's own date.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub rates_at: Option<chrono::NaiveDate>,
     /// Seed of the generator: the same for every variant, so variants share users and contacts.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -298,13 +302,14 @@ fn price(
     rulebook: Option<Rulebook>,
     book: &RateBook,
     markets: &MarketTable,
+    rates_at: Option<chrono::NaiveDate>,
 ) -> Result<Variant, BillingError> {
     let ctx = Context {
         accounts: &p.accounts,
         rates: book,
         markets,
         forced: rulebook,
-        rates_at: None,
+        rates_at,
     };
     let replay = engine::replay(&p.log.events, &p.log.chats, &p.log.countries, &ctx)?;
     let provider = p.accounts.provider.as_ref().map(|pr| {
@@ -392,7 +397,16 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         .collect();
     let results: Vec<Result<Variant, BillingError>> = jobs
         .par_iter()
-        .map(|&(s, r)| price(&sources[s], &prepared[s], r, &rates.book, &rates.markets))
+        .map(|&(s, r)| {
+            price(
+                &sources[s],
+                &prepared[s],
+                r,
+                &rates.book,
+                &rates.markets,
+                args.rates_at,
+            )
+        })
         .collect();
     let mut variants = Vec::with_capacity(results.len());
     let mut failed: Vec<String> = Vec::new();
