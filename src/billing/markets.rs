@@ -273,25 +273,34 @@ impl MarketTable {
     }
 }
 
-/// Normalize a user's number as logs write it: `+`, spaces, dashes, dots and parentheses are
-/// tolerated; the result is the digits only.
-pub fn normalize_number(raw: &str) -> Option<String> {
-    let mut out = String::with_capacity(raw.len());
-    normalize_number_into(raw, &mut out).then_some(out)
-}
-
-/// [`normalize_number`] into a reused buffer (no allocation per row); false if not a number.
-pub fn normalize_number_into(raw: &str, out: &mut String) -> bool {
-    out.clear();
-    for (i, ch) in raw.trim().chars().enumerate() {
-        match ch {
-            '0'..='9' => out.push(ch),
-            '+' if i == 0 => {}
-            ' ' | '-' | '.' | '(' | ')' => {}
-            _ => return false,
+/// A user's number as logs write it, as an integer: `+`, spaces, dashes, dots and parentheses
+/// tolerated; 4 to 15 digits (E.164), not starting with 0. The one rule for every reader.
+pub fn number_digits(raw: &str) -> Option<u64> {
+    let mut v: u64 = 0;
+    let mut n = 0;
+    for (i, b) in raw.trim().bytes().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                if n == 0 && b == b'0' {
+                    return None;
+                }
+                v = v * 10 + (b - b'0') as u64;
+                n += 1;
+                if n > 15 {
+                    return None;
+                }
+            }
+            b'+' if i == 0 => {}
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
+            _ => return None,
         }
     }
-    !out.is_empty()
+    (n >= 4).then_some(v)
+}
+
+/// [`number_digits`] as a string of digits (no `+`).
+pub fn normalize_number(raw: &str) -> Option<String> {
+    number_digits(raw).map(|n| n.to_string())
 }
 
 #[cfg(test)]

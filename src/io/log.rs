@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate};
 use crate::billing::accounts::Accounts;
 use crate::billing::calendar::local_midnight;
 use crate::billing::engine::{ChatKey, Event};
-use crate::billing::markets::MarketTable;
+use crate::billing::markets::{number_digits, MarketTable};
 use crate::billing::types::*;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -245,31 +245,6 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> Result<Parsed<'r>, 
     })
 }
 
-/// A user's number as an integer: `+`, spaces, dashes, dots and parentheses tolerated;
-/// 4 to 15 digits (E.164), not starting with 0.
-fn number_digits(raw: &str) -> Option<u64> {
-    let mut v: u64 = 0;
-    let mut n = 0;
-    for (i, b) in raw.bytes().enumerate() {
-        match b {
-            b'0'..=b'9' => {
-                if n == 0 && b == b'0' {
-                    return None;
-                }
-                v = v * 10 + (b - b'0') as u64;
-                n += 1;
-                if n > 15 {
-                    return None;
-                }
-            }
-            b'+' if i == 0 => {}
-            b' ' | b'-' | b'.' | b'(' | b')' => {}
-            _ => return None,
-        }
-    }
-    (n >= 4).then_some(v)
-}
-
 /// Country index placeholder: the user's country, resolved in [`LogBuilder::finish`].
 const FROM_USER: u16 = u16::MAX;
 
@@ -291,7 +266,8 @@ pub struct LogBuilder<'a> {
     last_type: u16,
 }
 
-type Fields<'r> = [Option<&'r str>; 11];
+/// One row's fields, in [`COLUMNS`] order (`None`: the column is absent).
+pub(crate) type Fields<'r> = [Option<&'r str>; 11];
 
 impl<'a> LogBuilder<'a> {
     pub fn new(accounts: &'a Accounts, markets: &'a MarketTable, auto_rulebook: bool) -> Self {
@@ -1018,6 +994,3 @@ pub fn read_text(path: &Path) -> Result<String, LogError> {
         .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
     Ok(s)
 }
-
-pub(crate) use header_map as csv_header_map;
-pub(crate) type RowFields<'r> = Fields<'r>;

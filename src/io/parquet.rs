@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use rayon::prelude::*;
 
-use super::log::{csv_header_map, parse_row, LogBuilder, LogError, RowFields};
+use super::log::{header_map, parse_row, Fields, LogBuilder, LogError};
 
 fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     LogError::Fatal {
@@ -33,7 +33,7 @@ pub fn read_parquet(
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let map = csv_header_map(path, &names)?;
+    let map = header_map(path, &names)?;
     let height = df.height();
     let mut cols: Vec<Option<StringChunked>> = Vec::with_capacity(11);
     for (c, ix) in map.iter().enumerate() {
@@ -104,14 +104,14 @@ pub fn read_parquet(
         let parsed: Vec<_> = (start..end)
             .into_par_iter()
             .map(|i| {
-                let fields: RowFields =
+                let fields: Fields =
                     std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)));
                 parse_row(&fields, &rules)
             })
             .collect();
         for (i, p) in (start..end).zip(parsed) {
             // The fields are only needed to name a rejected value.
-            let fields: RowFields = if p.is_err() {
+            let fields: Fields = if p.is_err() {
                 std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)))
             } else {
                 [None; 11]

@@ -16,7 +16,7 @@ use crate::billing::engine::Replay;
 use crate::billing::meta::*;
 use crate::billing::reconcile::Problem;
 use crate::billing::types::{Kind, Reason, Status};
-use crate::io::log::{parse_timestamp, Log, LogBuilder, LogError, RowFields};
+use crate::io::log::{parse_timestamp, Fields, Log, LogBuilder, LogError};
 
 /// An inbound message (`messages[]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -485,7 +485,7 @@ pub(crate) fn read_into(
             Item::In(m) => {
                 let ts = (m.ts / 1_000_000).to_string();
                 let w = waba(&m.waba);
-                let mut f: RowFields = [None; 11];
+                let mut f: Fields = [None; 11];
                 f[0] = Some(&ts);
                 f[1] = Some("in");
                 f[2] = Some(&m.user);
@@ -517,7 +517,7 @@ pub(crate) fn read_into(
                 }
                 let ts = (m.ts / 1_000_000).to_string();
                 let w = waba(&m.waba);
-                let mut f: RowFields = [None; 11];
+                let mut f: Fields = [None; 11];
                 f[0] = Some(&ts);
                 f[1] = Some("out");
                 f[2] = Some(&m.user);

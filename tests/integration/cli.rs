@@ -320,6 +320,22 @@ fn jsonl_and_forced_rulebook() {
     assert_eq!(j["total"], "0.0014");
 }
 
+/// The README's command for the shipped sample, writing to `out` (format by extension).
+fn synth_sample(out: &Path) {
+    let o = wabill_with(
+        &[
+            "synth",
+            "data/scenarios/sample.toml",
+            "--seed",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "2",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 #[test]
 fn fast_reader_matches_the_plain_reader_and_parquet() {
     let d = tmp();
@@ -356,18 +372,7 @@ fn fast_reader_matches_the_plain_reader_and_parquet() {
     assert_eq!(std::fs::read(&l1).unwrap(), std::fs::read(&l2).unwrap());
     // The same log as Parquet (written by `wabill synth`) bills identically.
     let pq = d.path().join("sample.parquet");
-    let o = wabill_with(
-        &[
-            "synth",
-            "data/scenarios/sample.toml",
-            "--seed",
-            "7",
-            "--out",
-            pq.to_str().unwrap(),
-        ],
-        "2",
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    synth_sample(&pq);
     let from_parquet = run(&pq, &l3, false);
     assert_eq!(
         String::from_utf8(fast).unwrap(),
@@ -380,18 +385,7 @@ fn fast_reader_matches_the_plain_reader_and_parquet() {
 fn synth_same_seed_same_bytes_and_sample_is_reproducible() {
     let d = tmp();
     let a = d.path().join("a.csv");
-    let o = wabill_with(
-        &[
-            "synth",
-            "data/scenarios/sample.toml",
-            "--seed",
-            "7",
-            "--out",
-            a.to_str().unwrap(),
-        ],
-        "2",
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    synth_sample(&a);
     // The shipped sample is exactly what the documented command produces.
     assert_eq!(
         std::fs::read(&a).unwrap(),

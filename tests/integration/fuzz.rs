@@ -287,23 +287,12 @@ fn markets() -> MarketTable {
 // Message logs
 // ---------------------------------------------------------------------------------------------
 
-const LOG_HEADERS: &[&str] = &[
-    "timestamp",
-    "direction",
-    "user",
-    "type",
-    "category",
-    "status",
-    "entry_point",
-    "waba",
-    "number",
-    "country",
-    "id",
-    "Timestamp",
-    " user ",
-    "\u{feff}timestamp",
-    "extra",
-];
+/// Header names to draw from: the real columns, and near misses the reader must survive.
+fn log_headers() -> Vec<&'static str> {
+    let mut v = wabill::billing::types::LOG_COLUMNS.to_vec();
+    v.extend(["Timestamp", " user ", "\u{feff}timestamp", "extra"]);
+    v
+}
 
 fn csv_log() -> impl Strategy<Value = Bytes> {
     let any = prop_oneof![
@@ -311,7 +300,7 @@ fn csv_log() -> impl Strategy<Value = Bytes> {
         4 => (arb_log(LogSpec::default().max_events(8)), proptest::collection::vec(edit(), 0..6))
             .prop_map(|(log, edits)| apply(log.to_csv().as_bytes(), &edits)),
         3 => (
-            proptest::collection::vec(select(LOG_HEADERS).prop_map(String::from), 0..12),
+            proptest::collection::vec(select(log_headers()).prop_map(String::from), 0..12),
             proptest::collection::vec(proptest::collection::vec(nasty(), 0..12), 0..8),
         )
             .prop_map(|(header, mut rows)| {
@@ -336,7 +325,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 
 fn jsonl_log() -> impl Strategy<Value = Bytes> {
     let object = proptest::collection::vec(
-        (select(LOG_HEADERS).prop_map(String::from), json_value()),
+        (select(log_headers()).prop_map(String::from), json_value()),
         0..12,
     )
     .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect()).to_string());
