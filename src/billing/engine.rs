@@ -76,6 +76,26 @@ pub enum Rule {
 }
 
 impl Rule {
+    const ALL: [Rule; 17] = [
+        Rule::Conv4,
+        Rule::Conv5,
+        Rule::Cbp2,
+        Rule::Cbp3,
+        Rule::Cbp4,
+        Rule::Cbp5,
+        Rule::Cbp6,
+        Rule::Cbp7,
+        Rule::Cbp9,
+        Rule::Cbp10,
+        Rule::Pmp1,
+        Rule::Pmp2,
+        Rule::Pmp3,
+        Rule::Pmp4,
+        Rule::Pmp5,
+        Rule::Pmp6,
+        Rule::Pmp7,
+    ];
+
     pub fn id(self) -> &'static str {
         match self {
             Rule::Conv4 => "CONV-4",
@@ -269,7 +289,6 @@ pub fn rulebook_on(date: NaiveDate) -> Option<Rulebook> {
 
 /// Market lookup by (country, market-table version) precomputed once.
 struct MarketIndex {
-    versions: Vec<NaiveDate>,
     by_country: Vec<Vec<MarketId>>,
 }
 
@@ -282,17 +301,18 @@ impl MarketIndex {
             .iter()
             .map(|c| starts.iter().map(|d| markets.market_of(*c, *d)).collect())
             .collect();
-        MarketIndex {
-            versions,
-            by_country,
-        }
-    }
-    fn version(&self, date: NaiveDate) -> u16 {
-        self.versions.partition_point(|d| *d <= date) as u16
+        MarketIndex { by_country }
     }
     fn market(&self, country: u16, version: u16) -> MarketId {
         self.by_country[country as usize][version as usize]
     }
+}
+
+/// The currency of a replay (CONV-6: one per replay).
+pub fn replay_currency(ctx: &Context) -> String {
+    ctx.accounts
+        .currency()
+        .unwrap_or_else(|_| ctx.accounts.wabas[0].currency.clone())
 }
 
 /// Replay a log. `events` may be in any order; `chats` and `countries` are the tables the
@@ -303,12 +323,91 @@ pub fn replay(
     countries: &[Country],
     ctx: &Context,
 ) -> Result<Replay, BillingError> {
-    let currency = ctx
-        .accounts
-        .currency()
-        .unwrap_or_else(|_| ctx.accounts.wabas[0].currency.clone());
-    let n = events.len();
+    let currency = replay_currency(ctx);
+    let mut ranges = WabaRanges::new(ctx.accounts.wabas.len());
+    for e in events {
+        ranges.add(chats[e.chat as usize].waba, e.ts);
+    }
+    let calendars = build_calendars(&ranges, ctx, &currency);
+    let PassOne {
+        order,
+        mut outcomes,
+        issues,
+    } = pass_one(events, chats, countries, ctx, &calendars);
 
+    // Pass 2: prices and cross-user counters in CONV-1 order.
+    let mut pricer = Pricer::new(ctx, &calendars);
+    for &ei in &order {
+        let o = &mut outcomes[ei as usize];
+        if o.is_pending() {
+            let ev = &events[ei as usize];
+            pricer.apply(ev.ts, chats[ev.chat as usize], o);
+        }
+    }
+    pricer.finish()?;
+
+    let totals = events
+        .par_iter()
+        .zip(outcomes.par_iter())
+        .fold(Totals::default, |mut acc, (e, o)| {
+            acc.add(chats[e.chat as usize].waba, &calendars, o);
+            acc
+        })
+        .reduce(Totals::default, |mut a, b| {
+            a.merge(b);
+            a
+        });
+    let (lines, total) = totals.lines(ctx);
+    Ok(Replay {
+        order,
+        outcomes,
+        issues,
+        lines,
+        total,
+        calendars,
+        currency,
+    })
+}
+
+/// The first and last instant of each WABA's messages: the span its calendar must cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WabaRanges(pub Vec<(i64, i64)>);
+
+impl WabaRanges {
+    pub fn new(wabas: usize) -> WabaRanges {
+        WabaRanges(vec![(i64::MAX, i64::MIN); wabas])
+    }
+    pub fn add(&mut self, waba: u16, ts: i64) {
+        let r = &mut self.0[waba as usize];
+        r.0 = r.0.min(ts);
+        r.1 = r.1.max(ts);
+    }
+    pub fn merge(&mut self, other: &WabaRanges) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            a.0 = a.0.min(b.0);
+            a.1 = a.1.max(b.1);
+        }
+    }
+}
+
+/// The result of the per-chat pass: CONV-1 order, outcomes (units still to price are
+/// [`Outcome::is_pending`]) and issues in CONV-1 order.
+pub struct PassOne {
+    pub order: Vec<u32>,
+    pub outcomes: Vec<Outcome>,
+    pub issues: Vec<Issue>,
+}
+
+/// Pass 1: windows per chat (CONV-3), in parallel. `calendars` must cover every event's
+/// instant (see [`build_calendars`]).
+pub fn pass_one(
+    events: &[Event],
+    chats: &[ChatKey],
+    countries: &[Country],
+    ctx: &Context,
+    calendars: &[WabaCalendar],
+) -> PassOne {
+    let n = events.len();
     // CONV-1: order by UTC instant, then file row.
     let mut keyed: Vec<(i64, u32, u32)> = events
         .par_iter()
@@ -319,7 +418,6 @@ pub fn replay(
     let order: Vec<u32> = keyed.into_par_iter().map(|k| k.2).collect();
 
     let midx = MarketIndex::new(ctx.markets, countries);
-    let calendars = build_calendars(events, chats, ctx, &currency, &midx);
 
     // Group the CONV-1 order by chat (counting sort keeps the order within each chat).
     let mut offsets = vec![0u32; chats.len() + 1];
@@ -337,8 +435,8 @@ pub fn replay(
         fill[c] += 1;
     }
 
-    // Pass 1: per chat, in parallel. Each event belongs to exactly one chat, so each outcome
-    // slot is written by exactly one task: results land at their event index directly.
+    // Each event belongs to exactly one chat, so each outcome slot is written by exactly one
+    // task: results land at their event index directly.
     let mut outcomes = vec![Outcome::default(); n];
     let slots = SyncSlots(outcomes.as_mut_ptr());
     let chunk_chats = (chats.len() / (rayon::current_num_threads() * 16)).max(64);
@@ -370,47 +468,27 @@ pub fn replay(
         let e = &events[i.event as usize];
         (e.ts, e.row, i.code)
     });
-    drop(grouped);
-
-    // Pass 2: prices and cross-user counters in CONV-1 order.
-    price(events, chats, &order, &mut outcomes, &calendars, ctx)?;
-
-    let (lines, total) = aggregate(events, chats, &outcomes, &calendars, ctx);
-    Ok(Replay {
+    PassOne {
         order,
         outcomes,
         issues,
-        lines,
-        total,
-        calendars,
-        currency,
-    })
+    }
 }
 
-fn build_calendars(
-    events: &[Event],
-    chats: &[ChatKey],
-    ctx: &Context,
-    currency: &str,
-    midx: &MarketIndex,
-) -> Vec<WabaCalendar> {
-    let nw = ctx.accounts.wabas.len();
-    let mut range = vec![(i64::MAX, i64::MIN); nw];
-    for e in events {
-        let w = chats[e.chat as usize].waba as usize;
-        range[w].0 = range[w].0.min(e.ts);
-        range[w].1 = range[w].1.max(e.ts);
-    }
+/// Every WABA's calendar over its messages' span, with the rulebook, rate card and market
+/// table version of each period.
+pub fn build_calendars(ranges: &WabaRanges, ctx: &Context, currency: &str) -> Vec<WabaCalendar> {
+    let versions = ctx.markets.change_dates();
     let mut switches: Vec<NaiveDate> = Rulebook::ALL.iter().map(|r| ymd(r.start())).collect();
     switches.extend(ctx.rates.dates(currency));
-    switches.extend(midx.versions.iter().copied());
+    switches.extend(versions.iter().copied());
     switches.push(ymd(US_MARKETING_PAUSE));
     let pause = ymd(US_MARKETING_PAUSE);
     ctx.accounts
         .wabas
         .iter()
-        .zip(range)
-        .map(|(w, (lo, hi))| {
+        .zip(&ranges.0)
+        .map(|(w, &(lo, hi))| {
             let (lo, hi) = if lo > hi { (0, 0) } else { (lo, hi) };
             let calendar = Calendar::new(w.tz, lo, hi, &switches);
             let info = calendar
@@ -422,7 +500,8 @@ fn build_calendars(
                     card: ctx.rates.card_at(currency, ctx.rates_at.unwrap_or(p.date)),
                     rulebook: ctx.forced.or_else(|| rulebook_on(p.date)),
                     us_pause: p.date >= pause,
-                    mkt_version: midx.version(ctx.rates_at.unwrap_or(p.date)),
+                    mkt_version: versions.partition_point(|d| *d <= ctx.rates_at.unwrap_or(p.date))
+                        as u16,
                 })
                 .collect();
             WabaCalendar { calendar, info }
@@ -745,6 +824,11 @@ impl ChatState {
 }
 
 impl Outcome {
+    /// A unit the pricing pass (pass 2) still has to price or count.
+    pub fn is_pending(&self) -> bool {
+        self.pending != Pending::Done
+    }
+
     fn ride_in(&mut self, c: Conv, rule: Rule) {
         self.ride(c.billed, c.start, rule);
         self.rulebook = Some(c.rulebook);
@@ -785,35 +869,41 @@ fn human_duration(micros: i64) -> String {
     }
 }
 
-fn price(
-    events: &[Event],
-    chats: &[ChatKey],
-    order: &[u32],
-    outcomes: &mut [Outcome],
-    calendars: &[WabaCalendar],
-    ctx: &Context,
-) -> Result<(), BillingError> {
-    let mut free_tier: HashMap<(u16, u32), u32> = HashMap::new();
-    let mut allowance: HashMap<(u16, u32, u32), u32> = HashMap::new();
-    let mut tiers: HashMap<(MarketId, bool, u32), u64> = HashMap::new();
-    let mut missing: BTreeMap<(String, &'static str, Option<NaiveDate>, bool), MissingRate> =
-        BTreeMap::new();
-    for &ei in order {
-        let o = &mut outcomes[ei as usize];
-        if o.pending == Pending::Done {
-            continue;
+/// Pass 2: the counters that span chats (CBP-7 free tier, PMP-4 volume tiers, PMP-5 service
+/// allowance) and the rate lookups. Units must be applied in CONV-1 order.
+pub struct Pricer<'a> {
+    ctx: &'a Context<'a>,
+    calendars: &'a [WabaCalendar],
+    free_tier: HashMap<(u16, u32), u32>,
+    allowance: HashMap<(u16, u32, u32), u32>,
+    tiers: HashMap<(MarketId, bool, u32), u64>,
+    missing: BTreeMap<(String, &'static str, Option<NaiveDate>, bool), MissingRate>,
+}
+
+impl<'a> Pricer<'a> {
+    pub fn new(ctx: &'a Context<'a>, calendars: &'a [WabaCalendar]) -> Pricer<'a> {
+        Pricer {
+            ctx,
+            calendars,
+            free_tier: HashMap::new(),
+            allowance: HashMap::new(),
+            tiers: HashMap::new(),
+            missing: BTreeMap::new(),
         }
-        let ev = &events[ei as usize];
-        let chat = chats[ev.chat as usize];
-        let info = calendars[chat.waba as usize].info[o.period as usize];
+    }
+
+    /// Price one pending unit (delivered at `ts` in `chat`), the next in CONV-1 order.
+    pub fn apply(&mut self, ts: i64, chat: ChatKey, o: &mut Outcome) {
+        let ctx = self.ctx;
+        let info = self.calendars[chat.waba as usize].info[o.period as usize];
         let billed = o.billed.expect("pending units have a category");
         let col = billed.rate_column().expect("priced category");
         let card = info.card.map(|c| &ctx.rates.cards[c]);
         let mut beyond = None;
         let rate: Option<Money> = match o.pending {
-            Pending::Done => unreachable!(),
+            Pending::Done => return,
             Pending::CbpFreeTier => {
-                let used = free_tier.entry((chat.waba, info.month)).or_insert(0);
+                let used = self.free_tier.entry((chat.waba, info.month)).or_insert(0);
                 if *used < CBP_FREE_TIER {
                     // CBP-7: the month's first 1,000 count as conversations, at price 0.
                     *used += 1;
@@ -821,12 +911,13 @@ fn price(
                     o.reason = Some(Reason::FreeTier);
                     o.rule = Some(Rule::Cbp7);
                     o.pending = Pending::Done;
-                    continue;
+                    return;
                 }
                 card.and_then(|c| c.rate(o.market, col))
             }
             Pending::ServiceAllowance => {
-                let used = allowance
+                let used = self
+                    .allowance
                     .entry((chat.waba, chat.number, info.month))
                     .or_insert(0);
                 if *used < PMP_SERVICE_ALLOWANCE {
@@ -835,7 +926,7 @@ fn price(
                     o.unit = Unit::Free;
                     o.reason = Some(Reason::FreeTier);
                     o.pending = Pending::Done;
-                    continue;
+                    return;
                 }
                 card.and_then(|c| c.rate(o.market, col))
             }
@@ -847,7 +938,7 @@ fn price(
                     billed,
                     Billed::Authentication | Billed::AuthenticationInternational
                 );
-                let count = tiers.entry((o.market, auth, info.month)).or_insert(0);
+                let count = self.tiers.entry((o.market, auth, info.month)).or_insert(0);
                 *count += 1;
                 match card.map(|c| c.tier_rate(o.market, col, *count)) {
                     None => None,
@@ -875,8 +966,8 @@ fn price(
             }
             None => {
                 let market = ctx.markets.name(o.market).to_string();
-                let date = local_date(calendars[chat.waba as usize].calendar.tz, ev.ts);
-                missing
+                let date = local_date(self.calendars[chat.waba as usize].calendar.tz, ts);
+                self.missing
                     .entry((
                         market.clone(),
                         col.id(),
@@ -895,74 +986,165 @@ fn price(
             }
         }
     }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(BillingError::MissingRates(missing.into_values().collect()))
+
+    /// RATE-4: every missing rate met, or none.
+    pub fn finish(self) -> Result<(), BillingError> {
+        if self.missing.is_empty() {
+            Ok(())
+        } else {
+            Err(BillingError::MissingRates(
+                self.missing.into_values().collect(),
+            ))
+        }
     }
 }
 
-fn aggregate(
-    events: &[Event],
-    chats: &[ChatKey],
-    outcomes: &[Outcome],
-    calendars: &[WabaCalendar],
-    ctx: &Context,
-) -> (Vec<Line>, Money) {
-    type Key = (u16, u32, MarketId, Billed, Rulebook);
-    type Acc = rustc_hash::FxHashMap<Key, (u64, u64, Money)>;
-    // Integer sums commute, so per-thread maps merged in any order give the same totals.
-    let acc: Acc = events
-        .par_iter()
-        .zip(outcomes.par_iter())
-        .fold(Acc::default, |mut acc, (e, o)| {
-            if o.unit == Unit::None {
-                return acc;
-            }
-            let waba = chats[e.chat as usize].waba;
-            let month = calendars[waba as usize].info[o.period as usize].month;
-            let key = (
-                waba,
-                month,
-                o.market,
-                o.billed.expect("units have a category"),
-                o.rulebook.expect("units have a rulebook"),
-            );
-            let a = acc.entry(key).or_insert((0, 0, Money::ZERO));
-            match o.unit {
-                Unit::Charged => a.0 += 1,
-                Unit::Free => a.1 += 1,
-                Unit::None => {}
-            }
-            a.2 += o.price;
-            acc
-        })
-        .reduce(Acc::default, |mut a, b| {
-            for (k, v) in b {
-                let x = a.entry(k).or_insert((0, 0, Money::ZERO));
-                x.0 += v.0;
-                x.1 += v.1;
-                x.2 += v.2;
-            }
-            a
+type TotalsKey = (u16, u32, MarketId, Billed, Rulebook);
+
+/// Breakdown sums per (WABA, month, market, category, rulebook). Integer sums commute, so
+/// totals built in any order or partition and merged give the same lines.
+#[derive(Debug, Default, Clone)]
+pub struct Totals(rustc_hash::FxHashMap<TotalsKey, (u64, u64, Money)>);
+
+impl Totals {
+    /// Count one outcome (rows that are not units are ignored).
+    pub fn add(&mut self, waba: u16, calendars: &[WabaCalendar], o: &Outcome) {
+        if o.unit == Unit::None {
+            return;
+        }
+        let month = calendars[waba as usize].info[o.period as usize].month;
+        let key = (
+            waba,
+            month,
+            o.market,
+            o.billed.expect("units have a category"),
+            o.rulebook.expect("units have a rulebook"),
+        );
+        let a = self.0.entry(key).or_insert((0, 0, Money::ZERO));
+        match o.unit {
+            Unit::Charged => a.0 += 1,
+            Unit::Free => a.1 += 1,
+            Unit::None => {}
+        }
+        a.2 += o.price;
+    }
+
+    pub fn merge(&mut self, other: Totals) {
+        for (k, v) in other.0 {
+            let x = self.0.entry(k).or_insert((0, 0, Money::ZERO));
+            x.0 += v.0;
+            x.1 += v.1;
+            x.2 += v.2;
+        }
+    }
+
+    /// The breakdown lines in the contract's order, and their total.
+    pub fn lines(self, ctx: &Context) -> (Vec<Line>, Money) {
+        let mut lines: Vec<Line> = self
+            .0
+            .into_iter()
+            .map(|((w, m, mk, b, rb), (c, f, cost))| Line {
+                month: month_label(m),
+                waba: ctx.accounts.wabas[w as usize].id.clone(),
+                market: ctx.markets.name(mk).to_string(),
+                category: b.id(),
+                rulebook: rb.id(),
+                charged: c,
+                free: f,
+                cost,
+            })
+            .collect();
+        lines.sort_by(|a, b| {
+            (&a.month, &a.waba, &a.market, a.category, a.rulebook)
+                .cmp(&(&b.month, &b.waba, &b.market, b.category, b.rulebook))
         });
-    let mut lines: Vec<Line> = acc
-        .into_iter()
-        .map(|((w, m, mk, b, rb), (c, f, cost))| Line {
-            month: month_label(m),
-            waba: ctx.accounts.wabas[w as usize].id.clone(),
-            market: ctx.markets.name(mk).to_string(),
-            category: b.id(),
-            rulebook: rb.id(),
-            charged: c,
-            free: f,
-            cost,
-        })
-        .collect();
-    lines.sort_by(|a, b| {
-        (&a.month, &a.waba, &a.market, a.category, a.rulebook)
-            .cmp(&(&b.month, &b.waba, &b.market, b.category, b.rulebook))
-    });
-    let total = lines.iter().map(|l| l.cost).sum();
-    (lines, total)
+        let total = lines.iter().map(|l| l.cost).sum();
+        (lines, total)
+    }
+}
+
+const BILLED: [Billed; 8] = [
+    Billed::Marketing,
+    Billed::Utility,
+    Billed::Authentication,
+    Billed::AuthenticationInternational,
+    Billed::Service,
+    Billed::BusinessInitiated,
+    Billed::UserInitiated,
+    Billed::FreeEntryPoint,
+];
+const PENDING: [Pending; 5] = [
+    Pending::Done,
+    Pending::ListRate,
+    Pending::CbpFreeTier,
+    Pending::Tiered,
+    Pending::ServiceAllowance,
+];
+
+fn code_of<T: PartialEq>(all: &[T], v: &T) -> u8 {
+    all.iter().position(|x| x == v).expect("listed") as u8
+}
+
+/// A unit waiting for pass 2, with what pricing and the breakdown need, in a fixed-size form
+/// (for the partitioned replay, which spills pending units to disk between the passes).
+#[derive(Debug, Clone, Copy)]
+pub struct PendingUnit {
+    pub ts: i64,
+    pub row: u32,
+    /// `user` is not kept (pricing never needs it).
+    pub chat: ChatKey,
+    pub outcome: Outcome,
+}
+
+impl PendingUnit {
+    pub const BYTES: usize = 28;
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let o = &self.outcome;
+        out.extend_from_slice(&self.ts.to_le_bytes());
+        out.extend_from_slice(&self.row.to_le_bytes());
+        out.extend_from_slice(&self.chat.waba.to_le_bytes());
+        out.extend_from_slice(&self.chat.number.to_le_bytes());
+        out.extend_from_slice(&o.period.to_le_bytes());
+        out.extend_from_slice(&o.market.to_le_bytes());
+        out.push(code_of(
+            &BILLED,
+            &o.billed.expect("pending units have a category"),
+        ));
+        out.push(code_of(
+            &Rulebook::ALL,
+            &o.rulebook.expect("pending units have a rulebook"),
+        ));
+        out.push(code_of(
+            &Rule::ALL,
+            &o.rule.expect("pending units have a rule"),
+        ));
+        out.push(code_of(&PENDING, &o.pending));
+    }
+
+    pub fn decode(b: &[u8]) -> PendingUnit {
+        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        PendingUnit {
+            ts: i64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
+            row: u32_at(8),
+            chat: ChatKey {
+                waba: u16_at(12),
+                number: u32_at(14),
+                user: 0,
+            },
+            outcome: Outcome {
+                reason: Some(Reason::Charged),
+                rule: Some(Rule::ALL[b[26] as usize]),
+                rulebook: Some(Rulebook::ALL[b[25] as usize]),
+                billed: Some(BILLED[b[24] as usize]),
+                unit: Unit::Charged,
+                conv_start: None,
+                price: Money::ZERO,
+                market: u16_at(22),
+                period: u32_at(18),
+                pending: PENDING[b[27] as usize],
+            },
+        }
+    }
 }

@@ -14,7 +14,7 @@
 use rust_decimal::Decimal;
 
 use super::calendar::month_label;
-use super::engine::{ChatKey, Event, Line, Replay};
+use super::engine::{ChatKey, Event, Line, Outcome, Replay, WabaCalendar};
 use super::money::Money;
 use super::types::{Kind, RateColumn};
 
@@ -74,10 +74,20 @@ pub struct ProviderBill {
 /// Per-message fee counts of a replayed log, by WABA-local month (the month of each message in
 /// its WABA's time zone, like the breakdown's lines), sorted by month.
 pub fn tally(events: &[Event], chats: &[ChatKey], replay: &Replay) -> Vec<MonthTally> {
+    tally_outcomes(events, chats, &replay.outcomes, &replay.calendars)
+}
+
+/// [`tally`] over outcomes indexed like `events`.
+pub fn tally_outcomes(
+    events: &[Event],
+    chats: &[ChatKey],
+    outcomes: &[Outcome],
+    calendars: &[WabaCalendar],
+) -> Vec<MonthTally> {
     let mut by_month: std::collections::BTreeMap<u32, MonthTally> = Default::default();
-    for (e, o) in events.iter().zip(&replay.outcomes) {
+    for (e, o) in events.iter().zip(outcomes) {
         let waba = chats[e.chat as usize].waba as usize;
-        let m = replay.calendars[waba].info[o.period as usize].month;
+        let m = calendars[waba].info[o.period as usize].month;
         let t = by_month.entry(m).or_insert_with(|| MonthTally {
             month: month_label(m),
             ..MonthTally::default()

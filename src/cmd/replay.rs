@@ -89,7 +89,19 @@ pub struct ReplayArgs {
     /// breakdown.csv, data.json and charts/*.svg|png. Without DIR: reports/<log name>/.
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     pub report: Option<Option<PathBuf>>,
+    /// Replay in N partitions through temporary files, in bounded memory, for logs larger than
+    /// memory (same breakdown; no ledger, report or webhooks). Default: partitioned
+    /// automatically when the log holds more than about 25 million rows and none of those is
+    /// asked for; 0 = always in memory.
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
+    /// Folder for the partitioned replay's temporary files (default: the system's temp folder).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
+
+/// Above this many partitions' worth of rows (5M each), `replay` partitions by itself.
+const AUTO_PARTITION_ABOVE: usize = 5;
 
 pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
     if s.eq_ignore_ascii_case("auto") {
@@ -133,18 +145,42 @@ impl Replayed {
 
     /// Cards of the replay currency, for provenance.
     pub fn cards_used(&self) -> Vec<JsonCard> {
-        self.rates
-            .book
-            .cards
-            .iter()
-            .filter(|c| c.currency == self.replay.currency)
-            .map(|c| JsonCard {
-                currency: c.currency.clone(),
-                effective: c.effective.to_string(),
-                source: c.source.clone(),
-            })
-            .collect()
+        cards_of(&self.rates, &self.replay.currency)
     }
+}
+
+/// The rate cards of `currency`, for provenance.
+fn cards_of(rates: &RatesDir, currency: &str) -> Vec<JsonCard> {
+    rates
+        .book
+        .cards
+        .iter()
+        .filter(|c| c.currency == currency)
+        .map(|c| JsonCard {
+            currency: c.currency.clone(),
+            effective: c.effective.to_string(),
+            source: c.source.clone(),
+        })
+        .collect()
+}
+
+/// The accounts and rates of a replay, checked against each other (CONV-6: one currency per
+/// replay, checked before reading the log).
+pub fn load_inputs(
+    accounts: Option<&Path>,
+    rates: Option<&Path>,
+) -> Result<(crate::billing::accounts::Accounts, RatesDir)> {
+    let accounts = load_accounts(accounts)?;
+    let currency = accounts.currency()?;
+    let rates = rates_dir::load(&rates_dir(rates))?;
+    if !rates.book.cards.iter().any(|c| c.currency == currency) {
+        bail!(
+            "no rate card in {} for currency {currency} (have: {})",
+            rates.root.display(),
+            rates.book.currencies().join(", ")
+        );
+    }
+    Ok((accounts, rates))
 }
 
 /// Load, read and price: the shared front half of every command that replays a log.
@@ -155,17 +191,7 @@ pub fn load_and_replay(
     rates: Option<&Path>,
     forced: Option<Rulebook>,
 ) -> Result<(Log, RatesDir, crate::billing::accounts::Accounts)> {
-    let accounts = load_accounts(accounts)?;
-    // CONV-6: one currency per replay, checked before reading the log.
-    let currency = accounts.currency()?;
-    let rates = rates_dir::load(&rates_dir(rates))?;
-    if !rates.book.cards.iter().any(|c| c.currency == currency) {
-        bail!(
-            "no rate card in {} for currency {currency} (have: {})",
-            rates.root.display(),
-            rates.book.currencies().join(", ")
-        );
-    }
+    let (accounts, rates) = load_inputs(accounts, rates)?;
     let t0 = std::time::Instant::now();
     let pb = progress("reading");
     let log = read_log_as(
@@ -318,9 +344,13 @@ pub fn handle_rejects(log: &Log, path: &Path) -> Result<usize> {
 
 pub fn run(args: ReplayArgs) -> Result<i32> {
     let forced = parse_rulebook(&args.rulebook)?;
+    let format = args.input_format.resolve(&args.log);
+    if let Some(parts) = partitions_for(&args, format)? {
+        return run_partitioned(&args, format, forced, parts);
+    }
     let (log, rates, accounts) = load_and_replay(
         &args.log,
-        args.input_format.resolve(&args.log),
+        format,
         args.accounts.as_deref(),
         args.rates.as_deref(),
         forced,
@@ -348,37 +378,160 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         };
         write_report(&r, &report, &dir, &rates_label)?;
     }
+    print_breakdown(&args, &report, &r.replay.lines)?;
+    Ok(
+        if args.strict && (rejected > 0 || !report.issues.is_empty()) {
+            1
+        } else {
+            0
+        },
+    )
+}
+
+/// `--partitions`, or the automatic choice: `Some(n)` to replay in `n` partitions.
+fn partitions_for(args: &ReplayArgs, format: LogFormat) -> Result<Option<usize>> {
+    let per_message =
+        args.ledger.is_some() || args.report.is_some() || args.emit_webhooks.is_some();
+    match args.partitions {
+        Some(0) => Ok(None),
+        Some(_) if per_message => bail!(
+            "--partitions gives the breakdown only: --ledger, --report and --emit-webhooks need every message's outcome in memory (drop --partitions)"
+        ),
+        Some(_) if format == LogFormat::Webhooks => {
+            bail!("--partitions reads CSV, JSON Lines or Parquet logs, not webhooks")
+        }
+        Some(n) => Ok(Some(n)),
+        None if per_message || format == LogFormat::Webhooks => Ok(None),
+        None => {
+            let bytes = std::fs::metadata(&args.log).map(|m| m.len()).unwrap_or(0);
+            let n = crate::scale::auto_partitions(bytes, format);
+            Ok((n > AUTO_PARTITION_ABOVE).then_some(n))
+        }
+    }
+}
+
+/// The breakdown on stdout, then the first issues on stderr.
+fn print_breakdown(args: &ReplayArgs, report: &JsonReport, lines: &[engine::Line]) -> Result<()> {
     let out = match args.format {
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&report)?;
+            let mut s = serde_json::to_string_pretty(report)?;
             s.push('\n');
             s
         }
         // The CSV is Meta's lines only (its columns are a contract); provider fees are in the
         // table and the JSON.
-        Format::Csv => breakdown::csv(&r.replay.lines),
-        Format::Table => breakdown::table(&report),
+        Format::Csv => breakdown::csv(lines),
+        Format::Table => breakdown::table(report),
     };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
-    for i in r.replay.issues.iter().take(5) {
+    for i in report.issues.iter().take(5) {
         notice(format_args!(
             "issue {} ({}) at row {}: {}",
-            i.code,
-            i.rule.id(),
-            r.log.events[i.event as usize].row,
-            i.message
+            i.code, i.rule, i.row, i.message
         ));
     }
-    if r.replay.issues.len() > 5 {
+    if report.issues.len() > 5 {
         notice(format_args!(
             "… {} issue(s) in all (see --format json)",
-            r.replay.issues.len()
+            report.issues.len()
         ));
     }
+    Ok(())
+}
+
+/// The partitioned replay (bounded memory): same breakdown, rejects and exit code.
+fn run_partitioned(
+    args: &ReplayArgs,
+    format: LogFormat,
+    forced: Option<Rulebook>,
+    parts: usize,
+) -> Result<i32> {
+    let (accounts, rates) = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let ctx = Context {
+        accounts: &accounts,
+        rates: &rates.book,
+        markets: &rates.markets,
+        forced,
+        rates_at: args.rates_at,
+    };
+    let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    if args.partitions.is_none() {
+        notice(format_args!(
+            "large log: replaying in {parts} partitions through {} (--partitions 0 keeps it in memory)",
+            spill.display()
+        ));
+    }
+    let t0 = std::time::Instant::now();
+    let pb = progress("scanning");
+    let phase = std::cell::RefCell::new(String::new());
+    let on_progress = |name: &str, done: u64, of: u64| {
+        if *phase.borrow() != name {
+            *phase.borrow_mut() = name.to_string();
+            pb.set_message(name.to_string());
+        }
+        if of > 0 {
+            pb.set_message(format!("{name} {done}/{of}"));
+        } else {
+            pb.set_position(done);
+        }
+    };
+    let result = crate::scale::replay_partitioned(
+        &args.log,
+        format,
+        &accounts,
+        &ctx,
+        parts,
+        &spill,
+        &on_progress,
+    );
+    pb.finish_and_clear();
+    trace("partitioned replay", t0);
+    let p = match result {
+        Ok(p) => p,
+        Err(crate::scale::ScaleError::Billing(BillingError::MissingRates(m))) => {
+            for x in &m {
+                notice(x);
+            }
+            bail!(
+                "{} missing rate(s); add them to the rates directory (`wabill rates import`) or fix the log",
+                m.len()
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let rejects_log = Log {
+        path: args.log.display().to_string(),
+        rows: p.messages.rows,
+        rejects: p.rejects,
+        ..Log::default()
+    };
+    let rejected = handle_rejects(
+        &rejects_log,
+        &args
+            .rejects
+            .clone()
+            .unwrap_or_else(|| default_rejects_path(&args.log, None)),
+    )?;
+    let cards = cards_of(&rates, &p.currency);
+    let mut report = breakdown::assemble(
+        &p.currency,
+        p.total,
+        p.messages,
+        &p.lines,
+        p.issues,
+        forced,
+        cards,
+    );
+    if let Some(provider) = &accounts.provider {
+        let b = provider.bill(&p.tallies, &p.lines);
+        report.grand_total = Some((p.total + b.total).to_decimal_string());
+        report.provider = Some(JsonProvider::of(&b));
+    }
+    print_breakdown(args, &report, &p.lines)?;
     Ok(
-        if args.strict && (rejected > 0 || !r.replay.issues.is_empty()) {
+        if args.strict && (rejected > 0 || !report.issues.is_empty()) {
             1
         } else {
             0

@@ -64,20 +64,21 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         pb.set_message(format!("{} rows", p.rows));
     };
     let summary = if ext == "parquet" || ext == "pq" {
-        // Generate CSV in memory, then write its columns as Parquet.
-        let (g, bytes) = generate_to(&scenario, args.seed, Format::Csv, Vec::new(), &mut progress)?;
-        let mut rdr = csv::Reader::from_reader(bytes.as_slice());
-        let names: Vec<String> = rdr.headers()?.iter().map(String::from).collect();
-        let mut cols: Vec<Vec<String>> = vec![Vec::new(); names.len()];
-        for rec in rdr.records() {
-            let rec = rec?;
-            for (c, v) in cols.iter_mut().zip(rec.iter()) {
-                c.push(v.to_string());
-            }
-        }
-        let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-        crate::io::parquet::write_string_columns(&args.out, &refs, cols)?;
-        g.summary
+        // The CSV stream becomes Parquet row groups as it is generated.
+        let mut summary = None;
+        write_atomic_with(&args.out, |w| {
+            let (g, sink) = generate_to(
+                &scenario,
+                args.seed,
+                Format::Csv,
+                crate::io::parquet::CsvToParquet::new(w),
+                &mut progress,
+            )?;
+            sink.finish()?;
+            summary = Some(g.summary);
+            Ok(())
+        })?;
+        summary.expect("generated")
     } else {
         let format = match ext.as_str() {
             "jsonl" | "ndjson" | "json" => Format::Jsonl,

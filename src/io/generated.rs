@@ -9,7 +9,7 @@
 
 use crate::billing::accounts::Accounts;
 use crate::billing::markets::MarketTable;
-use crate::io::log::{Log, LogBuilder};
+use crate::io::log::{Log, LogBuilder, RowSink};
 use crate::traffic::{Generated, Progress, Row, Scenario, Traffic};
 
 /// Generates `scenario` with `seed` and reads the rows into a [`Log`] named `name`.

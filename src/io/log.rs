@@ -43,13 +43,32 @@ pub struct Reject {
     pub record: String,
 }
 
+impl Reject {
+    /// The rejection of field `col` of a row.
+    pub(crate) fn of_field(
+        row: u64,
+        col: usize,
+        message: String,
+        f: &Fields,
+        record: &dyn Fn() -> String,
+    ) -> Reject {
+        Reject {
+            row,
+            column: COLUMNS[col].to_string(),
+            value: f[col].map(str::trim).unwrap_or("").to_string(),
+            message,
+            record: record(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("{path}: {message}")]
     Fatal { path: String, message: String },
 }
 
-fn fatal(path: &Path, message: impl Into<String>) -> LogError {
+pub(crate) fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     LogError::Fatal {
         path: path.display().to_string(),
         message: message.into(),
@@ -102,15 +121,15 @@ impl Log {
 /// One row, validated, before interning: what every reader produces (in parallel for CSV).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Parsed<'r> {
-    ts: i64,
-    kind: Kind,
+    pub(crate) ts: i64,
+    pub(crate) kind: Kind,
     /// The user's number as an integer (E.164 has at most 15 digits, never a leading 0).
-    user: u64,
-    waba: u16,
-    number: &'r str,
-    ty: &'r str,
-    country: Option<Country>,
-    id: &'r str,
+    pub(crate) user: u64,
+    pub(crate) waba: u16,
+    pub(crate) number: &'r str,
+    pub(crate) ty: &'r str,
+    pub(crate) country: Option<Country>,
+    pub(crate) id: &'r str,
 }
 
 /// What [`parse_row`] needs to know.
@@ -120,6 +139,21 @@ pub(crate) struct RowRules<'a> {
     auto_rulebook: bool,
     /// Per WABA: the UTC instant of 2022-02-01 00:00 local, before which no rulebook applies.
     first_rulebook: Vec<i64>,
+}
+
+impl<'a> RowRules<'a> {
+    pub(crate) fn new(accounts: &'a Accounts, auto_rulebook: bool) -> RowRules<'a> {
+        let (y, m, d) = Rulebook::Cbp2022.start();
+        RowRules {
+            accounts,
+            auto_rulebook,
+            first_rulebook: accounts
+                .wabas
+                .iter()
+                .map(|w| local_midnight(w.tz, NaiveDate::from_ymd_opt(y, m, d).expect("date")))
+                .collect(),
+        }
+    }
 }
 
 /// Validate one row's fields; pure, so readers can run it in parallel.
@@ -245,6 +279,32 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> Result<Parsed<'r>, 
     })
 }
 
+/// Where readers send rows, in file order: the in-memory [`LogBuilder`], or the partitioned
+/// replay's spill writer.
+pub(crate) trait RowSink<'a> {
+    /// The validation rules ([`parse_row`] runs in parallel with a copy of them).
+    fn rules(&self) -> RowRules<'a>;
+    /// Add one validated row (or its rejection) in file order; `record` renders the raw row
+    /// for the rejects file (only called on reject).
+    fn absorb(
+        &mut self,
+        parsed: Result<Parsed, (usize, String)>,
+        f: &Fields,
+        record: &dyn Fn() -> String,
+    );
+    /// Reject a row that could not even be split into fields.
+    fn push_unreadable(&mut self, message: String, record: String);
+    /// Rows seen so far (data rows, rejected ones included).
+    fn rows(&self) -> u64;
+    /// Reserve room for about `rows` more rows.
+    fn reserve(&mut self, _rows: usize) {}
+    /// Validate and add one row.
+    fn push(&mut self, f: &Fields, record: &dyn Fn() -> String) {
+        let parsed = parse_row(f, &self.rules());
+        self.absorb(parsed, f, record);
+    }
+}
+
 /// Country index placeholder: the user's country, resolved in [`LogBuilder::finish`].
 const FROM_USER: u16 = u16::MAX;
 
@@ -269,19 +329,55 @@ pub struct LogBuilder<'a> {
 /// One row's fields, in [`COLUMNS`] order (`None`: the column is absent).
 pub(crate) type Fields<'r> = [Option<&'r str>; 11];
 
+impl<'a> RowSink<'a> for LogBuilder<'a> {
+    fn rules(&self) -> RowRules<'a> {
+        self.rules.clone()
+    }
+
+    fn rows(&self) -> u64 {
+        self.log.rows
+    }
+
+    fn absorb(
+        &mut self,
+        parsed: Result<Parsed, (usize, String)>,
+        f: &Fields,
+        record: &dyn Fn() -> String,
+    ) {
+        self.log.rows += 1;
+        let row = self.log.rows;
+        match parsed {
+            Ok(p) => self.intern(&p, row),
+            Err((col, message)) => self
+                .log
+                .rejects
+                .push(Reject::of_field(row, col, message, f, record)),
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        self.log.events.reserve(rows);
+        self.log.event_type.reserve(rows);
+        self.log.event_id.reserve(rows);
+        self.log.id_ends.reserve(rows);
+    }
+
+    fn push_unreadable(&mut self, message: String, record: String) {
+        self.log.rows += 1;
+        self.log.rejects.push(Reject {
+            row: self.log.rows,
+            column: String::new(),
+            value: String::new(),
+            message,
+            record,
+        });
+    }
+}
+
 impl<'a> LogBuilder<'a> {
     pub fn new(accounts: &'a Accounts, markets: &'a MarketTable, auto_rulebook: bool) -> Self {
-        let (y, m, d) = Rulebook::Cbp2022.start();
         LogBuilder {
-            rules: RowRules {
-                accounts,
-                auto_rulebook,
-                first_rulebook: accounts
-                    .wabas
-                    .iter()
-                    .map(|w| local_midnight(w.tz, NaiveDate::from_ymd_opt(y, m, d).expect("date")))
-                    .collect(),
-            },
+            rules: RowRules::new(accounts, auto_rulebook),
             markets,
             log: Log::default(),
             user_ix: FxHashMap::default(),
@@ -302,53 +398,6 @@ impl<'a> LogBuilder<'a> {
             self.log.countries.push(c);
             n
         })
-    }
-
-    /// Add one row; `record` renders the raw row for the rejects file (only called on reject).
-    pub fn push(&mut self, f: &Fields, record: &dyn Fn() -> String) {
-        let parsed = parse_row(f, &self.rules);
-        self.absorb(parsed, f, record);
-    }
-
-    /// Add one parsed row (or its rejection) in file order.
-    pub(crate) fn absorb(
-        &mut self,
-        parsed: Result<Parsed, (usize, String)>,
-        f: &Fields,
-        record: &dyn Fn() -> String,
-    ) {
-        self.log.rows += 1;
-        let row = self.log.rows;
-        match parsed {
-            Ok(p) => self.intern(&p, row),
-            Err((col, message)) => self.log.rejects.push(Reject {
-                row,
-                column: COLUMNS[col].to_string(),
-                value: f[col].map(str::trim).unwrap_or("").to_string(),
-                message,
-                record: record(),
-            }),
-        }
-    }
-
-    /// Reserve room for about `rows` more rows.
-    pub fn reserve(&mut self, rows: usize) {
-        self.log.events.reserve(rows);
-        self.log.event_type.reserve(rows);
-        self.log.event_id.reserve(rows);
-        self.log.id_ends.reserve(rows);
-    }
-
-    /// Reject a row that could not even be split into fields.
-    pub fn push_unreadable(&mut self, message: String, record: String) {
-        self.log.rows += 1;
-        self.log.rejects.push(Reject {
-            row: self.log.rows,
-            column: String::new(),
-            value: String::new(),
-            message,
-            record,
-        });
     }
 
     fn intern(&mut self, p: &Parsed, row: u64) {
@@ -437,17 +486,7 @@ impl<'a> LogBuilder<'a> {
     pub fn finish(mut self, path: &str) -> Log {
         let markets = self.markets;
         let t = std::time::Instant::now();
-        let resolved: Vec<Result<Country, String>> = self
-            .user_num
-            .par_chunks(4096)
-            .flat_map_iter(|chunk| {
-                let mut memo = std::collections::HashMap::new();
-                chunk
-                    .iter()
-                    .map(|n| markets.country_of_number_memo(&n.to_string(), &mut memo))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let resolved = resolve_countries(markets, &self.user_num);
         let user_cidx: Vec<u16> = resolved
             .iter()
             .map(|r| match r {
@@ -544,6 +583,23 @@ impl<'a> LogBuilder<'a> {
         log.rejects.sort_by_key(|r| r.row);
         self.log
     }
+}
+
+/// MKT-1: each user number's country, in parallel (a +1 area-code memo per chunk).
+pub(crate) fn resolve_countries(
+    markets: &MarketTable,
+    users: &[u64],
+) -> Vec<Result<Country, String>> {
+    users
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            let mut memo = std::collections::HashMap::new();
+            chunk
+                .iter()
+                .map(|n| markets.country_of_number_memo(&n.to_string(), &mut memo))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// The first and last instants a log may hold (UTC micros): 0001-01-01T00:00:00Z and
@@ -659,16 +715,7 @@ pub fn read_log_as(
     auto_rulebook: bool,
     progress: &dyn Fn(u64),
 ) -> Result<Log, LogError> {
-    let meta = std::fs::metadata(path).map_err(|e| fatal(path, format!("cannot read: {e}")))?;
-    if meta.is_dir() {
-        return Err(fatal(path, "is a directory, not a log file"));
-    }
-    if meta.len() == 0 {
-        return Err(fatal(
-            path,
-            "empty file (expected a header row and messages)",
-        ));
-    }
+    check_log_file(path)?;
     let mut b = LogBuilder::new(accounts, markets, auto_rulebook);
     match format {
         LogFormat::Csv => read_csv(path, &mut b, progress)?,
@@ -685,6 +732,21 @@ pub fn read_log_as(
         return Err(fatal(path, "no messages (only a header)"));
     }
     Ok(log)
+}
+
+/// A log path must be a non-empty file; returns its size in bytes.
+pub(crate) fn check_log_file(path: &Path) -> Result<u64, LogError> {
+    let meta = std::fs::metadata(path).map_err(|e| fatal(path, format!("cannot read: {e}")))?;
+    if meta.is_dir() {
+        return Err(fatal(path, "is a directory, not a log file"));
+    }
+    if meta.len() == 0 {
+        return Err(fatal(
+            path,
+            "empty file (expected a header row and messages)",
+        ));
+    }
+    Ok(meta.len())
 }
 
 pub(crate) fn header_map(path: &Path, names: &[String]) -> Result<[Option<usize>; 11], LogError> {
@@ -780,7 +842,11 @@ fn parse_fast<'r>(
     Some(out)
 }
 
-fn read_csv(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(), LogError> {
+pub(crate) fn read_csv(
+    path: &Path,
+    b: &mut dyn RowSink<'_>,
+    progress: &dyn Fn(u64),
+) -> Result<(), LogError> {
     let mut file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
     if let Ok(m) = file.metadata() {
         // About 90 bytes a row in typical logs.
@@ -789,7 +855,7 @@ fn read_csv(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
     let mut map: Option<[Option<usize>; 11]> = None;
     let mut eof = false;
-    let rules = b.rules.clone();
+    let rules = b.rules();
     let parts = rayon::current_num_threads() * 4;
     // `WABILL_PLAIN_READER=1`: the csv crate, one record at a time (the reference path the
     // fast path is tested against).
@@ -883,7 +949,7 @@ fn read_csv(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(
                 tm.elapsed().as_secs_f64()
             );
         }
-        progress(b.log.rows);
+        progress(b.rows());
         buf.drain(..cut);
     }
     if map.is_none() {
@@ -896,7 +962,7 @@ fn read_csv(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(
 }
 
 /// The csv crate's reader over a slice of records (quoted fields, odd encodings).
-fn read_csv_records(bytes: &[u8], map: &[Option<usize>; 11], b: &mut LogBuilder) {
+fn read_csv_records(bytes: &[u8], map: &[Option<usize>; 11], b: &mut dyn RowSink<'_>) {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -937,7 +1003,11 @@ fn read_csv_records(bytes: &[u8], map: &[Option<usize>; 11], b: &mut LogBuilder)
     }
 }
 
-fn read_jsonl(path: &Path, b: &mut LogBuilder, progress: &dyn Fn(u64)) -> Result<(), LogError> {
+pub(crate) fn read_jsonl(
+    path: &Path,
+    b: &mut dyn RowSink<'_>,
+    progress: &dyn Fn(u64),
+) -> Result<(), LogError> {
     let file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
     let mut rdr = BufReader::with_capacity(1 << 20, file);
     let mut line = String::new();

@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use rayon::prelude::*;
 
-use super::log::{header_map, parse_row, Fields, LogBuilder, LogError};
+use super::log::{header_map, parse_row, Fields, LogError, RowSink};
 
 fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     LogError::Fatal {
@@ -16,25 +16,111 @@ fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     }
 }
 
+/// Rows read per slice: whole row groups, at least this many rows, so memory is bounded by a
+/// slice and not by the file.
+const SLICE_ROWS: usize = 1 << 20;
+
 /// Read a Parquet log: string columns as they are; a timestamp column may be a string, integer
-/// Unix seconds, or a Parquet timestamp.
-pub fn read_parquet(
+/// Unix seconds, or a Parquet timestamp. The file is read in slices of whole row groups.
+pub(crate) fn read_parquet(
     path: &Path,
-    b: &mut LogBuilder,
+    b: &mut dyn RowSink<'_>,
     progress: &dyn Fn(u64),
 ) -> Result<(), LogError> {
-    let t0 = std::time::Instant::now();
-    let file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| fatal(path, format!("not a readable Parquet file: {e}")))?;
-    let names: Vec<String> = df
-        .get_column_names()
+    let open = || File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")));
+    let unreadable = |e: PolarsError| fatal(path, format!("not a readable Parquet file: {e}"));
+    let mut reader = ParquetReader::new(open()?);
+    let groups: Vec<usize> = reader
+        .get_metadata()
+        .map_err(unreadable)?
+        .row_groups
         .iter()
-        .map(|s| s.to_string())
+        .map(|g| g.num_rows())
         .collect();
-    let map = header_map(path, &names)?;
-    let height = df.height();
+    let mut slices = Vec::new();
+    let (mut offset, mut len) = (0, 0);
+    for g in groups {
+        len += g;
+        if len >= SLICE_ROWS {
+            slices.push((offset, len));
+            offset += len;
+            len = 0;
+        }
+    }
+    if len > 0 || slices.is_empty() {
+        slices.push((offset, len));
+    }
+    let rules = b.rules();
+    let mut map = None;
+    for (offset, len) in slices {
+        let t0 = std::time::Instant::now();
+        let df = ParquetReader::new(open()?)
+            .with_slice(Some((offset, len)))
+            .finish()
+            .map_err(unreadable)?;
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let map = match map {
+            Some(m) => m,
+            None => *map.insert(header_map(path, &names)?),
+        };
+        let cols = string_columns(path, &df, &map, &names)?;
+        let height = df.height();
+        // The frame's own columns are no longer needed (the string columns own their data).
+        drop(df);
+        if std::env::var_os("WABILL_TRACE").is_some() {
+            eprintln!(
+                "wabill: parquet columns: {:.3} s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        // Validate rows in parallel, absorb them in file order.
+        let step = 1 << 18;
+        let mut start = 0;
+        while start < height {
+            let end = (start + step).min(height);
+            let parsed: Vec<_> = (start..end)
+                .into_par_iter()
+                .map(|i| {
+                    let fields: Fields =
+                        std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)));
+                    parse_row(&fields, &rules)
+                })
+                .collect();
+            for (i, p) in (start..end).zip(parsed) {
+                // The fields are only needed to name a rejected value.
+                let fields: Fields = if p.is_err() {
+                    std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)))
+                } else {
+                    [None; 11]
+                };
+                let render = || {
+                    fields
+                        .iter()
+                        .map(|f| f.unwrap_or("").to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                b.absorb(p, &fields, &render);
+            }
+            progress(b.rows());
+            start = end;
+        }
+    }
+    progress(b.rows());
+    Ok(())
+}
+
+/// The log's columns of one slice as strings, in [`super::log::COLUMNS`] order.
+fn string_columns(
+    path: &Path,
+    df: &DataFrame,
+    map: &[Option<usize>; 11],
+    names: &[String],
+) -> Result<Vec<Option<StringChunked>>, LogError> {
     let mut cols: Vec<Option<StringChunked>> = Vec::with_capacity(11);
     for (c, ix) in map.iter().enumerate() {
         let Some(ix) = ix else {
@@ -87,49 +173,7 @@ pub fn read_parquet(
         };
         cols.push(Some(s));
     }
-    // The frame's own columns are no longer needed (the string columns above own their data).
-    drop(df);
-    if std::env::var_os("WABILL_TRACE").is_some() {
-        eprintln!(
-            "wabill: parquet columns: {:.3} s",
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    // Validate rows in parallel, absorb them in file order.
-    let rules = b.rules.clone();
-    let step = 1 << 18;
-    let mut start = 0;
-    while start < height {
-        let end = (start + step).min(height);
-        let parsed: Vec<_> = (start..end)
-            .into_par_iter()
-            .map(|i| {
-                let fields: Fields =
-                    std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)));
-                parse_row(&fields, &rules)
-            })
-            .collect();
-        for (i, p) in (start..end).zip(parsed) {
-            // The fields are only needed to name a rejected value.
-            let fields: Fields = if p.is_err() {
-                std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)))
-            } else {
-                [None; 11]
-            };
-            let render = || {
-                fields
-                    .iter()
-                    .map(|f| f.unwrap_or("").to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            b.absorb(p, &fields, &render);
-        }
-        progress(end as u64);
-        start = end;
-    }
-    progress(height as u64);
-    Ok(())
+    Ok(cols)
 }
 
 /// Write string columns as a Parquet file (used for ledgers and synthetic logs).
@@ -149,4 +193,92 @@ pub fn write_string_columns(
         ParquetWriter::new(f).finish(&mut df)?;
         Ok(())
     })
+}
+
+/// Bytes of CSV buffered before they become one Parquet row group.
+const CSV_BATCH: usize = 64 << 20;
+
+/// An [`std::io::Write`] that takes CSV (header first, no quoted newlines) and writes it as a
+/// Parquet file of string columns, one row group per batch: a generator's CSV stream becomes
+/// Parquet in bounded memory. Call [`CsvToParquet::finish`] at the end.
+pub struct CsvToParquet<W: std::io::Write> {
+    out: Option<W>,
+    names: Vec<String>,
+    writer: Option<BatchedWriter<W>>,
+    buf: Vec<u8>,
+}
+
+impl<W: std::io::Write> CsvToParquet<W> {
+    pub fn new(out: W) -> Self {
+        CsvToParquet {
+            out: Some(out),
+            names: Vec::new(),
+            writer: None,
+            buf: Vec::with_capacity(CSV_BATCH + (1 << 20)),
+        }
+    }
+
+    /// Turn the complete records in `bytes` into a row group.
+    fn batch(&mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(self.names.is_empty())
+            .from_reader(bytes);
+        if self.names.is_empty() {
+            self.names = rdr.headers()?.iter().map(String::from).collect();
+        }
+        let mut cols: Vec<Vec<&str>> = vec![Vec::new(); self.names.len()];
+        let mut rec = csv::StringRecord::new();
+        let mut records = Vec::new();
+        while rdr.read_record(&mut rec)? {
+            records.push(rec.clone());
+        }
+        for r in &records {
+            for (c, v) in cols.iter_mut().zip(r.iter()) {
+                c.push(v);
+            }
+        }
+        let height = records.len();
+        let columns: Vec<Column> = self
+            .names
+            .iter()
+            .zip(cols)
+            .map(|(n, v)| Column::new(n.as_str().into(), v))
+            .collect();
+        let df = DataFrame::new(height, columns)?;
+        if self.writer.is_none() {
+            let out = self.out.take().expect("writer not started");
+            self.writer = Some(ParquetWriter::new(out).batched(df.schema())?);
+        }
+        if height > 0 {
+            self.writer.as_mut().expect("started").write_batch(&df)?;
+        }
+        Ok(())
+    }
+
+    /// Write the last records and the file footer.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        let rest = std::mem::take(&mut self.buf);
+        if !rest.is_empty() || self.writer.is_none() {
+            self.batch(&rest)?;
+        }
+        self.writer.expect("started").finish()?;
+        Ok(())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for CsvToParquet<W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CSV_BATCH {
+            if let Some(cut) = memchr::memrchr(b'\n', &self.buf).map(|i| i + 1) {
+                let tail = self.buf.split_off(cut);
+                let head = std::mem::replace(&mut self.buf, tail);
+                self.batch(&head).map_err(std::io::Error::other)?;
+            }
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -16,7 +16,7 @@ use crate::billing::engine::Replay;
 use crate::billing::meta::*;
 use crate::billing::reconcile::Problem;
 use crate::billing::types::{Kind, Reason, Status};
-use crate::io::log::{parse_timestamp, Fields, Log, LogBuilder, LogError};
+use crate::io::log::{parse_timestamp, Fields, Log, LogBuilder, LogError, RowSink};
 
 /// An inbound message (`messages[]`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,19 +26,24 @@ impl MessageCounts {
             ..Default::default()
         };
         for e in &log.events {
-            match e.kind {
-                Kind::In { .. } => m.inbound += 1,
-                Kind::Out { status, .. } => {
-                    m.outbound += 1;
-                    if status.is_delivered() {
-                        m.delivered += 1;
-                    } else {
-                        m.not_delivered += 1;
-                    }
+            m.count(e.kind);
+        }
+        m
+    }
+
+    /// Count one kept message.
+    pub fn count(&mut self, kind: Kind) {
+        match kind {
+            Kind::In { .. } => self.inbound += 1,
+            Kind::Out { status, .. } => {
+                self.outbound += 1;
+                if status.is_delivered() {
+                    self.delivered += 1;
+                } else {
+                    self.not_delivered += 1;
                 }
             }
         }
-        m
     }
 }
 
@@ -181,21 +186,43 @@ pub fn json_report(
     forced: Option<Rulebook>,
     cards: Vec<JsonCard>,
 ) -> JsonReport {
+    let issues = replay
+        .issues
+        .iter()
+        .map(|i| JsonIssue {
+            code: i.code.to_string(),
+            rule: i.rule.id().to_string(),
+            row: log.events[i.event as usize].row as u64,
+            message: i.message.clone(),
+        })
+        .collect();
+    assemble(
+        &replay.currency,
+        replay.total,
+        MessageCounts::of(log),
+        &replay.lines,
+        issues,
+        forced,
+        cards,
+    )
+}
+
+/// The JSON object from its parts (issues in CONV-1 order).
+pub fn assemble(
+    currency: &str,
+    total: Money,
+    messages: MessageCounts,
+    lines: &[Line],
+    issues: Vec<JsonIssue>,
+    forced: Option<Rulebook>,
+    cards: Vec<JsonCard>,
+) -> JsonReport {
     JsonReport {
-        currency: replay.currency.clone(),
-        total: replay.total.to_decimal_string(),
-        messages: MessageCounts::of(log),
-        lines: replay.lines.iter().map(json_line).collect(),
-        issues: replay
-            .issues
-            .iter()
-            .map(|i| JsonIssue {
-                code: i.code.to_string(),
-                rule: i.rule.id().to_string(),
-                row: log.events[i.event as usize].row as u64,
-                message: i.message.clone(),
-            })
-            .collect(),
+        currency: currency.to_string(),
+        total: total.to_decimal_string(),
+        messages,
+        lines: lines.iter().map(json_line).collect(),
+        issues,
         rulebook: forced
             .map(|r| r.id().to_string())
             .unwrap_or_else(|| "auto".into()),

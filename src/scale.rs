@@ -1,0 +1,749 @@
+//! Partitioned replay (issue 7): logs larger than memory, in bounded memory, with the same
+//! breakdown as the in-memory replay (byte-identical JSON; a test checks it).
+//!
+//! 1. **Scan.** The log is read as usual (CSV blocks, Parquet row-group slices, JSON Lines) and
+//!    every row validated by the one row parser. Each kept row goes, as a fixed 29-byte record, to
+//!    one of P *chat files* chosen by a hash of its chat (WABA, business number, user: CONV-3),
+//!    and its message id to one of P *id files* chosen by a hash of the id.
+//! 2. **Duplicate ids.** Each id file is sorted on its own: equal ids meet in one file, and the
+//!    first of each group in CONV-1 order is kept, as in memory.
+//! 3. **Chats.** Partition by partition: the chat file becomes events, its users' countries are
+//!    resolved (MKT-1), and pass 1 (windows, entry points: [`engine::pass_one`]) runs in parallel
+//!    across its chats. Units that need no cross-chat counter are summed; units the pricing pass
+//!    must see (CBP-7 free tier, PMP-4 tiers, PMP-5 allowance, list rates) go, in CONV-1 order,
+//!    to the partition's *unit file*.
+//! 4. **Pricing.** A k-way merge of the unit files restores the global CONV-1 order, and the one
+//!    [`Pricer`] prices them: tiers and allowances stay exact across partitions.
+//!
+//! Memory is one partition's events plus buffers; the calendars are built once, from the
+//! instants seen in the scan. Only the breakdown is produced (no ledger, report or webhooks:
+//! those need every message's outcome at once).
+
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::billing::accounts::Accounts;
+use crate::billing::engine::{
+    self, build_calendars, replay_currency, BillingError, ChatKey, Context, Event, Line,
+    PendingUnit, Pricer, Totals, WabaCalendar, WabaRanges,
+};
+use crate::billing::markets::MarketTable;
+use crate::billing::money::Money;
+use crate::billing::provider::{tally_outcomes, MonthTally};
+use crate::billing::types::{Country, Kind, Status, TemplateCategory};
+use crate::io::log::{
+    check_log_file, fatal, resolve_countries, Fields, LogError, LogFormat, Parsed, Reject,
+    RowRules, RowSink,
+};
+use crate::report::breakdown::{JsonIssue, MessageCounts};
+
+/// Rows per partition the automatic choice aims at (about 0.5 GB of working memory each).
+pub const ROWS_PER_PARTITION: u64 = 5_000_000;
+
+/// Bytes buffered per spill file before they are written.
+const SPILL_BUF: usize = 256 << 10;
+
+/// What a partitioned replay produced: the breakdown's parts.
+#[derive(Debug)]
+pub struct Partitioned {
+    pub currency: String,
+    pub lines: Vec<Line>,
+    pub total: Money,
+    pub messages: MessageCounts,
+    /// In CONV-1 order.
+    pub issues: Vec<JsonIssue>,
+    /// Sorted by row.
+    pub rejects: Vec<Reject>,
+    pub tallies: Vec<MonthTally>,
+    pub partitions: usize,
+}
+
+/// Progress callbacks: `(phase, done, of)`.
+pub type Progress<'p> = &'p dyn Fn(&str, u64, u64);
+
+/// A temporary folder for the spill files, removed when dropped.
+struct SpillDir(PathBuf);
+
+impl SpillDir {
+    fn new(parent: &Path) -> std::io::Result<SpillDir> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = parent.join(format!("wabill-spill-{}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(SpillDir(dir))
+    }
+    fn file(&self, kind: &str, p: usize) -> PathBuf {
+        self.0.join(format!("{kind}-{p:04}.bin"))
+    }
+}
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Buffered appends to one spill file.
+struct SpillFile {
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl SpillFile {
+    fn create(path: &Path) -> std::io::Result<SpillFile> {
+        Ok(SpillFile {
+            file: File::create(path)?,
+            buf: Vec::with_capacity(SPILL_BUF + 1024),
+        })
+    }
+    fn spill_if_full(&mut self) -> std::io::Result<()> {
+        if self.buf.len() >= SPILL_BUF {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+    fn finish(mut self) -> std::io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.file.flush()
+    }
+}
+
+/// A kept row in a chat file (29 bytes, little endian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChatRecord {
+    ts: i64,
+    row: u32,
+    user: u64,
+    waba: u16,
+    number: u32,
+    /// MKT-3: the explicit country, if any.
+    country: Option<Country>,
+    kind: Kind,
+}
+
+const CHAT_RECORD: usize = 29;
+const TEMPLATES: [TemplateCategory; 3] = [
+    TemplateCategory::Marketing,
+    TemplateCategory::Utility,
+    TemplateCategory::Authentication,
+];
+const STATUSES: [Status; 4] = [
+    Status::Delivered,
+    Status::Read,
+    Status::Sent,
+    Status::Failed,
+];
+
+impl ChatRecord {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.ts.to_le_bytes());
+        out.extend_from_slice(&self.row.to_le_bytes());
+        out.extend_from_slice(&self.user.to_le_bytes());
+        out.extend_from_slice(&self.waba.to_le_bytes());
+        out.extend_from_slice(&self.number.to_le_bytes());
+        out.extend_from_slice(&self.country.map(|c| c.0).unwrap_or([0, 0]));
+        // bit 0: inbound; inbound bit 1: entry point; outbound bits 1-2: template category
+        // (0 = not a template), bits 3-4: status.
+        out.push(match self.kind {
+            Kind::In { entry_point } => 1 | (entry_point as u8) << 1,
+            Kind::Out { template, status } => {
+                let t = template.map_or(0, |t| {
+                    1 + TEMPLATES.iter().position(|x| *x == t).unwrap_or(0) as u8
+                });
+                let s = STATUSES.iter().position(|x| *x == status).unwrap_or(0) as u8;
+                t << 1 | s << 3
+            }
+        });
+    }
+
+    fn decode(b: &[u8]) -> ChatRecord {
+        let k = b[28];
+        ChatRecord {
+            ts: i64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
+            row: u32::from_le_bytes(b[8..12].try_into().expect("4 bytes")),
+            user: u64::from_le_bytes(b[12..20].try_into().expect("8 bytes")),
+            waba: u16::from_le_bytes([b[20], b[21]]),
+            number: u32::from_le_bytes(b[22..26].try_into().expect("4 bytes")),
+            country: (b[26] != 0).then_some(Country([b[26], b[27]])),
+            kind: if k & 1 == 1 {
+                Kind::In {
+                    entry_point: k & 2 != 0,
+                }
+            } else {
+                let t = (k >> 1) & 3;
+                Kind::Out {
+                    template: (t > 0).then(|| TEMPLATES[t as usize - 1]),
+                    status: STATUSES[((k >> 3) & 3) as usize],
+                }
+            },
+        }
+    }
+}
+
+/// The scan's sink: routes rows to the spill files.
+struct Scan<'a> {
+    rules: RowRules<'a>,
+    chat_files: Vec<SpillFile>,
+    id_files: Vec<SpillFile>,
+    numbers: Vec<String>,
+    number_ix: FxHashMap<String, u32>,
+    last_number: u32,
+    rows: u64,
+    rejects: Vec<Reject>,
+    ranges: WabaRanges,
+    error: Option<std::io::Error>,
+}
+
+fn fx_hash<T: std::hash::Hash + ?Sized>(v: &T) -> u64 {
+    std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, v)
+}
+
+/// Partition of a hash: the high bits, multiplied down (FxHash's low bits are weak).
+fn part_of(hash: u64, parts: usize) -> usize {
+    ((hash.rotate_left(26) as u128 * parts as u128) >> 64) as usize
+}
+
+impl Scan<'_> {
+    fn keep(&mut self, p: &Parsed, row: u64) -> std::io::Result<()> {
+        let last = self.last_number;
+        let number = if last != u32::MAX && self.numbers[last as usize] == p.number {
+            last
+        } else if let Some(&n) = self.number_ix.get(p.number) {
+            n
+        } else {
+            let n = self.numbers.len() as u32;
+            self.numbers.push(p.number.to_string());
+            self.number_ix.insert(p.number.to_string(), n);
+            n
+        };
+        self.last_number = number;
+        self.ranges.add(p.waba, p.ts);
+        let parts = self.chat_files.len();
+        let rec = ChatRecord {
+            ts: p.ts,
+            row: row as u32,
+            user: p.user,
+            waba: p.waba,
+            number,
+            country: p.country,
+            kind: p.kind,
+        };
+        let f = &mut self.chat_files[part_of(fx_hash(&(p.waba, number, p.user)), parts)];
+        rec.encode(&mut f.buf);
+        f.spill_if_full()?;
+        if !p.id.is_empty() {
+            let f = &mut self.id_files[part_of(fx_hash(p.id.as_bytes()), parts)];
+            f.buf.extend_from_slice(&p.ts.to_le_bytes());
+            f.buf.extend_from_slice(&(row as u32).to_le_bytes());
+            f.buf.extend_from_slice(&p.user.to_le_bytes());
+            f.buf.push(p.country.is_some() as u8);
+            f.buf.extend_from_slice(&(p.id.len() as u32).to_le_bytes());
+            f.buf.extend_from_slice(p.id.as_bytes());
+            f.spill_if_full()?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> RowSink<'a> for Scan<'a> {
+    fn rules(&self) -> RowRules<'a> {
+        self.rules.clone()
+    }
+    fn absorb(
+        &mut self,
+        parsed: Result<Parsed, (usize, String)>,
+        f: &Fields,
+        record: &dyn Fn() -> String,
+    ) {
+        self.rows += 1;
+        let row = self.rows;
+        match parsed {
+            Ok(p) => {
+                if let Err(e) = self.keep(&p, row) {
+                    self.error.get_or_insert(e);
+                }
+            }
+            Err((col, message)) => self
+                .rejects
+                .push(Reject::of_field(row, col, message, f, record)),
+        }
+    }
+    fn push_unreadable(&mut self, message: String, record: String) {
+        self.rows += 1;
+        self.rejects.push(Reject {
+            row: self.rows,
+            column: String::new(),
+            value: String::new(),
+            message,
+            record,
+        });
+    }
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// One message id occurrence in an id file.
+struct IdRecord {
+    ts: i64,
+    row: u32,
+    user: u64,
+    explicit_country: bool,
+    start: usize,
+    len: usize,
+}
+
+/// Step 2: duplicate ids of one id file → the rows to drop, and their rejects.
+fn duplicates_in(
+    bytes: &[u8],
+    markets: &MarketTable,
+    dropped: &mut FxHashSet<u32>,
+    rejects: &mut Vec<Reject>,
+) {
+    let mut recs = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let len = u32::from_le_bytes(bytes[i + 21..i + 25].try_into().expect("4 bytes")) as usize;
+        recs.push(IdRecord {
+            ts: i64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes")),
+            row: u32::from_le_bytes(bytes[i + 8..i + 12].try_into().expect("4 bytes")),
+            user: u64::from_le_bytes(bytes[i + 12..i + 20].try_into().expect("8 bytes")),
+            explicit_country: bytes[i + 20] != 0,
+            start: i + 25,
+            len,
+        });
+        i += 25 + len;
+    }
+    let id = |r: &IdRecord| &bytes[r.start..r.start + r.len];
+    recs.par_sort_unstable_by(|a, b| id(a).cmp(id(b)).then((a.ts, a.row).cmp(&(b.ts, b.row))));
+    let mut memo = std::collections::HashMap::new();
+    let mut g = 0;
+    while g < recs.len() {
+        let mut end = g + 1;
+        while end < recs.len() && id(&recs[end]) == id(&recs[g]) {
+            end += 1;
+        }
+        if end - g > 1 {
+            // Rows whose user has no country are rejected for that (step 3) and do not count
+            // as the first of their id, as in memory.
+            let mut first: Option<u32> = None;
+            for r in &recs[g..end] {
+                let resolvable = r.explicit_country
+                    || markets
+                        .country_of_number_memo(&r.user.to_string(), &mut memo)
+                        .is_ok();
+                if !resolvable {
+                    continue;
+                }
+                match first {
+                    None => first = Some(r.row),
+                    Some(f) => {
+                        dropped.insert(r.row);
+                        rejects.push(Reject {
+                            row: r.row as u64,
+                            column: "id".into(),
+                            value: String::from_utf8_lossy(id(r)).into_owned(),
+                            message: format!(
+                                "duplicate message id (first seen on row {f}); not billed twice"
+                            ),
+                            record: String::new(),
+                        });
+                    }
+                }
+            }
+        }
+        g = end;
+    }
+}
+
+/// Step 3 for one partition: its chat file → sums, pending units (written in CONV-1 order to
+/// `units`), issues, tallies, rejects.
+#[allow(clippy::too_many_arguments)]
+fn replay_partition(
+    bytes: &[u8],
+    dropped: &FxHashSet<u32>,
+    ctx: &Context,
+    calendars: &[WabaCalendar],
+    units: &mut SpillFile,
+    out: &mut Partitioned,
+    totals: &mut Totals,
+    issues: &mut Vec<(i64, u32, JsonIssue)>,
+) -> std::io::Result<()> {
+    const FROM_USER: u16 = u16::MAX;
+    let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
+    let mut chats: Vec<ChatKey> = Vec::new();
+    let mut chat_ix: FxHashMap<ChatKey, u32> = FxHashMap::default();
+    let mut users: Vec<u64> = Vec::new();
+    let mut user_ix: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut countries: Vec<Country> = Vec::new();
+    let mut country_ix: FxHashMap<Country, u16> = FxHashMap::default();
+    let mut country_index = |c: Country, countries: &mut Vec<Country>| {
+        *country_ix.entry(c).or_insert_with(|| {
+            countries.push(c);
+            countries.len() as u16 - 1
+        })
+    };
+    for b in bytes.chunks_exact(CHAT_RECORD) {
+        let r = ChatRecord::decode(b);
+        if !dropped.is_empty() && dropped.contains(&r.row) {
+            continue;
+        }
+        let next = users.len() as u32;
+        let user = *user_ix.entry(r.user).or_insert(next);
+        if user == next {
+            users.push(r.user);
+        }
+        let key = ChatKey {
+            waba: r.waba,
+            number: r.number,
+            user,
+        };
+        let next = chats.len() as u32;
+        let chat = *chat_ix.entry(key).or_insert(next);
+        if chat == next {
+            chats.push(key);
+        }
+        events.push(Event {
+            ts: r.ts,
+            row: r.row,
+            chat,
+            country: r
+                .country
+                .map_or(FROM_USER, |c| country_index(c, &mut countries)),
+            kind: r.kind,
+        });
+    }
+    drop(chat_ix);
+    drop(user_ix);
+    // MKT-1: users' countries, once per user; rows without one are rejected.
+    let resolved = resolve_countries(ctx.markets, &users);
+    let user_country: Vec<u16> = resolved
+        .iter()
+        .map(|r| match r {
+            Ok(c) => country_index(*c, &mut countries),
+            Err(_) => FROM_USER,
+        })
+        .collect();
+    let mut unresolved = false;
+    for e in events.iter_mut().filter(|e| e.country == FROM_USER) {
+        let user = chats[e.chat as usize].user as usize;
+        e.country = user_country[user];
+        if e.country == FROM_USER {
+            unresolved = true;
+            out.rejects.push(Reject {
+                row: e.row as u64,
+                column: "user".into(),
+                value: format!("+{}", users[user]),
+                message: resolved[user].clone().err().unwrap_or_default(),
+                record: String::new(),
+            });
+        }
+    }
+    if unresolved {
+        events.retain(|e| e.country != FROM_USER);
+    }
+    for e in &events {
+        out.messages.count(e.kind);
+    }
+
+    let pass = engine::pass_one(&events, &chats, &countries, ctx, calendars);
+    out.tallies
+        .extend(tally_outcomes(&events, &chats, &pass.outcomes, calendars));
+    for i in pass.issues {
+        let e = &events[i.event as usize];
+        issues.push((
+            e.ts,
+            e.row,
+            JsonIssue {
+                code: i.code.to_string(),
+                rule: i.rule.id().to_string(),
+                row: e.row as u64,
+                message: i.message,
+            },
+        ));
+    }
+    for &ei in &pass.order {
+        let o = &pass.outcomes[ei as usize];
+        let e = &events[ei as usize];
+        let chat = chats[e.chat as usize];
+        if o.is_pending() {
+            PendingUnit {
+                ts: e.ts,
+                row: e.row,
+                chat,
+                outcome: *o,
+            }
+            .encode(&mut units.buf);
+            units.spill_if_full()?;
+        } else {
+            totals.add(chat.waba, calendars, o);
+        }
+    }
+    Ok(())
+}
+
+/// The head of one unit file in the k-way merge (ordered so the heap's top is the earliest).
+struct Head {
+    ts: i64,
+    row: u32,
+    part: usize,
+    unit: PendingUnit,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, o: &Self) -> bool {
+        (self.ts, self.row) == (o.ts, o.row)
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // Reversed: BinaryHeap is a max-heap.
+        (o.ts, o.row).cmp(&(self.ts, self.row))
+    }
+}
+
+fn next_unit(r: &mut impl Read, part: usize) -> std::io::Result<Option<Head>> {
+    let mut b = [0u8; PendingUnit::BYTES];
+    match r.read_exact(&mut b) {
+        Ok(()) => {
+            let unit = PendingUnit::decode(&b);
+            Ok(Some(Head {
+                ts: unit.ts,
+                row: unit.row,
+                part,
+                unit,
+            }))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Errors of a partitioned replay.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaleError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Billing(#[from] BillingError),
+    #[error("spill files in {dir}: {source}")]
+    Spill { dir: String, source: std::io::Error },
+}
+
+/// How many partitions for a log of `bytes` bytes: about [`ROWS_PER_PARTITION`] rows each
+/// (rows estimated at 90 bytes of CSV, or 25 bytes of Parquet).
+pub fn auto_partitions(bytes: u64, format: LogFormat) -> usize {
+    let per_row = if format == LogFormat::Parquet { 25 } else { 90 };
+    (bytes / per_row).div_ceil(ROWS_PER_PARTITION).max(1) as usize
+}
+
+/// Replay `path` in `parts` partitions, spilling to a temporary folder under `spill`.
+#[allow(clippy::too_many_arguments)]
+pub fn replay_partitioned(
+    path: &Path,
+    format: LogFormat,
+    accounts: &Accounts,
+    ctx: &Context,
+    parts: usize,
+    spill: &Path,
+    progress: Progress,
+) -> Result<Partitioned, ScaleError> {
+    check_log_file(path)?;
+    let parts = parts.max(1);
+    let dir = SpillDir::new(spill).map_err(|source| ScaleError::Spill {
+        dir: spill.display().to_string(),
+        source,
+    })?;
+    let io = |source: std::io::Error| ScaleError::Spill {
+        dir: dir.0.display().to_string(),
+        source,
+    };
+
+    // 1. Scan.
+    let create = |kind: &str| -> std::io::Result<Vec<SpillFile>> {
+        (0..parts)
+            .map(|p| SpillFile::create(&dir.file(kind, p)))
+            .collect()
+    };
+    let mut scan = Scan {
+        rules: RowRules::new(accounts, ctx.forced.is_none()),
+        chat_files: create("chats").map_err(io)?,
+        id_files: create("ids").map_err(io)?,
+        numbers: Vec::new(),
+        number_ix: FxHashMap::default(),
+        last_number: u32::MAX,
+        rows: 0,
+        rejects: Vec::new(),
+        ranges: WabaRanges::new(accounts.wabas.len()),
+        error: None,
+    };
+    let report = |n: u64| progress("scanning", n, 0);
+    match format {
+        LogFormat::Csv => crate::io::log::read_csv(path, &mut scan, &report)?,
+        LogFormat::Jsonl => crate::io::log::read_jsonl(path, &mut scan, &report)?,
+        LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut scan, &report)?,
+        LogFormat::Webhooks => {
+            return Err(fatal(
+                path,
+                "webhook input is not supported by the partitioned replay (drop --partitions)",
+            )
+            .into())
+        }
+    }
+    if let Some(e) = scan.error.take() {
+        return Err(io(e));
+    }
+    if scan.rows == 0 {
+        return Err(fatal(path, "no messages (only a header)").into());
+    }
+    for f in scan.chat_files.drain(..).chain(scan.id_files.drain(..)) {
+        f.finish().map_err(io)?;
+    }
+    let mut out = Partitioned {
+        currency: replay_currency(ctx),
+        lines: Vec::new(),
+        total: Money::ZERO,
+        messages: MessageCounts {
+            rows: scan.rows,
+            ..MessageCounts::default()
+        },
+        issues: Vec::new(),
+        rejects: std::mem::take(&mut scan.rejects),
+        tallies: Vec::new(),
+        partitions: parts,
+    };
+    let calendars = build_calendars(&scan.ranges, ctx, &out.currency);
+
+    // 2. Duplicate ids.
+    let mut dropped = FxHashSet::default();
+    for p in 0..parts {
+        progress("checking ids", p as u64, parts as u64);
+        let bytes = std::fs::read(dir.file("ids", p)).map_err(io)?;
+        duplicates_in(&bytes, ctx.markets, &mut dropped, &mut out.rejects);
+        let _ = std::fs::remove_file(dir.file("ids", p));
+    }
+
+    // 3. Chats, partition by partition.
+    let mut totals = Totals::default();
+    let mut issues = Vec::new();
+    for p in 0..parts {
+        progress("replaying partitions", p as u64, parts as u64);
+        let bytes = std::fs::read(dir.file("chats", p)).map_err(io)?;
+        let mut units = SpillFile::create(&dir.file("units", p)).map_err(io)?;
+        replay_partition(
+            &bytes,
+            &dropped,
+            ctx,
+            &calendars,
+            &mut units,
+            &mut out,
+            &mut totals,
+            &mut issues,
+        )
+        .map_err(io)?;
+        units.finish().map_err(io)?;
+        let _ = std::fs::remove_file(dir.file("chats", p));
+    }
+    progress("replaying partitions", parts as u64, parts as u64);
+
+    // 4. Pricing: the units of every partition in CONV-1 order.
+    let mut readers = (0..parts)
+        .map(|p| File::open(dir.file("units", p)).map(|f| BufReader::with_capacity(1 << 20, f)))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io)?;
+    let mut heap = BinaryHeap::with_capacity(parts);
+    for (p, r) in readers.iter_mut().enumerate() {
+        if let Some(h) = next_unit(r, p).map_err(io)? {
+            heap.push(h);
+        }
+    }
+    let mut pricer = Pricer::new(ctx, &calendars);
+    let mut priced = 0u64;
+    while let Some(mut h) = heap.pop() {
+        pricer.apply(h.ts, h.unit.chat, &mut h.unit.outcome);
+        totals.add(h.unit.chat.waba, &calendars, &h.unit.outcome);
+        priced += 1;
+        if priced % (1 << 20) == 0 {
+            progress("pricing", priced, 0);
+        }
+        if let Some(next) = next_unit(&mut readers[h.part], h.part).map_err(io)? {
+            heap.push(next);
+        }
+    }
+    pricer.finish()?;
+
+    issues.sort_by(|a, b| (a.0, a.1, &a.2.code).cmp(&(b.0, b.1, &b.2.code)));
+    out.issues = issues.into_iter().map(|i| i.2).collect();
+    out.rejects.sort_by_key(|r| r.row);
+    out.messages.rejected = out.rejects.len() as u64;
+    let (lines, total) = totals.lines(ctx);
+    out.lines = lines;
+    out.total = total;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_records_round_trip() {
+        for kind in [
+            Kind::In { entry_point: false },
+            Kind::In { entry_point: true },
+            Kind::Out {
+                template: None,
+                status: Status::Failed,
+            },
+            Kind::Out {
+                template: Some(TemplateCategory::Authentication),
+                status: Status::Read,
+            },
+            Kind::Out {
+                template: Some(TemplateCategory::Marketing),
+                status: Status::Delivered,
+            },
+        ] {
+            let r = ChatRecord {
+                ts: -62_135_596_800_000_000,
+                row: u32::MAX,
+                user: 999_999_999_999_999,
+                waba: 3,
+                number: 7,
+                country: Some(Country(*b"BR")),
+                kind,
+            };
+            let mut b = Vec::new();
+            r.encode(&mut b);
+            assert_eq!(b.len(), CHAT_RECORD);
+            assert_eq!(ChatRecord::decode(&b), r);
+            let r = ChatRecord { country: None, ..r };
+            b.clear();
+            r.encode(&mut b);
+            assert_eq!(ChatRecord::decode(&b), r);
+        }
+    }
+
+    #[test]
+    fn partitions_spread_hashes() {
+        let mut seen = [0u32; 7];
+        for u in 0..7000u64 {
+            seen[part_of(fx_hash(&(0u16, 0u32, 5_511_000_000_000 + u)), 7)] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 500), "{seen:?}");
+    }
+}
