@@ -63,6 +63,34 @@ pub struct Partitioned {
     pub partitions: usize,
 }
 
+impl Partitioned {
+    /// The `--format json` object (formats.md §4), as the in-memory replay gives it.
+    pub fn json(
+        &self,
+        accounts: &Accounts,
+        forced: Option<crate::billing::types::Rulebook>,
+        cards: Vec<crate::report::breakdown::JsonCard>,
+    ) -> crate::report::breakdown::JsonReport {
+        let mut r = crate::report::breakdown::assemble(
+            &self.currency,
+            self.total,
+            self.messages.clone(),
+            &self.lines,
+            self.issues.clone(),
+            forced,
+            cards,
+        );
+        crate::report::breakdown::add_provider(
+            &mut r,
+            accounts,
+            &self.tallies,
+            &self.lines,
+            self.total,
+        );
+        r
+    }
+}
+
 /// Progress callbacks: `(phase, done, of)`.
 pub type Progress<'p> = &'p dyn Fn(&str, u64, u64);
 

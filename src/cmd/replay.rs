@@ -12,7 +12,7 @@ use crate::billing::types::Rulebook;
 use crate::cmd::{load_accounts, notice, progress, rates_dir};
 use crate::io::log::{read_log_as, Log, LogFormat};
 use crate::io::rates_dir::{self, RatesDir};
-use crate::report::breakdown::{self, JsonCard, JsonProvider, JsonReport};
+use crate::report::breakdown::{self, JsonCard, JsonReport};
 use crate::report::{ledger, site};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,10 +128,14 @@ impl Replayed {
 
     pub fn json(&self) -> JsonReport {
         let mut r = breakdown::json_report(&self.log, &self.replay, self.forced, self.cards_used());
-        if let Some(b) = self.provider_bill() {
-            r.grand_total = Some((self.replay.total + b.total).to_decimal_string());
-            r.provider = Some(JsonProvider::of(&b));
-        }
+        let tallies = provider::tally(&self.log.events, &self.log.chats, &self.replay);
+        breakdown::add_provider(
+            &mut r,
+            &self.accounts,
+            &tallies,
+            &self.replay.lines,
+            self.replay.total,
+        );
         r
     }
 
@@ -488,7 +492,7 @@ fn run_partitioned(
     );
     pb.finish_and_clear();
     trace("partitioned replay", t0);
-    let p = match result {
+    let mut p = match result {
         Ok(p) => p,
         Err(crate::scale::ScaleError::Billing(BillingError::MissingRates(m))) => {
             for x in &m {
@@ -504,7 +508,7 @@ fn run_partitioned(
     let rejects_log = Log {
         path: args.log.display().to_string(),
         rows: p.messages.rows,
-        rejects: p.rejects,
+        rejects: std::mem::take(&mut p.rejects),
         ..Log::default()
     };
     let rejected = handle_rejects(
@@ -514,21 +518,7 @@ fn run_partitioned(
             .clone()
             .unwrap_or_else(|| default_rejects_path(&args.log, None)),
     )?;
-    let cards = cards_of(&rates, &p.currency);
-    let mut report = breakdown::assemble(
-        &p.currency,
-        p.total,
-        p.messages,
-        &p.lines,
-        p.issues,
-        forced,
-        cards,
-    );
-    if let Some(provider) = &accounts.provider {
-        let b = provider.bill(&p.tallies, &p.lines);
-        report.grand_total = Some((p.total + b.total).to_decimal_string());
-        report.provider = Some(JsonProvider::of(&b));
-    }
+    let report = p.json(&accounts, forced, cards_of(&rates, &p.currency));
     print_breakdown(args, &report, &p.lines)?;
     Ok(
         if args.strict && (rejected > 0 || !report.issues.is_empty()) {

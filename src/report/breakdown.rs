@@ -207,6 +207,21 @@ pub fn json_report(
     )
 }
 
+/// Add the provider's fees (when the accounts file has a `[provider]`) and the grand total.
+pub fn add_provider(
+    report: &mut JsonReport,
+    accounts: &crate::billing::accounts::Accounts,
+    tallies: &[crate::billing::provider::MonthTally],
+    lines: &[Line],
+    total: Money,
+) {
+    if let Some(p) = &accounts.provider {
+        let b = p.bill(tallies, lines);
+        report.grand_total = Some((total + b.total).to_decimal_string());
+        report.provider = Some(JsonProvider::of(&b));
+    }
+}
+
 /// The JSON object from its parts (issues in CONV-1 order).
 pub fn assemble(
     currency: &str,

@@ -14,3 +14,4 @@ mod props;
 mod reconcile;
 mod report;
 mod rules;
+mod scale;

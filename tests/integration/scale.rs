@@ -1,0 +1,150 @@
+//! Partitioned replay (issue 7): the same breakdown, rejects and issues as the in-memory replay,
+//! whatever the number of partitions, on generated logs with duplicate ids, rejected rows and
+//! numbers without a country.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use wabill::billing::engine;
+use wabill::billing::provider;
+use wabill::billing::types::Rulebook;
+use wabill::io::log::{read_log, LogFormat, Reject};
+use wabill::report::breakdown;
+use wabill::scale;
+use wabill::testing::*;
+
+use crate::common::{root, stderr, wabill};
+
+type Outcome = Result<(String, Vec<Reject>), String>;
+
+fn in_memory(path: &Path, log: &TestLog, forced: Option<Rulebook>) -> Outcome {
+    let read = read_log(path, &log.accounts, &log.markets, forced.is_none(), &|_| {})
+        .map_err(|e| e.to_string())?;
+    let r = engine::replay(
+        &read.events,
+        &read.chats,
+        &read.countries,
+        &log.context(forced),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut json = breakdown::json_report(&read, &r, forced, Vec::new());
+    let tallies = provider::tally(&read.events, &read.chats, &r);
+    breakdown::add_provider(&mut json, &log.accounts, &tallies, &r.lines, r.total);
+    Ok((serde_json::to_string_pretty(&json).unwrap(), read.rejects))
+}
+
+fn partitioned(path: &Path, log: &TestLog, forced: Option<Rulebook>, parts: usize) -> Outcome {
+    let spill = tempfile::tempdir().unwrap();
+    let p = scale::replay_partitioned(
+        path,
+        LogFormat::Csv,
+        &log.accounts,
+        &log.context(forced),
+        parts,
+        spill.path(),
+        &|_, _, _| {},
+    )
+    .map_err(|e| e.to_string())?;
+    let json = p.json(&log.accounts, forced, Vec::new());
+    // The spill folder is gone once the replay returns.
+    assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
+    Ok((serde_json::to_string_pretty(&json).unwrap(), p.rejects))
+}
+
+/// The generated log as CSV with an `id` column (some ids repeated, some empty), some rows
+/// without an explicit country (resolved from the number), an unreadable row and a row whose
+/// number has no country that repeats the first row's id.
+fn messy_csv(log: &TestLog, salt: usize) -> String {
+    let csv = log.to_csv();
+    let mut lines = csv.lines();
+    let mut out = format!("{},id\n", lines.next().unwrap());
+    for (k, line) in lines.enumerate() {
+        let k = k + 1;
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        if (k + salt) % 3 == 0 {
+            cells[9].clear();
+        }
+        let id = match (k + salt) % 7 {
+            0 => String::new(),
+            1 | 4 => format!("wamid.{}", k / 2),
+            _ => format!("wamid.{k}"),
+        };
+        out.push_str(&format!("{},{id}\n", cells.join(",")));
+        if k == 1 {
+            let mut bad = cells.clone();
+            bad[2] = "+99912345678".into();
+            bad[9].clear();
+            out.push_str(&format!("{},{id}\n", bad.join(",")));
+            out.push_str("yesterday,in,+5511999999999,,,,,,,,wamid.x\n");
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn partitioned_replay_equals_in_memory(
+        log in arb_log(LogSpec::default()),
+        forced in arb_rulebook(),
+        parts in 1usize..5,
+        salt in 0usize..7,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        std::fs::write(&path, messy_csv(&log, salt)).unwrap();
+        let want = in_memory(&path, &log, forced);
+        let got = partitioned(&path, &log, forced, parts);
+        prop_assert_eq!(want, got);
+    }
+}
+
+#[test]
+fn cli_partitions_give_the_same_breakdown_and_rejects() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("log.csv");
+    // The sample with a duplicated row and an unreadable one.
+    let sample = std::fs::read_to_string(root().join("data/sample.csv")).unwrap();
+    let second = sample.lines().nth(2).unwrap();
+    std::fs::write(&log, format!("{sample}{second}\nnot,a,row\n")).unwrap();
+    let run = |extra: &[&str], rejects: &Path| {
+        let mut args = vec![
+            "replay",
+            log.to_str().unwrap(),
+            "--accounts",
+            "data/accounts-bsp.toml",
+            "--format",
+            "json",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = wabill(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        (o.stdout, std::fs::read(rejects).unwrap())
+    };
+    let memory = run(&[], &d.path().join("a.csv"));
+    let parts = run(&["--partitions", "3"], &d.path().join("b.csv"));
+    assert_eq!(
+        String::from_utf8(memory.0).unwrap(),
+        String::from_utf8(parts.0).unwrap()
+    );
+    assert_eq!(memory.1, parts.1);
+    assert_eq!(String::from_utf8_lossy(&parts.1).lines().count(), 3);
+    // Per-message outputs need the in-memory replay.
+    let o = wabill(&[
+        "replay",
+        log.to_str().unwrap(),
+        "--partitions",
+        "2",
+        "--ledger",
+        d.path().join("l.csv").to_str().unwrap(),
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("--partitions gives the breakdown only"),
+        "{}",
+        stderr(&o)
+    );
+}
