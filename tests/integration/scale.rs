@@ -148,3 +148,57 @@ fn cli_partitions_give_the_same_breakdown_and_rejects() {
         stderr(&o)
     );
 }
+
+/// Counters that span chats (CBP-7 free tier: the month's first 1,000 service conversations;
+/// PMP-4 tiers; PMP-5) decide *which* units are free, so the partitions' units must be priced
+/// in one CONV-1 order: a cbp-2023 month with about 2,000 service conversations in 8 markets
+/// shows it (which markets' conversations are the free ones).
+#[test]
+fn cli_partitions_keep_the_global_order_of_counters() {
+    let d = tempfile::tempdir().unwrap();
+    let scenario = d.path().join("cbp.toml");
+    let text = std::fs::read_to_string(root().join("data/scenarios/support.toml"))
+        .unwrap()
+        .replace("start = 2025-05-01", "start = 2024-03-01")
+        .replace("end = 2025-09-30", "end = 2024-03-31");
+    std::fs::write(&scenario, text).unwrap();
+    let log = d.path().join("support.csv");
+    let o = wabill(&[
+        "synth",
+        scenario.to_str().unwrap(),
+        "--rows",
+        "20000",
+        "--seed",
+        "3",
+        "--out",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let run = |extra: &[&str]| {
+        // The 2023-06 reference card lacks these markets: price at the 2024-11 card.
+        let mut args = vec![
+            "replay",
+            log.to_str().unwrap(),
+            "--format",
+            "json",
+            "--rates-at",
+            "2024-11-01",
+        ];
+        args.extend_from_slice(extra);
+        let o = wabill(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let memory = run(&[]);
+    let json: serde_json::Value = serde_json::from_str(&memory).unwrap();
+    let split = json["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["category"] == "service" && l["charged"] != 0 && l["free"] != 0)
+        .count();
+    assert!(split >= 2, "the CBP-7 free tier must end inside the month: {memory}");
+    for parts in ["2", "5"] {
+        assert_eq!(memory, run(&["--partitions", parts]), "{parts} partitions");
+    }
+}
