@@ -201,4 +201,20 @@ fn cli_partitions_keep_the_global_order_of_counters() {
     for parts in ["2", "5"] {
         assert_eq!(memory, run(&["--partitions", parts]), "{parts} partitions");
     }
+    // RATE-4: at the message dates' own card the same missing rates (first date in CONV-1
+    // order, message counts) are named either way.
+    let missing = |extra: &[&str]| {
+        let mut args = vec!["replay", log.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = wabill(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        stderr(&o)
+            .lines()
+            .filter(|l| l.contains("RATE-4"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let want = missing(&["--partitions", "0"]);
+    assert!(want.len() > 3, "{want:?}");
+    assert_eq!(want, missing(&["--partitions", "3"]));
 }
