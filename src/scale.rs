@@ -92,7 +92,7 @@ impl Partitioned {
 }
 
 /// Progress callbacks: `(phase, done, of)`.
-pub type Progress<'p> = &'p dyn Fn(&str, u64, u64);
+pub type Progress<'p> = &'p (dyn Fn(&str, u64, u64) + Sync);
 
 /// A temporary folder for the spill files, removed when dropped.
 struct SpillDir(PathBuf);
@@ -268,7 +268,9 @@ impl Scan<'_> {
         rec.encode(&mut f.buf);
         f.spill_if_full()?;
         if !p.id.is_empty() {
-            let f = &mut self.id_files[part_of(fx_hash(p.id.as_bytes()), parts)];
+            let hash = fx_hash(p.id.as_bytes());
+            let f = &mut self.id_files[part_of(hash, parts)];
+            f.buf.extend_from_slice(&hash.to_le_bytes());
             f.buf.extend_from_slice(&p.ts.to_le_bytes());
             f.buf.extend_from_slice(&(row as u32).to_le_bytes());
             f.buf.extend_from_slice(&p.user.to_le_bytes());
@@ -329,82 +331,109 @@ struct IdRecord {
     len: usize,
 }
 
-/// Step 2: duplicate ids of one id file → the rows to drop, and their rejects.
-fn duplicates_in(
-    bytes: &[u8],
-    markets: &MarketTable,
-    dropped: &mut FxHashSet<u32>,
-    rejects: &mut Vec<Reject>,
-) {
-    let mut recs = Vec::new();
+impl IdRecord {
+    /// The record at `at`, and the offset of the next one.
+    fn at(bytes: &[u8], at: usize) -> (u64, IdRecord, usize) {
+        let at8 = |k: usize| <[u8; 8]>::try_from(&bytes[at + k..at + k + 8]).expect("8 bytes");
+        let at4 = |k: usize| <[u8; 4]>::try_from(&bytes[at + k..at + k + 4]).expect("4 bytes");
+        let len = u32::from_le_bytes(at4(29)) as usize;
+        let r = IdRecord {
+            ts: i64::from_le_bytes(at8(8)),
+            row: u32::from_le_bytes(at4(16)),
+            user: u64::from_le_bytes(at8(20)),
+            explicit_country: bytes[at + 28] != 0,
+            start: at + 33,
+            len,
+        };
+        (u64::from_le_bytes(at8(0)), r, at + 33 + len)
+    }
+}
+
+/// Step 2: duplicate ids of one id file → the rows to drop, and their rejects. Occurrences
+/// are sorted by id hash; only ids of equal hash are read and compared byte by byte, and within
+/// an id the first in CONV-1 order is kept, as in memory.
+fn duplicates_in(bytes: &[u8], markets: &MarketTable) -> (Vec<u32>, Vec<Reject>) {
+    let (mut dropped, mut rejects) = (Vec::new(), Vec::new());
+    let mut keys: Vec<(u64, u64)> = Vec::with_capacity(bytes.len() / 40);
     let mut i = 0;
     while i < bytes.len() {
-        let len = u32::from_le_bytes(bytes[i + 21..i + 25].try_into().expect("4 bytes")) as usize;
-        recs.push(IdRecord {
-            ts: i64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes")),
-            row: u32::from_le_bytes(bytes[i + 8..i + 12].try_into().expect("4 bytes")),
-            user: u64::from_le_bytes(bytes[i + 12..i + 20].try_into().expect("8 bytes")),
-            explicit_country: bytes[i + 20] != 0,
-            start: i + 25,
-            len,
-        });
-        i += 25 + len;
+        let (hash, _, next) = IdRecord::at(bytes, i);
+        keys.push((hash, i as u64));
+        i = next;
     }
+    keys.par_sort_unstable();
     let id = |r: &IdRecord| &bytes[r.start..r.start + r.len];
-    recs.par_sort_unstable_by(|a, b| id(a).cmp(id(b)).then((a.ts, a.row).cmp(&(b.ts, b.row))));
     let mut memo = std::collections::HashMap::new();
     let mut g = 0;
-    while g < recs.len() {
+    while g < keys.len() {
         let mut end = g + 1;
-        while end < recs.len() && id(&recs[end]) == id(&recs[g]) {
+        while end < keys.len() && keys[end].0 == keys[g].0 {
             end += 1;
         }
         if end - g > 1 {
+            let mut group: Vec<IdRecord> = keys[g..end]
+                .iter()
+                .map(|k| IdRecord::at(bytes, k.1 as usize).1)
+                .collect();
+            group.sort_by_key(|r| (r.ts, r.row));
             // Rows whose user has no country are rejected for that (step 3) and do not count
             // as the first of their id, as in memory.
-            let mut first: Option<u32> = None;
-            for r in &recs[g..end] {
-                let resolvable = r.explicit_country
-                    || markets
-                        .country_of_number_memo(&r.user.to_string(), &mut memo)
-                        .is_ok();
-                if !resolvable {
+            let mut kept: Vec<bool> = group
+                .iter()
+                .map(|r| {
+                    r.explicit_country
+                        || markets
+                            .country_of_number_memo(&r.user.to_string(), &mut memo)
+                            .is_ok()
+                })
+                .collect();
+            for j in 0..group.len() {
+                if !kept[j] {
                     continue;
                 }
-                match first {
-                    None => first = Some(r.row),
-                    Some(f) => {
-                        dropped.insert(r.row);
-                        rejects.push(Reject {
-                            row: r.row as u64,
-                            column: "id".into(),
-                            value: String::from_utf8_lossy(id(r)).into_owned(),
-                            message: format!(
-                                "duplicate message id (first seen on row {f}); not billed twice"
-                            ),
-                            record: String::new(),
-                        });
-                    }
+                let r = &group[j];
+                if let Some(first) = (0..j).find(|&k| kept[k] && id(&group[k]) == id(r)) {
+                    kept[j] = false;
+                    dropped.push(r.row);
+                    rejects.push(Reject {
+                        row: r.row as u64,
+                        column: "id".into(),
+                        value: String::from_utf8_lossy(id(r)).into_owned(),
+                        message: format!(
+                            "duplicate message id (first seen on row {}); not billed twice",
+                            group[first].row
+                        ),
+                        record: String::new(),
+                    });
                 }
             }
         }
         g = end;
     }
+    (dropped, rejects)
 }
 
-/// Step 3 for one partition: its chat file → sums, pending units (written in CONV-1 order to
-/// `units`), issues, tallies, rejects.
-#[allow(clippy::too_many_arguments)]
+/// What one partition contributes besides its unit file.
+#[derive(Default)]
+struct PartOut {
+    totals: Totals,
+    /// With (instant, row) for the CONV-1 order.
+    issues: Vec<(i64, u32, JsonIssue)>,
+    tallies: Vec<MonthTally>,
+    rejects: Vec<Reject>,
+    messages: MessageCounts,
+}
+
+/// Step 3 for one partition: its chat file → sums, issues, tallies, rejects, and the pending
+/// units written in CONV-1 order to `units`.
 fn replay_partition(
     bytes: &[u8],
     dropped: &FxHashSet<u32>,
     ctx: &Context,
     calendars: &[WabaCalendar],
     units: &mut SpillFile,
-    out: &mut Partitioned,
-    totals: &mut Totals,
-    issues: &mut Vec<(i64, u32, JsonIssue)>,
-) -> std::io::Result<()> {
+) -> std::io::Result<PartOut> {
+    let mut out = PartOut::default();
     const FROM_USER: u16 = u16::MAX;
     let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut chats: Vec<ChatKey> = Vec::new();
@@ -483,11 +512,12 @@ fn replay_partition(
     }
 
     let pass = engine::pass_one(&events, &chats, &countries, ctx, calendars);
-    out.tallies
-        .extend(tally_outcomes(&events, &chats, &pass.outcomes, calendars));
+    if ctx.accounts.provider.is_some() {
+        out.tallies = tally_outcomes(&events, &chats, &pass.outcomes, calendars);
+    }
     for i in pass.issues {
         let e = &events[i.event as usize];
-        issues.push((
+        out.issues.push((
             e.ts,
             e.row,
             JsonIssue {
@@ -512,10 +542,10 @@ fn replay_partition(
             .encode(&mut units.buf);
             units.spill_if_full()?;
         } else {
-            totals.add(chat.waba, calendars, o);
+            out.totals.add(chat.waba, calendars, o);
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// The head of one unit file in the k-way merge (ordered so the heap's top is the earliest).
@@ -572,11 +602,14 @@ pub enum ScaleError {
     Spill { dir: String, source: std::io::Error },
 }
 
-/// How many partitions for a log of `bytes` bytes: about [`ROWS_PER_PARTITION`] rows each
-/// (rows estimated at 90 bytes of CSV, or 25 bytes of Parquet).
-pub fn auto_partitions(bytes: u64, format: LogFormat) -> usize {
-    let per_row = if format == LogFormat::Parquet { 25 } else { 90 };
-    (bytes / per_row).div_ceil(ROWS_PER_PARTITION).max(1) as usize
+/// How many partitions for a log: about [`ROWS_PER_PARTITION`] rows each (a Parquet file's
+/// row count is in its footer; text logs are estimated at 90 bytes a row).
+pub fn auto_partitions(path: &Path, format: LogFormat) -> usize {
+    let rows = match format {
+        LogFormat::Parquet => crate::io::parquet::row_count(path).unwrap_or(0),
+        _ => std::fs::metadata(path).map(|m| m.len() / 90).unwrap_or(0),
+    };
+    rows.div_ceil(ROWS_PER_PARTITION).max(1) as usize
 }
 
 /// Replay `path` in `parts` partitions, spilling to a temporary folder under `spill`.
@@ -599,6 +632,14 @@ pub fn replay_partitioned(
     let io = |source: std::io::Error| ScaleError::Spill {
         dir: dir.0.display().to_string(),
         source,
+    };
+    let trace = std::env::var_os("WABILL_TRACE").is_some();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |phase: &str| {
+        if trace {
+            eprintln!("wabill: {phase}: {:.3} s", clock.elapsed().as_secs_f64());
+            clock = std::time::Instant::now();
+        }
     };
 
     // 1. Scan.
@@ -655,38 +696,71 @@ pub fn replay_partitioned(
         partitions: parts,
     };
     let calendars = build_calendars(&scan.ranges, ctx, &out.currency);
+    lap("scan");
+
+    // Partitions run a wave at a time, one per thread: memory holds at most that many.
+    let waves: Vec<Vec<usize>> = (0..parts)
+        .collect::<Vec<_>>()
+        .chunks(rayon::current_num_threads().max(1))
+        .map(|w| w.to_vec())
+        .collect();
 
     // 2. Duplicate ids.
     let mut dropped = FxHashSet::default();
-    for p in 0..parts {
-        progress("checking ids", p as u64, parts as u64);
-        let bytes = std::fs::read(dir.file("ids", p)).map_err(io)?;
-        duplicates_in(&bytes, ctx.markets, &mut dropped, &mut out.rejects);
-        let _ = std::fs::remove_file(dir.file("ids", p));
+    for (k, wave) in waves.iter().enumerate() {
+        progress("checking ids", k as u64, waves.len() as u64);
+        let found = wave
+            .par_iter()
+            .map(|&p| {
+                let bytes = std::fs::read(dir.file("ids", p))?;
+                let _ = std::fs::remove_file(dir.file("ids", p));
+                Ok(duplicates_in(&bytes, ctx.markets))
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(io)?;
+        for (rows, rejects) in found {
+            dropped.extend(rows);
+            out.rejects.extend(rejects);
+        }
     }
+    lap("duplicate ids");
 
     // 3. Chats, partition by partition.
     let mut totals = Totals::default();
     let mut issues = Vec::new();
-    for p in 0..parts {
-        progress("replaying partitions", p as u64, parts as u64);
-        let bytes = std::fs::read(dir.file("chats", p)).map_err(io)?;
-        let mut units = SpillFile::create(&dir.file("units", p)).map_err(io)?;
-        replay_partition(
-            &bytes,
-            &dropped,
-            ctx,
-            &calendars,
-            &mut units,
-            &mut out,
-            &mut totals,
-            &mut issues,
-        )
-        .map_err(io)?;
-        units.finish().map_err(io)?;
-        let _ = std::fs::remove_file(dir.file("chats", p));
+    for (k, wave) in waves.iter().enumerate() {
+        progress(
+            "replaying partitions",
+            (k * waves[0].len()) as u64,
+            parts as u64,
+        );
+        let done = wave
+            .par_iter()
+            .map(|&p| {
+                let bytes = std::fs::read(dir.file("chats", p))?;
+                let _ = std::fs::remove_file(dir.file("chats", p));
+                let mut units = SpillFile::create(&dir.file("units", p))?;
+                let part = replay_partition(&bytes, &dropped, ctx, &calendars, &mut units)?;
+                units.finish()?;
+                Ok(part)
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(io)?;
+        // Merged in partition order; sums commute, lists are sorted below.
+        for part in done {
+            totals.merge(part.totals);
+            issues.extend(part.issues);
+            out.tallies.extend(part.tallies);
+            out.rejects.extend(part.rejects);
+            let m = part.messages;
+            out.messages.inbound += m.inbound;
+            out.messages.outbound += m.outbound;
+            out.messages.delivered += m.delivered;
+            out.messages.not_delivered += m.not_delivered;
+        }
     }
     progress("replaying partitions", parts as u64, parts as u64);
+    lap("partitions");
 
     // 4. Pricing: the units of every partition in CONV-1 order.
     let mut readers = (0..parts)
@@ -713,6 +787,7 @@ pub fn replay_partitioned(
         }
     }
     pricer.finish()?;
+    lap("pricing");
 
     issues.sort_by(|a, b| (a.0, a.1, &a.2.code).cmp(&(b.0, b.1, &b.2.code)));
     out.issues = issues.into_iter().map(|i| i.2).collect();

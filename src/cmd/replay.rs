@@ -407,8 +407,7 @@ fn partitions_for(args: &ReplayArgs, format: LogFormat) -> Result<Option<usize>>
         Some(n) => Ok(Some(n)),
         None if per_message || format == LogFormat::Webhooks => Ok(None),
         None => {
-            let bytes = std::fs::metadata(&args.log).map(|m| m.len()).unwrap_or(0);
-            let n = crate::scale::auto_partitions(bytes, format);
+            let n = crate::scale::auto_partitions(&args.log, format);
             Ok((n > AUTO_PARTITION_ABOVE).then_some(n))
         }
     }
@@ -469,15 +468,11 @@ fn run_partitioned(
     }
     let t0 = std::time::Instant::now();
     let pb = progress("scanning");
-    let phase = std::cell::RefCell::new(String::new());
     let on_progress = |name: &str, done: u64, of: u64| {
-        if *phase.borrow() != name {
-            *phase.borrow_mut() = name.to_string();
-            pb.set_message(name.to_string());
-        }
         if of > 0 {
             pb.set_message(format!("{name} {done}/{of}"));
         } else {
+            pb.set_message(name.to_string());
             pb.set_position(done);
         }
     };

@@ -16,6 +16,12 @@ fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     }
 }
 
+/// The number of rows a Parquet file declares (from its footer), if it is readable.
+pub fn row_count(path: &Path) -> Option<u64> {
+    let mut reader = ParquetReader::new(File::open(path).ok()?);
+    reader.num_rows().ok().map(|n| n as u64)
+}
+
 /// Rows read per slice: whole row groups, at least this many rows, so memory is bounded by a
 /// slice and not by the file.
 const SLICE_ROWS: usize = 1 << 20;

@@ -197,7 +197,10 @@ fn cli_partitions_keep_the_global_order_of_counters() {
         .iter()
         .filter(|l| l["category"] == "service" && l["charged"] != 0 && l["free"] != 0)
         .count();
-    assert!(split >= 2, "the CBP-7 free tier must end inside the month: {memory}");
+    assert!(
+        split >= 2,
+        "the CBP-7 free tier must end inside the month: {memory}"
+    );
     for parts in ["2", "5"] {
         assert_eq!(memory, run(&["--partitions", parts]), "{parts} partitions");
     }
