@@ -42,8 +42,8 @@ use crate::io::log::{
 };
 use crate::report::breakdown::{JsonIssue, MessageCounts};
 
-/// Rows per partition the automatic choice aims at (about 0.5 GB of working memory each).
-pub const ROWS_PER_PARTITION: u64 = 5_000_000;
+/// Rows per partition the automatic choice aims at (about 250 MB of working memory each).
+pub const ROWS_PER_PARTITION: u64 = 2_500_000;
 
 /// Bytes buffered per spill file before they are written.
 const SPILL_BUF: usize = 256 << 10;
@@ -603,13 +603,21 @@ pub enum ScaleError {
 }
 
 /// How many partitions for a log: about [`ROWS_PER_PARTITION`] rows each (a Parquet file's
-/// row count is in its footer; text logs are estimated at 90 bytes a row).
+/// row count is in its footer; text logs are estimated at 90 bytes a row), a multiple of the
+/// thread count.
 pub fn auto_partitions(path: &Path, format: LogFormat) -> usize {
     let rows = match format {
         LogFormat::Parquet => crate::io::parquet::row_count(path).unwrap_or(0),
         _ => std::fs::metadata(path).map(|m| m.len() / 90).unwrap_or(0),
     };
-    rows.div_ceil(ROWS_PER_PARTITION).max(1) as usize
+    let parts = rows.div_ceil(ROWS_PER_PARTITION).max(1) as usize;
+    // Partitions run a wave per thread: a last, partial wave would leave threads idle.
+    let threads = rayon::current_num_threads().max(1);
+    if parts == 1 {
+        1
+    } else {
+        parts.div_ceil(threads) * threads
+    }
 }
 
 /// Replay `path` in `parts` partitions, spilling to a temporary folder under `spill`.

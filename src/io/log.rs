@@ -156,10 +156,20 @@ impl<'a> RowRules<'a> {
     }
 }
 
+/// `str::trim`, without its Unicode scan for the common field that starts and ends with a
+/// visible ASCII byte (every whitespace character is ASCII ≤ 0x20 or starts/ends with a byte ≥
+/// 0x80).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if (0x21..0x80).contains(&a) && (0x21..0x80).contains(&z) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Validate one row's fields; pure, so readers can run it in parallel.
 /// `Err((column, message))`: the value is the column's field.
 pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> Result<Parsed<'r>, (usize, String)> {
-    let get = |c: usize| f[c].map(str::trim).unwrap_or("");
+    let get = |c: usize| f[c].map(trim).unwrap_or("");
     let bad = |c: usize, msg: &str| Err((c, msg.to_string()));
     let ts = match parse_timestamp(get(C_TS)) {
         Some(t) if (MIN_INSTANT..=MAX_INSTANT).contains(&t) => t,
@@ -829,13 +839,23 @@ fn parse_fast<'r>(
     let text = std::str::from_utf8(piece).ok()?;
     let mut out = Vec::with_capacity(piece.len() / 80);
     let mut cells: Vec<&str> = Vec::with_capacity(16);
-    for line in text.split('\n') {
+    // Byte searches (`,` and `\n` are ASCII, so every cut is a char boundary): str::split with
+    // a char pattern is several times slower here.
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', piece).chain(std::iter::once(piece.len())) {
+        let line = &text[start..nl];
+        start = nl + 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.is_empty() {
             continue;
         }
         cells.clear();
-        cells.extend(line.split(','));
+        let mut cell = 0;
+        for comma in memchr::memchr_iter(b',', line.as_bytes()) {
+            cells.push(&line[cell..comma]);
+            cell = comma + 1;
+        }
+        cells.push(&line[cell..]);
         let fields: Fields = std::array::from_fn(|c| map[c].and_then(|i| cells.get(i).copied()));
         out.push((parse_row(&fields, rules), line));
     }
