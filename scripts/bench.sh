@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark harness (issue 7): generates the standard seeded inputs and times each workload,
 # reporting wall time, messages per second and peak memory (GNU time).
-#   scripts/bench.sh [SIZES...]     default: 1000000 10000000
+#   scripts/bench.sh [SIZES...]     default: 1000000 10000000 (add 100000000 for the 100M run)
 # Inputs go to ${BENCH_DIR:-target/bench}; results are appended to $BENCH_DIR/results.txt.
+# Sizes up to 10M: CSV and Parquet, replayed the default way (partitioned from 2.5M rows) and in
+# memory (--partitions 0), plus `compare` of 4 rulebooks on the 10M log. Sizes above 10M: Parquet
+# only (a 100M CSV is 9 GB), generated straight to Parquet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${*:-"1000000 10000000"}
@@ -12,22 +15,35 @@ cargo build --release --quiet
 bin=target/release/wabill
 out="$dir/results.txt"
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -m), $(rustc --version)" | tee -a "$out"
-measure() { # name rows command...
+measure() { # name rows command...   (rows "-": the replay's own JSON count)
   local name=$1 rows=$2; shift 2
-  local t0 t1 secs kb
+  local t0 t1
   t0=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$dir/mem" "$@" > /dev/null
+  /usr/bin/time -f "%M" -o "$dir/mem" "$@" > "$dir/stdout" 2> "$dir/stderr" || { cat "$dir/stderr"; exit 1; }
   t1=$(date +%s.%N)
-  kb=$(cat "$dir/mem")
-  awk -v n="$name" -v r="$rows" -v a="$t0" -v b="$t1" -v kb="$kb" 'BEGIN {
-    s = b - a; printf "%-32s %12d rows %8.2f s %12.0f msg/s %8d MB peak\n", n, r, s, r / s, kb / 1024 }' \
+  if [ "$rows" = "-" ]; then
+    rows=$(awk -F': ' '/"rows"/ { gsub(/,/, "", $2); print $2; exit }' "$dir/stdout")
+  fi
+  awk -v n="$name" -v r="$rows" -v a="$t0" -v b="$t1" -v kb="$(cat "$dir/mem")" 'BEGIN {
+    s = b - a; printf "%-40s %12d rows %8.2f s %12.0f msg/s %8d MB peak\n", n, r, s, r / s, kb / 1024 }' \
     | tee -a "$out"
 }
 for n in $sizes; do
   csv="$dir/support-$n.csv"; pq="$dir/support-$n.parquet"
-  [ -f "$csv" ] || measure "synth $n (csv)" "$n" $bin synth data/scenarios/support.toml --rows "$n" --seed 1 --out "$csv"
-  [ -f "$pq" ] || $bin synth data/scenarios/support.toml --rows "$n" --seed 1 --out "$pq" 2>/dev/null
-  rows=$(($(wc -l < "$csv") - 1))
-  measure "replay csv $n" "$rows" $bin replay "$csv" --format json
-  measure "replay parquet $n" "$rows" $bin replay "$pq" --format json
+  if [ "$n" -le 10000000 ]; then
+    [ -f "$csv" ] || measure "synth $n (csv)" "$n" $bin synth data/scenarios/support.toml --rows "$n" --seed 1 --out "$csv"
+  fi
+  [ -f "$pq" ] || measure "synth $n (parquet)" "$n" $bin synth data/scenarios/support.toml --rows "$n" --seed 1 --out "$pq"
+  rows=-
+  if [ "$n" -le 10000000 ]; then
+    measure "replay csv $n" "$rows" $bin replay "$csv" --format json
+    measure "replay csv $n, in memory" "$rows" $bin replay "$csv" --format json --partitions 0
+    measure "replay parquet $n" "$rows" $bin replay "$pq" --format json
+    measure "replay parquet $n, in memory" "$rows" $bin replay "$pq" --format json --partitions 0
+  else
+    measure "replay parquet $n" "$rows" $bin replay "$pq" --format json
+  fi
+  if [ "$n" -eq 10000000 ]; then
+    measure "compare csv $n, 4 rulebooks" "$(($(wc -l < "$csv") - 1))" $bin compare --log "$csv" --rulebook auto,cbp-2024,pmp-2025,pmp-2026 --format json
+  fi
 done

@@ -60,6 +60,8 @@ pub struct Partitioned {
     /// Sorted by row.
     pub rejects: Vec<Reject>,
     pub tallies: Vec<MonthTally>,
+    /// Calendar months spanned by the messages (WABA-local), as `compare` reports them.
+    pub months: u64,
     pub partitions: usize,
 }
 
@@ -413,27 +415,20 @@ fn duplicates_in(bytes: &[u8], markets: &MarketTable) -> (Vec<u32>, Vec<Reject>)
     (dropped, rejects)
 }
 
-/// What one partition contributes besides its unit file.
-#[derive(Default)]
-struct PartOut {
-    totals: Totals,
-    /// With (instant, row) for the CONV-1 order.
-    issues: Vec<(i64, u32, JsonIssue)>,
-    tallies: Vec<MonthTally>,
+/// A partition's rows as events, built once and replayed under each context.
+struct Loaded {
+    events: Vec<Event>,
+    chats: Vec<ChatKey>,
+    countries: Vec<Country>,
+    /// Rows whose number has no country (MKT-1).
     rejects: Vec<Reject>,
     messages: MessageCounts,
 }
 
-/// Step 3 for one partition: its chat file → sums, issues, tallies, rejects, and the pending
-/// units written in CONV-1 order to `units`.
-fn replay_partition(
-    bytes: &[u8],
-    dropped: &FxHashSet<u32>,
-    ctx: &Context,
-    calendars: &[WabaCalendar],
-    units: &mut SpillFile,
-) -> std::io::Result<PartOut> {
-    let mut out = PartOut::default();
+/// Step 3, first half: a chat file → events (rows of duplicate ids left out), users'
+/// countries resolved once per user.
+fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable) -> Loaded {
+    let mut rejects = Vec::new();
     const FROM_USER: u16 = u16::MAX;
     let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut chats: Vec<ChatKey> = Vec::new();
@@ -481,7 +476,7 @@ fn replay_partition(
     drop(chat_ix);
     drop(user_ix);
     // MKT-1: users' countries, once per user; rows without one are rejected.
-    let resolved = resolve_countries(ctx.markets, &users);
+    let resolved = resolve_countries(markets, &users);
     let user_country: Vec<u16> = resolved
         .iter()
         .map(|r| match r {
@@ -495,7 +490,7 @@ fn replay_partition(
         e.country = user_country[user];
         if e.country == FROM_USER {
             unresolved = true;
-            out.rejects.push(Reject {
+            rejects.push(Reject {
                 row: e.row as u64,
                 column: "user".into(),
                 value: format!("+{}", users[user]),
@@ -507,13 +502,48 @@ fn replay_partition(
     if unresolved {
         events.retain(|e| e.country != FROM_USER);
     }
+    let mut messages = MessageCounts::default();
     for e in &events {
-        out.messages.count(e.kind);
+        messages.count(e.kind);
     }
 
-    let pass = engine::pass_one(&events, &chats, &countries, ctx, calendars);
+    Loaded {
+        events,
+        chats,
+        countries,
+        rejects,
+        messages,
+    }
+}
+
+/// What one partition contributes under one context besides its unit file.
+struct PartOut {
+    totals: Totals,
+    /// With (instant, row) for the CONV-1 order.
+    issues: Vec<(i64, u32, JsonIssue)>,
+    tallies: Vec<MonthTally>,
+    /// First and last month (WABA-local) of the partition's messages.
+    months: (u32, u32),
+}
+
+/// Step 3, second half: pass 1 over a loaded partition → sums, issues, tallies, and the
+/// pending units written in CONV-1 order to `units`.
+fn replay_loaded(
+    l: &Loaded,
+    ctx: &Context,
+    calendars: &[WabaCalendar],
+    units: &mut SpillFile,
+) -> std::io::Result<PartOut> {
+    let (events, chats) = (&l.events, &l.chats);
+    let pass = engine::pass_one(events, chats, &l.countries, ctx, calendars);
+    let mut out = PartOut {
+        totals: Totals::default(),
+        issues: Vec::new(),
+        tallies: Vec::new(),
+        months: (u32::MAX, 0),
+    };
     if ctx.accounts.provider.is_some() {
-        out.tallies = tally_outcomes(&events, &chats, &pass.outcomes, calendars);
+        out.tallies = tally_outcomes(events, chats, &pass.outcomes, calendars);
     }
     for i in pass.issues {
         let e = &events[i.event as usize];
@@ -532,6 +562,8 @@ fn replay_partition(
         let o = &pass.outcomes[ei as usize];
         let e = &events[ei as usize];
         let chat = chats[e.chat as usize];
+        let month = calendars[chat.waba as usize].info[o.period as usize].month;
+        out.months = (out.months.0.min(month), out.months.1.max(month));
         if o.is_pending() {
             PendingUnit {
                 ts: e.ts,
@@ -621,7 +653,6 @@ pub fn auto_partitions(path: &Path, format: LogFormat) -> usize {
 }
 
 /// Replay `path` in `parts` partitions, spilling to a temporary folder under `spill`.
-#[allow(clippy::too_many_arguments)]
 pub fn replay_partitioned(
     path: &Path,
     format: LogFormat,
@@ -631,8 +662,37 @@ pub fn replay_partitioned(
     spill: &Path,
     progress: Progress,
 ) -> Result<Partitioned, ScaleError> {
+    let auto = ctx.forced.is_none();
+    let mut all = replay_partitioned_many(
+        path,
+        format,
+        accounts,
+        std::slice::from_ref(ctx),
+        auto,
+        parts,
+        spill,
+        progress,
+    )?;
+    Ok(all.pop().expect("one context")?)
+}
+
+/// Read once, price many: the log scanned, checked and loaded once, each partition replayed
+/// under every context (rulebooks, `--rates-at`), one result per context. `auto_rulebook`: at
+/// least one context follows the date (§1: business rows before 2022-02-01 are then rejected).
+#[allow(clippy::too_many_arguments)]
+pub fn replay_partitioned_many(
+    path: &Path,
+    format: LogFormat,
+    accounts: &Accounts,
+    ctxs: &[Context],
+    auto_rulebook: bool,
+    parts: usize,
+    spill: &Path,
+    progress: Progress,
+) -> Result<Vec<Result<Partitioned, BillingError>>, ScaleError> {
     check_log_file(path)?;
     let parts = parts.max(1);
+    let markets = ctxs.first().expect("at least one context").markets;
     let dir = SpillDir::new(spill).map_err(|source| ScaleError::Spill {
         dir: spill.display().to_string(),
         source,
@@ -657,7 +717,7 @@ pub fn replay_partitioned(
             .collect()
     };
     let mut scan = Scan {
-        rules: RowRules::new(accounts, ctx.forced.is_none()),
+        rules: RowRules::new(accounts, auto_rulebook),
         chat_files: create("chats").map_err(io)?,
         id_files: create("ids").map_err(io)?,
         numbers: Vec::new(),
@@ -690,20 +750,16 @@ pub fn replay_partitioned(
     for f in scan.chat_files.drain(..).chain(scan.id_files.drain(..)) {
         f.finish().map_err(io)?;
     }
-    let mut out = Partitioned {
-        currency: replay_currency(ctx),
-        lines: Vec::new(),
-        total: Money::ZERO,
-        messages: MessageCounts {
-            rows: scan.rows,
-            ..MessageCounts::default()
-        },
-        issues: Vec::new(),
-        rejects: std::mem::take(&mut scan.rejects),
-        tallies: Vec::new(),
-        partitions: parts,
+    let mut rejects = std::mem::take(&mut scan.rejects);
+    let mut messages = MessageCounts {
+        rows: scan.rows,
+        ..MessageCounts::default()
     };
-    let calendars = build_calendars(&scan.ranges, ctx, &out.currency);
+    let currency = replay_currency(&ctxs[0]);
+    let calendars: Vec<Vec<WabaCalendar>> = ctxs
+        .iter()
+        .map(|ctx| build_calendars(&scan.ranges, ctx, &currency))
+        .collect();
     lap("scan");
 
     // Partitions run a wave at a time, one per thread: memory holds at most that many.
@@ -722,24 +778,27 @@ pub fn replay_partitioned(
             .map(|&p| {
                 let bytes = std::fs::read(dir.file("ids", p))?;
                 let _ = std::fs::remove_file(dir.file("ids", p));
-                Ok(duplicates_in(&bytes, ctx.markets))
+                Ok(duplicates_in(&bytes, markets))
             })
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(io)?;
-        for (rows, rejects) in found {
+        for (rows, found) in found {
             dropped.extend(rows);
-            out.rejects.extend(rejects);
+            rejects.extend(found);
         }
     }
     lap("duplicate ids");
 
-    // 3. Chats, partition by partition.
-    let mut totals = Totals::default();
-    let mut issues = Vec::new();
-    for (k, wave) in waves.iter().enumerate() {
+    // 3. Chats, partition by partition, each under every context.
+    let units_file = |k: usize, p: usize| dir.file(&format!("units-{k}"), p);
+    let mut totals: Vec<Totals> = vec![Totals::default(); ctxs.len()];
+    let mut issues: Vec<Vec<(i64, u32, JsonIssue)>> = vec![Vec::new(); ctxs.len()];
+    let mut tallies: Vec<Vec<MonthTally>> = vec![Vec::new(); ctxs.len()];
+    let mut months = vec![(u32::MAX, 0u32); ctxs.len()];
+    for (w, wave) in waves.iter().enumerate() {
         progress(
             "replaying partitions",
-            (k * waves[0].len()) as u64,
+            (w * waves[0].len()) as u64,
             parts as u64,
         );
         let done = wave
@@ -747,64 +806,106 @@ pub fn replay_partitioned(
             .map(|&p| {
                 let bytes = std::fs::read(dir.file("chats", p))?;
                 let _ = std::fs::remove_file(dir.file("chats", p));
-                let mut units = SpillFile::create(&dir.file("units", p))?;
-                let part = replay_partition(&bytes, &dropped, ctx, &calendars, &mut units)?;
-                units.finish()?;
-                Ok(part)
+                let loaded = load_partition(&bytes, &dropped, markets);
+                drop(bytes);
+                let outs = ctxs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, ctx)| {
+                        let mut units = SpillFile::create(&units_file(k, p))?;
+                        let out = replay_loaded(&loaded, ctx, &calendars[k], &mut units)?;
+                        units.finish()?;
+                        Ok(out)
+                    })
+                    .collect::<std::io::Result<Vec<PartOut>>>()?;
+                Ok((loaded.rejects, loaded.messages, outs))
             })
             .collect::<std::io::Result<Vec<_>>>()
             .map_err(io)?;
         // Merged in partition order; sums commute, lists are sorted below.
-        for part in done {
-            totals.merge(part.totals);
-            issues.extend(part.issues);
-            out.tallies.extend(part.tallies);
-            out.rejects.extend(part.rejects);
-            let m = part.messages;
-            out.messages.inbound += m.inbound;
-            out.messages.outbound += m.outbound;
-            out.messages.delivered += m.delivered;
-            out.messages.not_delivered += m.not_delivered;
+        for (found, m, outs) in done {
+            rejects.extend(found);
+            messages.inbound += m.inbound;
+            messages.outbound += m.outbound;
+            messages.delivered += m.delivered;
+            messages.not_delivered += m.not_delivered;
+            for (k, out) in outs.into_iter().enumerate() {
+                totals[k].merge(out.totals);
+                issues[k].extend(out.issues);
+                tallies[k].extend(out.tallies);
+                months[k] = (months[k].0.min(out.months.0), months[k].1.max(out.months.1));
+            }
         }
     }
     progress("replaying partitions", parts as u64, parts as u64);
     lap("partitions");
+    rejects.sort_by_key(|r| r.row);
+    messages.rejected = rejects.len() as u64;
 
-    // 4. Pricing: the units of every partition in CONV-1 order.
-    let mut readers = (0..parts)
-        .map(|p| File::open(dir.file("units", p)).map(|f| BufReader::with_capacity(1 << 20, f)))
-        .collect::<std::io::Result<Vec<_>>>()
-        .map_err(io)?;
-    let mut heap = BinaryHeap::with_capacity(parts);
-    for (p, r) in readers.iter_mut().enumerate() {
-        if let Some(h) = next_unit(r, p).map_err(io)? {
-            heap.push(h);
-        }
-    }
-    let mut pricer = Pricer::new(ctx, &calendars);
-    let mut priced = 0u64;
-    while let Some(mut h) = heap.pop() {
-        pricer.apply(h.ts, h.unit.chat, &mut h.unit.outcome);
-        totals.add(h.unit.chat.waba, &calendars, &h.unit.outcome);
-        priced += 1;
-        if priced % (1 << 20) == 0 {
-            progress("pricing", priced, 0);
-        }
-        if let Some(next) = next_unit(&mut readers[h.part], h.part).map_err(io)? {
-            heap.push(next);
-        }
-    }
-    pricer.finish()?;
+    // 4. Pricing, per context: the units of every partition in CONV-1 order.
+    let priced: Vec<std::io::Result<Result<Totals, BillingError>>> = ctxs
+        .par_iter()
+        .zip(&calendars)
+        .zip(totals)
+        .enumerate()
+        .map(|(k, ((ctx, calendars), mut totals))| {
+            let mut readers = (0..parts)
+                .map(|p| File::open(units_file(k, p)).map(|f| BufReader::with_capacity(1 << 20, f)))
+                .collect::<std::io::Result<Vec<_>>>()?;
+            let mut heap = BinaryHeap::with_capacity(parts);
+            for (p, r) in readers.iter_mut().enumerate() {
+                if let Some(h) = next_unit(r, p)? {
+                    heap.push(h);
+                }
+            }
+            let mut pricer = Pricer::new(ctx, calendars);
+            let mut priced = 0u64;
+            while let Some(mut h) = heap.pop() {
+                pricer.apply(h.ts, h.unit.chat, &mut h.unit.outcome);
+                totals.add(h.unit.chat.waba, calendars, &h.unit.outcome);
+                priced += 1;
+                if k == 0 && priced % (1 << 20) == 0 {
+                    progress("pricing", priced, 0);
+                }
+                if let Some(next) = next_unit(&mut readers[h.part], h.part)? {
+                    heap.push(next);
+                }
+            }
+            Ok(pricer.finish().map(|()| totals))
+        })
+        .collect();
     lap("pricing");
 
-    issues.sort_by(|a, b| (a.0, a.1, &a.2.code).cmp(&(b.0, b.1, &b.2.code)));
-    out.issues = issues.into_iter().map(|i| i.2).collect();
-    out.rejects.sort_by_key(|r| r.row);
-    out.messages.rejected = out.rejects.len() as u64;
-    let (lines, total) = totals.lines(ctx);
-    out.lines = lines;
-    out.total = total;
-    Ok(out)
+    let mut results = Vec::with_capacity(ctxs.len());
+    for (k, (res, ctx)) in priced.into_iter().zip(ctxs).enumerate() {
+        let totals = match res.map_err(io)? {
+            Ok(t) => t,
+            Err(e) => {
+                results.push(Err(e));
+                continue;
+            }
+        };
+        let mut issues = std::mem::take(&mut issues[k]);
+        issues.sort_by(|a, b| (a.0, a.1, &a.2.code).cmp(&(b.0, b.1, &b.2.code)));
+        let (lines, total) = totals.lines(ctx);
+        let (lo, hi) = months[k];
+        results.push(Ok(Partitioned {
+            currency: currency.clone(),
+            lines,
+            total,
+            messages: messages.clone(),
+            issues: issues.into_iter().map(|i| i.2).collect(),
+            rejects: if k + 1 == ctxs.len() {
+                std::mem::take(&mut rejects)
+            } else {
+                rejects.clone()
+            },
+            tallies: std::mem::take(&mut tallies[k]),
+            months: if lo > hi { 0 } else { u64::from(hi - lo) + 1 },
+            partitions: parts,
+        }));
+    }
+    Ok(results)
 }
 
 #[cfg(test)]

@@ -206,7 +206,7 @@ impl std::fmt::Display for MissingRate {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum BillingError {
     #[error("{}", .0.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("\n"))]
     MissingRates(Vec<MissingRate>),

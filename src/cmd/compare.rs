@@ -14,19 +14,22 @@ use clap::Args;
 use rayon::prelude::*;
 
 use crate::billing::accounts::{Accounts, Portfolio, Waba};
-use crate::billing::engine::{self, BillingError, Context};
+use crate::billing::engine::{self, BillingError, Context, Line};
 use crate::billing::markets::MarketTable;
+use crate::billing::money::Money;
 use crate::billing::provider;
+use crate::billing::provider::ProviderBill;
 use crate::billing::rates::RateBook;
 use crate::billing::types::Rulebook;
 use crate::cmd::replay::{parse_rulebook, Format};
 use crate::cmd::synth::{load_scenario, scale_to_rows};
 use crate::cmd::{load_accounts, notice, rates_dir};
 use crate::io::generated::log_from_scenario;
-use crate::io::log::{read_log, Log};
-use crate::io::rates_dir;
+use crate::io::log::{read_log, Log, LogFormat};
+use crate::io::rates_dir::{self, RatesDir};
 use crate::report::breakdown::MessageCounts;
 use crate::report::compare::{self, Variant};
+use crate::scale::{self, Partitioned};
 use crate::traffic::{Scenario, Summary};
 
 #[derive(Debug, Clone, Args)]
@@ -78,6 +81,14 @@ pub struct CompareArgs {
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Replay each `--log` in N partitions through temporary files (bounded memory; the log is
+    /// still read once for every rulebook). Default: automatic, as `replay` does (2.5 million
+    /// rows a partition, from 5 million rows); 0 = in memory.
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
+    /// Folder for the partitioned replay's temporary files (default: the system's temp folder).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// Where a variant's traffic comes from.
@@ -112,9 +123,16 @@ impl Source {
     }
 }
 
+/// A source's traffic: a log in memory, ready to be priced under each rulebook, or a large log
+/// already replayed in partitions under every rulebook (one result per `--rulebook`).
+enum Traffic {
+    InMemory(Log),
+    Partitioned(Vec<Result<Partitioned, BillingError>>),
+}
+
 /// A source turned into a log, ready to be priced.
 struct Prepared {
-    log: Log,
+    traffic: Traffic,
     accounts: Accounts,
     summary: Option<Summary>,
     /// Calendar months of a scenario's period (logs: from the replay).
@@ -219,9 +237,11 @@ fn prepare(
     src: &Source,
     args: &CompareArgs,
     file_accounts: Option<&Accounts>,
-    markets: &MarketTable,
-    auto_rulebook: bool,
+    rates: &RatesDir,
+    rulebooks: &[Option<Rulebook>],
 ) -> Result<Prepared> {
+    let markets = &rates.markets;
+    let auto_rulebook = rulebooks.iter().any(|r| r.is_none());
     match src {
         Source::Scenario { scenario, .. } => {
             let accounts = file_accounts
@@ -261,7 +281,7 @@ fn prepare(
                 s.contacts_resolved
             );
             Ok(Prepared {
-                log,
+                traffic: Traffic::InMemory(log),
                 accounts,
                 months: Some(period_months(scenario)),
                 summary: Some(g.summary),
@@ -272,13 +292,54 @@ fn prepare(
             let accounts = file_accounts
                 .cloned()
                 .unwrap_or_else(Accounts::default_single);
-            let log = read_log(path, &accounts, markets, auto_rulebook, &|_| {})?;
+            let format = LogFormat::from_path(path);
+            let parts = match args.partitions {
+                Some(0) => None,
+                Some(n) => Some(n),
+                None => Some(scale::auto_partitions(path, format)).filter(|&n| n >= 2),
+            };
+            let (traffic, rejects) = match parts {
+                None => {
+                    let log = read_log(path, &accounts, markets, auto_rulebook, &|_| {})?;
+                    let rejects = log.rejects.clone();
+                    (Traffic::InMemory(log), rejects)
+                }
+                Some(parts) => {
+                    let ctxs: Vec<Context> = rulebooks
+                        .iter()
+                        .map(|&forced| Context {
+                            accounts: &accounts,
+                            rates: &rates.book,
+                            markets,
+                            forced,
+                            rates_at: args.rates_at,
+                        })
+                        .collect();
+                    let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+                    let results = scale::replay_partitioned_many(
+                        path,
+                        format,
+                        &accounts,
+                        &ctxs,
+                        auto_rulebook,
+                        parts,
+                        &spill,
+                        &|_, _, _| {},
+                    )?;
+                    let rejects = results
+                        .iter()
+                        .find_map(|r| r.as_ref().ok())
+                        .map(|p| p.rejects.clone())
+                        .unwrap_or_default();
+                    (Traffic::Partitioned(results), rejects)
+                }
+            };
             let mut notes = Vec::new();
-            if let Some(r) = log.rejects.first() {
+            if let Some(r) = rejects.first() {
                 notes.push(format!(
                     "{}: {} row(s) rejected and left out (`wabill replay` writes them to a rejects file); first: row {}, column `{}`, value `{}`: {}",
                     path.display(),
-                    log.rejects.len(),
+                    rejects.len(),
                     r.row,
                     r.column,
                     r.value,
@@ -286,7 +347,7 @@ fn prepare(
                 ));
             }
             Ok(Prepared {
-                log,
+                traffic,
                 accounts,
                 summary: None,
                 months: None,
@@ -296,47 +357,80 @@ fn prepare(
     }
 }
 
+/// Variant `rulebook` (the `r`-th `--rulebook`) of a prepared source.
 fn price(
     src: &Source,
     p: &Prepared,
+    r: usize,
     rulebook: Option<Rulebook>,
     book: &RateBook,
     markets: &MarketTable,
     rates_at: Option<chrono::NaiveDate>,
 ) -> Result<Variant, BillingError> {
-    let ctx = Context {
-        accounts: &p.accounts,
-        rates: book,
-        markets,
-        forced: rulebook,
-        rates_at,
-    };
-    let replay = engine::replay(&p.log.events, &p.log.chats, &p.log.countries, &ctx)?;
-    let provider = p.accounts.provider.as_ref().map(|pr| {
-        let tallies = provider::tally(&p.log.events, &p.log.chats, &replay);
-        pr.bill(&tallies, &replay.lines)
-    });
     let (kind, setting) = match src {
         Source::Scenario { setting, .. } => ("scenario", setting.clone()),
         Source::Log { .. } => ("log", Vec::new()),
     };
-    Ok(Variant {
+    let variant = |messages: MessageCounts,
+                   months: u64,
+                   lines: &[Line],
+                   issues: usize,
+                   total: Money,
+                   provider: Option<ProviderBill>| Variant {
         traffic: src.name(),
         kind,
-        setting,
+        setting: setting.clone(),
         rulebook: rulebook.map_or("auto", |r| r.id()).to_string(),
-        messages: MessageCounts::of(&p.log),
+        messages,
         contacts: p.summary.as_ref().map(|s| s.contacts),
         resolved: p.summary.as_ref().map(|s| s.contacts_resolved),
-        months: p
-            .months
-            .unwrap_or_else(|| compare::months_spanned(&p.log, &replay)),
-        by_month: compare::month_totals(&replay.lines),
-        categories: compare::category_totals(&replay.lines),
-        issues: replay.issues.len(),
-        meta_total: replay.total,
+        months: p.months.unwrap_or(months),
+        by_month: compare::month_totals(lines),
+        categories: compare::category_totals(lines),
+        issues,
+        meta_total: total,
         provider,
-    })
+    };
+    match &p.traffic {
+        Traffic::InMemory(log) => {
+            let ctx = Context {
+                accounts: &p.accounts,
+                rates: book,
+                markets,
+                forced: rulebook,
+                rates_at,
+            };
+            let replay = engine::replay(&log.events, &log.chats, &log.countries, &ctx)?;
+            let provider = p.accounts.provider.as_ref().map(|pr| {
+                let tallies = provider::tally(&log.events, &log.chats, &replay);
+                pr.bill(&tallies, &replay.lines)
+            });
+            Ok(variant(
+                MessageCounts::of(log),
+                compare::months_spanned(log, &replay),
+                &replay.lines,
+                replay.issues.len(),
+                replay.total,
+                provider,
+            ))
+        }
+        Traffic::Partitioned(results) => {
+            let part = results[r].as_ref().map_err(Clone::clone)?;
+            let provider = p
+                .accounts
+                .provider
+                .as_ref()
+                .map(|pr| pr.bill(&part.tallies, &part.lines));
+            Ok(variant(
+                part.messages.clone(),
+                part.months,
+                &part.lines,
+                part.issues.len(),
+                part.total,
+                provider,
+            ))
+        }
+    }
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {
@@ -354,11 +448,9 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     };
     let rates = rates_dir::load(&rates_dir(args.rates.as_deref()))?;
     let sources = sources(&args)?;
-    let auto = rulebooks.iter().any(|r| r.is_none());
-
     let prepared: Vec<Prepared> = sources
         .par_iter()
-        .map(|s| prepare(s, &args, file_accounts.as_ref(), &rates.markets, auto))
+        .map(|s| prepare(s, &args, file_accounts.as_ref(), &rates, &rulebooks))
         .collect::<Vec<_>>()
         .into_iter()
         .collect::<Result<_>>()?;
@@ -392,15 +484,16 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     }
     let currency = currencies[0].1.clone();
 
-    let jobs: Vec<(usize, Option<Rulebook>)> = (0..sources.len())
-        .flat_map(|s| rulebooks.iter().map(move |r| (s, *r)))
+    let jobs: Vec<(usize, usize, Option<Rulebook>)> = (0..sources.len())
+        .flat_map(|s| rulebooks.iter().enumerate().map(move |(i, r)| (s, i, *r)))
         .collect();
     let results: Vec<Result<Variant, BillingError>> = jobs
         .par_iter()
-        .map(|&(s, r)| {
+        .map(|&(s, i, r)| {
             price(
                 &sources[s],
                 &prepared[s],
+                i,
                 r,
                 &rates.book,
                 &rates.markets,
@@ -410,7 +503,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         .collect();
     let mut variants = Vec::with_capacity(results.len());
     let mut failed: Vec<String> = Vec::new();
-    for (i, ((s, r), res)) in jobs.iter().zip(results).enumerate() {
+    for (i, ((s, _, r), res)) in jobs.iter().zip(results).enumerate() {
         match res {
             Ok(v) => variants.push(v),
             Err(BillingError::MissingRates(m)) => {

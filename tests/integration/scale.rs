@@ -221,3 +221,29 @@ fn cli_partitions_keep_the_global_order_of_counters() {
     assert!(want.len() > 3, "{want:?}");
     assert_eq!(want, missing(&["--partitions", "3"]));
 }
+
+/// `compare --log` reads a large log once in partitions and prices it under every rulebook:
+/// the same comparison as in memory.
+#[test]
+fn cli_compare_partitioned_equals_in_memory() {
+    let run = |parts: &str| {
+        let o = wabill(&[
+            "compare",
+            "--log",
+            "data/sample.csv",
+            "--accounts",
+            "data/accounts-bsp.toml",
+            "--rulebook",
+            "auto,cbp-2024,pmp-2025",
+            "--format",
+            "json",
+            "--partitions",
+            parts,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let memory = run("0");
+    assert!(memory.contains("pmp-2025"), "{memory}");
+    assert_eq!(memory, run("3"));
+}
