@@ -37,8 +37,8 @@ use crate::billing::money::Money;
 use crate::billing::provider::{tally_outcomes, MonthTally};
 use crate::billing::types::{Country, Kind, Status, TemplateCategory};
 use crate::io::log::{
-    check_log_file, fatal, resolve_countries, Fields, LogError, LogFormat, Parsed, Reject,
-    RowRules, RowSink,
+    check_log_file, fatal, resolve_countries, users_needing_country, Fields, LogError, LogFormat,
+    Parsed, Reject, RowRules, RowSink, FROM_USER,
 };
 use crate::report::breakdown::{JsonIssue, MessageCounts};
 
@@ -429,40 +429,60 @@ struct Loaded {
 /// countries resolved once per user.
 fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable) -> Loaded {
     let mut rejects = Vec::new();
-    const FROM_USER: u16 = u16::MAX;
     let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut chats: Vec<ChatKey> = Vec::new();
-    let mut chat_ix: FxHashMap<ChatKey, u32> = FxHashMap::default();
+    // One lookup per row: (WABA, business number, user number) → chat; users are interned only
+    // when a chat is new, and the previous row's chat answers without hashing.
+    let mut chat_ix: FxHashMap<(u16, u32, u64), u32> = FxHashMap::default();
     let mut users: Vec<u64> = Vec::new();
     let mut user_ix: FxHashMap<u64, u32> = FxHashMap::default();
     let mut countries: Vec<Country> = Vec::new();
+    // Countries are two letters A–Z: a direct table.
+    let mut country_slot = [u16::MAX; 26 * 26];
     let mut country_ix: FxHashMap<Country, u16> = FxHashMap::default();
     let mut country_index = |c: Country, countries: &mut Vec<Country>| {
-        *country_ix.entry(c).or_insert_with(|| {
+        let (a, b) = (c.0[0].wrapping_sub(b'A'), c.0[1].wrapping_sub(b'A'));
+        let slot = (a < 26 && b < 26).then(|| a as usize * 26 + b as usize);
+        if let Some(i) = slot.filter(|&i| country_slot[i] != u16::MAX) {
+            return country_slot[i];
+        }
+        let ix = *country_ix.entry(c).or_insert_with(|| {
             countries.push(c);
             countries.len() as u16 - 1
-        })
+        });
+        if let Some(i) = slot {
+            country_slot[i] = ix;
+        }
+        ix
     };
+    let mut last: Option<((u16, u32, u64), u32)> = None;
     for b in bytes.chunks_exact(CHAT_RECORD) {
         let r = ChatRecord::decode(b);
         if !dropped.is_empty() && dropped.contains(&r.row) {
             continue;
         }
-        let next = users.len() as u32;
-        let user = *user_ix.entry(r.user).or_insert(next);
-        if user == next {
-            users.push(r.user);
-        }
-        let key = ChatKey {
-            waba: r.waba,
-            number: r.number,
-            user,
+        let key = (r.waba, r.number, r.user);
+        let chat = match last {
+            Some((k, c)) if k == key => c,
+            _ => {
+                let next = chats.len() as u32;
+                let chat = *chat_ix.entry(key).or_insert(next);
+                if chat == next {
+                    let next_user = users.len() as u32;
+                    let user = *user_ix.entry(r.user).or_insert(next_user);
+                    if user == next_user {
+                        users.push(r.user);
+                    }
+                    chats.push(ChatKey {
+                        waba: r.waba,
+                        number: r.number,
+                        user,
+                    });
+                }
+                last = Some((key, chat));
+                chat
+            }
         };
-        let next = chats.len() as u32;
-        let chat = *chat_ix.entry(key).or_insert(next);
-        if chat == next {
-            chats.push(key);
-        }
         events.push(Event {
             ts: r.ts,
             row: r.row,
@@ -476,12 +496,13 @@ fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable)
     drop(chat_ix);
     drop(user_ix);
     // MKT-1: users' countries, once per user; rows without one are rejected.
-    let resolved = resolve_countries(markets, &users);
+    let needed = users_needing_country(&events, &chats, users.len());
+    let resolved = resolve_countries(markets, &users, &needed);
     let user_country: Vec<u16> = resolved
         .iter()
         .map(|r| match r {
-            Ok(c) => country_index(*c, &mut countries),
-            Err(_) => FROM_USER,
+            Some(Ok(c)) => country_index(*c, &mut countries),
+            _ => FROM_USER,
         })
         .collect();
     let mut unresolved = false;
@@ -494,7 +515,10 @@ fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable)
                 row: e.row as u64,
                 column: "user".into(),
                 value: format!("+{}", users[user]),
-                message: resolved[user].clone().err().unwrap_or_default(),
+                message: resolved[user]
+                    .clone()
+                    .and_then(Result::err)
+                    .unwrap_or_default(),
                 record: String::new(),
             });
         }
@@ -806,8 +830,15 @@ pub fn replay_partitioned_many(
             .map(|&p| {
                 let bytes = std::fs::read(dir.file("chats", p))?;
                 let _ = std::fs::remove_file(dir.file("chats", p));
+                let t = std::time::Instant::now();
                 let loaded = load_partition(&bytes, &dropped, markets);
                 drop(bytes);
+                if trace {
+                    eprintln!(
+                        "wabill: partition {p}: loaded in {:.3} s",
+                        t.elapsed().as_secs_f64()
+                    );
+                }
                 let outs = ctxs
                     .iter()
                     .enumerate()

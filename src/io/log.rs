@@ -316,7 +316,7 @@ pub(crate) trait RowSink<'a> {
 }
 
 /// Country index placeholder: the user's country, resolved in [`LogBuilder::finish`].
-const FROM_USER: u16 = u16::MAX;
+pub(crate) const FROM_USER: u16 = u16::MAX;
 
 /// Builds a [`Log`] row by row (any reader), or block by block (the parallel CSV reader).
 pub struct LogBuilder<'a> {
@@ -496,12 +496,13 @@ impl<'a> LogBuilder<'a> {
     pub fn finish(mut self, path: &str) -> Log {
         let markets = self.markets;
         let t = std::time::Instant::now();
-        let resolved = resolve_countries(markets, &self.user_num);
+        let needed = users_needing_country(&self.log.events, &self.log.chats, self.user_num.len());
+        let resolved = resolve_countries(markets, &self.user_num, &needed);
         let user_cidx: Vec<u16> = resolved
             .iter()
             .map(|r| match r {
-                Ok(c) => self.country_index(*c),
-                Err(_) => FROM_USER,
+                Some(Ok(c)) => self.country_index(*c),
+                _ => FROM_USER,
             })
             .collect();
         if std::env::var_os("WABILL_TRACE").is_some() {
@@ -518,7 +519,10 @@ impl<'a> LogBuilder<'a> {
                 e.country = user_cidx[user];
                 if e.country == FROM_USER {
                     drop[i] = true;
-                    let msg = resolved[user].clone().err().unwrap_or_default();
+                    let msg = resolved[user]
+                        .clone()
+                        .and_then(Result::err)
+                        .unwrap_or_default();
                     dropped.push(Reject {
                         row: e.row as u64,
                         column: "user".into(),
@@ -596,20 +600,40 @@ impl<'a> LogBuilder<'a> {
 }
 
 /// MKT-1: each user number's country, in parallel (a +1 area-code memo per chunk).
+/// Only users with a row that has no explicit country (`needed`) are looked up (MKT-3: an
+/// explicit country wins); the others are `None`.
 pub(crate) fn resolve_countries(
     markets: &MarketTable,
     users: &[u64],
-) -> Vec<Result<Country, String>> {
+    needed: &[bool],
+) -> Vec<Option<Result<Country, String>>> {
     users
         .par_chunks(4096)
-        .flat_map_iter(|chunk| {
+        .zip(needed.par_chunks(4096))
+        .flat_map_iter(|(chunk, needed)| {
             let mut memo = std::collections::HashMap::new();
             chunk
                 .iter()
-                .map(|n| markets.country_of_number_memo(&n.to_string(), &mut memo))
+                .zip(needed)
+                .map(|(n, &need)| {
+                    need.then(|| markets.country_of_number_memo(&n.to_string(), &mut memo))
+                })
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Which users have a row whose country comes from the number (`FROM_USER`).
+pub(crate) fn users_needing_country(
+    events: &[Event],
+    chats: &[ChatKey],
+    users: usize,
+) -> Vec<bool> {
+    let mut needed = vec![false; users];
+    for e in events.iter().filter(|e| e.country == FROM_USER) {
+        needed[chats[e.chat as usize].user as usize] = true;
+    }
+    needed
 }
 
 /// The first and last instants a log may hold (UTC micros): 0001-01-01T00:00:00Z and
