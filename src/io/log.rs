@@ -749,9 +749,52 @@ pub fn read_log_as(
     auto_rulebook: bool,
     progress: &dyn Fn(u64),
 ) -> Result<Log, LogError> {
+    // `WABILL_PLAIN_READER=1`: the reference CSV path (see [`read_log_plain`]).
+    let plain = std::env::var_os("WABILL_PLAIN_READER").is_some();
+    read_log_with(
+        path,
+        format,
+        accounts,
+        markets,
+        auto_rulebook,
+        progress,
+        plain,
+    )
+}
+
+/// [`read_log`] through the plain CSV path: the csv crate, one record at a time, no parallel
+/// parsing. The reference the fast path is tested against (same log, byte for byte).
+pub fn read_log_plain(
+    path: &Path,
+    accounts: &Accounts,
+    markets: &MarketTable,
+    auto_rulebook: bool,
+) -> Result<Log, LogError> {
+    let format = LogFormat::from_path(path);
+    read_log_with(
+        path,
+        format,
+        accounts,
+        markets,
+        auto_rulebook,
+        &|_| {},
+        true,
+    )
+}
+
+fn read_log_with(
+    path: &Path,
+    format: LogFormat,
+    accounts: &Accounts,
+    markets: &MarketTable,
+    auto_rulebook: bool,
+    progress: &dyn Fn(u64),
+    plain: bool,
+) -> Result<Log, LogError> {
     check_log_file(path)?;
     let mut b = LogBuilder::new(accounts, markets, auto_rulebook);
     match format {
+        LogFormat::Csv if plain => read_csv_with(path, &mut b, progress, true)?,
         LogFormat::Csv => read_csv(path, &mut b, progress)?,
         LogFormat::Jsonl => read_jsonl(path, &mut b, progress)?,
         LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut b, progress)?,
@@ -891,6 +934,16 @@ pub(crate) fn read_csv(
     b: &mut dyn RowSink<'_>,
     progress: &dyn Fn(u64),
 ) -> Result<(), LogError> {
+    read_csv_with(path, b, progress, false)
+}
+
+/// `plain`: the csv crate, one record at a time (the reference path).
+fn read_csv_with(
+    path: &Path,
+    b: &mut dyn RowSink<'_>,
+    progress: &dyn Fn(u64),
+    plain: bool,
+) -> Result<(), LogError> {
     let mut file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
     if let Ok(m) = file.metadata() {
         // About 90 bytes a row in typical logs.
@@ -901,9 +954,6 @@ pub(crate) fn read_csv(
     let mut eof = false;
     let rules = b.rules();
     let parts = rayon::current_num_threads() * 4;
-    // `WABILL_PLAIN_READER=1`: the csv crate, one record at a time (the reference path the
-    // fast path is tested against).
-    let plain = std::env::var_os("WABILL_PLAIN_READER").is_some();
     while !eof {
         // Fill the block.
         let start = buf.len();

@@ -1,6 +1,7 @@
-//! Partitioned replay (issue 7): the same breakdown, rejects and issues as the in-memory replay,
-//! whatever the number of partitions, on generated logs with duplicate ids, rejected rows and
-//! numbers without a country.
+//! The fast paths (issue 7) against the plain one: the parallel CSV reader and the partitioned
+//! replay give the same breakdown, rejects and issues (and the reader the same ledger) as the
+//! csv crate read row by row, whatever the number of partitions, on generated logs with
+//! duplicate ids, rejected rows and numbers without a country.
 
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use proptest::prelude::*;
 use wabill::billing::engine;
 use wabill::billing::provider;
 use wabill::billing::types::Rulebook;
-use wabill::io::log::{read_log, LogFormat, Reject};
+use wabill::io::log::{read_log, read_log_plain, LogFormat, Reject};
 use wabill::report::breakdown;
 use wabill::scale;
 use wabill::testing::*;
@@ -18,20 +19,41 @@ use crate::common::{root, stderr, wabill};
 
 type Outcome = Result<(String, Vec<Reject>), String>;
 
-fn in_memory(path: &Path, log: &TestLog, forced: Option<Rulebook>) -> Outcome {
-    let read = read_log(path, &log.accounts, &log.markets, forced.is_none(), &|_| {})
-        .map_err(|e| e.to_string())?;
-    let r = engine::replay(
+/// The in-memory replay's JSON and rejects, and its ledger (CSV bytes).
+fn in_memory(
+    path: &Path,
+    log: &TestLog,
+    forced: Option<Rulebook>,
+    plain: bool,
+) -> (Outcome, Option<Vec<u8>>) {
+    let read = if plain {
+        read_log_plain(path, &log.accounts, &log.markets, forced.is_none())
+    } else {
+        read_log(path, &log.accounts, &log.markets, forced.is_none(), &|_| {})
+    };
+    let read = match read {
+        Ok(r) => r,
+        Err(e) => return (Err(e.to_string()), None),
+    };
+    let r = match engine::replay(
         &read.events,
         &read.chats,
         &read.countries,
         &log.context(forced),
-    )
-    .map_err(|e| e.to_string())?;
+    ) {
+        Ok(r) => r,
+        Err(e) => return (Err(e.to_string()), None),
+    };
     let mut json = breakdown::json_report(&read, &r, forced, Vec::new());
     let tallies = provider::tally(&read.events, &read.chats, &r);
     breakdown::add_provider(&mut json, &log.accounts, &tallies, &r.lines, r.total);
-    Ok((serde_json::to_string_pretty(&json).unwrap(), read.rejects))
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.csv");
+    wabill::report::ledger::write(&ledger, &read, &r, &log.markets, &log.accounts).unwrap();
+    (
+        Ok((serde_json::to_string_pretty(&json).unwrap(), read.rejects)),
+        Some(std::fs::read(&ledger).unwrap()),
+    )
 }
 
 fn partitioned(path: &Path, log: &TestLog, forced: Option<Rulebook>, parts: usize) -> Outcome {
@@ -85,7 +107,10 @@ fn messy_csv(log: &TestLog, salt: usize) -> String {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
-    fn partitioned_replay_equals_in_memory(
+    /// The three readers on one generated log: the plain path (csv crate, row by row), the
+    /// fast parallel reader (same JSON, rejects and ledger, byte for byte) and the partitioned
+    /// replay (same JSON and rejects).
+    fn fast_and_partitioned_replays_equal_the_plain_path(
         log in arb_log(LogSpec::default()),
         forced in arb_rulebook(),
         parts in 1usize..5,
@@ -94,9 +119,12 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.csv");
         std::fs::write(&path, messy_csv(&log, salt)).unwrap();
-        let want = in_memory(&path, &log, forced);
+        let (plain, plain_ledger) = in_memory(&path, &log, forced, true);
+        let (fast, fast_ledger) = in_memory(&path, &log, forced, false);
+        prop_assert_eq!(&plain, &fast);
+        prop_assert_eq!(plain_ledger, fast_ledger);
         let got = partitioned(&path, &log, forced, parts);
-        prop_assert_eq!(want, got);
+        prop_assert_eq!(plain, got);
     }
 }
 
