@@ -74,7 +74,6 @@ pub(crate) fn read_parquet(
             None => *map.insert(header_map(path, &names)?),
         };
         let cols = string_columns(path, &df, &map, &names)?;
-        let height = df.height();
         // The frame's own columns are no longer needed (the string columns own their data).
         drop(df);
         if std::env::var_os("WABILL_TRACE").is_some() {
@@ -83,37 +82,69 @@ pub(crate) fn read_parquet(
                 t0.elapsed().as_secs_f64()
             );
         }
-        // Validate rows in parallel, absorb them in file order.
+        // Validate rows in parallel, absorb them in file order, chunk by chunk: random access
+        // through the chunked columns is slow, the chunks' arrays answer directly. Columns
+        // whose chunks do not line up with the first one's are rechunked.
+        let chunk_lens =
+            |c: &StringChunked| c.chunks().iter().map(|a| a.len()).collect::<Vec<usize>>();
+        let first: Vec<usize> = cols
+            .iter()
+            .flatten()
+            .next()
+            .map(chunk_lens)
+            .unwrap_or_default();
+        let cols: Vec<Option<StringChunked>> =
+            if cols.iter().flatten().all(|c| chunk_lens(c) == first) {
+                cols
+            } else {
+                cols.into_iter()
+                    .map(|c| c.map(|c| c.rechunk().into_owned()))
+                    .collect()
+            };
+        let lens: Vec<usize> = cols
+            .iter()
+            .flatten()
+            .next()
+            .map(chunk_lens)
+            .unwrap_or_default();
+        let arrays: Vec<Option<Vec<_>>> = cols
+            .iter()
+            .map(|c| c.as_ref().map(|c| c.downcast_iter().collect()))
+            .collect();
         let step = 1 << 18;
-        let mut start = 0;
-        while start < height {
-            let end = (start + step).min(height);
-            let parsed: Vec<_> = (start..end)
-                .into_par_iter()
-                .map(|i| {
-                    let fields: Fields =
-                        std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)));
-                    parse_row(&fields, &rules)
-                })
-                .collect();
-            for (i, p) in (start..end).zip(parsed) {
-                // The fields are only needed to name a rejected value.
-                let fields: Fields = if p.is_err() {
-                    std::array::from_fn(|c| cols[c].as_ref().and_then(|s| s.get(i)))
-                } else {
-                    [None; 11]
-                };
-                let render = || {
-                    fields
-                        .iter()
-                        .map(|f| f.unwrap_or("").to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                };
-                b.absorb(p, &fields, &render);
+        for (k, &len) in lens.iter().enumerate() {
+            let field = |c: usize, i: usize| -> Option<&str> {
+                arrays[c].as_ref().and_then(|a: &Vec<_>| a[k].get(i))
+            };
+            let mut start = 0;
+            while start < len {
+                let end = (start + step).min(len);
+                let parsed: Vec<_> = (start..end)
+                    .into_par_iter()
+                    .map(|i| {
+                        let fields: Fields = std::array::from_fn(|c| field(c, i));
+                        parse_row(&fields, &rules)
+                    })
+                    .collect();
+                for (i, p) in (start..end).zip(parsed) {
+                    // The fields are only needed to name a rejected value.
+                    let fields: Fields = if p.is_err() {
+                        std::array::from_fn(|c| field(c, i))
+                    } else {
+                        [None; 11]
+                    };
+                    let render = || {
+                        fields
+                            .iter()
+                            .map(|f| f.unwrap_or("").to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    };
+                    b.absorb(p, &fields, &render);
+                }
+                progress(b.rows());
+                start = end;
             }
-            progress(b.rows());
-            start = end;
         }
     }
     progress(b.rows());
