@@ -275,3 +275,77 @@ fn cli_compare_partitioned_equals_in_memory() {
     assert!(memory.contains("pmp-2025"), "{memory}");
     assert_eq!(memory, run("3"));
 }
+
+/// Parquet logs are read in slices of row groups, row group by row group: many small row
+/// groups, with string or Parquet-timestamp instants (whose column is rebuilt in one chunk, so
+/// chunks no longer line up), bill as the CSV does, in memory and partitioned.
+#[test]
+fn parquet_row_groups_read_as_the_csv() {
+    use polars::prelude::*;
+    let d = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("data/sample.csv")).unwrap();
+    let csv_path = d.path().join("log.csv");
+    std::fs::write(&csv_path, &text).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let names: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    let mut cols: Vec<Vec<String>> = vec![Vec::new(); names.len()];
+    for rec in rdr.records() {
+        for (c, v) in cols.iter_mut().zip(rec.unwrap().iter()) {
+            c.push(v.to_string());
+        }
+    }
+    let height = cols[0].len();
+    let write = |path: &Path, timestamps: Column| {
+        let mut columns = vec![timestamps];
+        for (n, v) in names.iter().zip(&cols).skip(1) {
+            columns.push(Column::new(n.as_str().into(), v));
+        }
+        let mut df = DataFrame::new(height, columns).unwrap();
+        ParquetWriter::new(std::fs::File::create(path).unwrap())
+            .with_row_group_size(Some(97))
+            .finish(&mut df)
+            .unwrap();
+    };
+    let strings = d.path().join("strings.parquet");
+    write(&strings, Column::new("timestamp".into(), &cols[0]));
+    let micros: Vec<i64> = cols[0]
+        .iter()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .timestamp_micros()
+        })
+        .collect();
+    let typed = d.path().join("typed.parquet");
+    write(
+        &typed,
+        Column::new("timestamp".into(), micros)
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .unwrap(),
+    );
+    let run = |log: &Path, parts: &str| {
+        let o = wabill(&[
+            "replay",
+            log.to_str().unwrap(),
+            "--accounts",
+            "data/accounts.toml",
+            "--format",
+            "json",
+            "--partitions",
+            parts,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let want = run(&csv_path, "0");
+    for log in [&strings, &typed] {
+        for parts in ["0", "3"] {
+            assert_eq!(
+                want,
+                run(log, parts),
+                "{} with {parts} partitions",
+                log.display()
+            );
+        }
+    }
+}
