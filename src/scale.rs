@@ -272,13 +272,15 @@ impl Scan<'_> {
         if !p.id.is_empty() {
             let hash = fx_hash(p.id.as_bytes());
             let f = &mut self.id_files[part_of(hash, parts)];
-            f.buf.extend_from_slice(&hash.to_le_bytes());
-            f.buf.extend_from_slice(&p.ts.to_le_bytes());
-            f.buf.extend_from_slice(&(row as u32).to_le_bytes());
-            f.buf.extend_from_slice(&p.user.to_le_bytes());
-            f.buf.push(p.country.is_some() as u8);
-            f.buf.extend_from_slice(&(p.id.len() as u32).to_le_bytes());
-            f.buf.extend_from_slice(p.id.as_bytes());
+            IdRecord::encode(
+                &mut f.buf,
+                hash,
+                p.ts,
+                row as u32,
+                p.country.is_some(),
+                p.user,
+                p.id,
+            );
             f.spill_if_full()?;
         }
         Ok(())
@@ -334,20 +336,59 @@ struct IdRecord {
 }
 
 impl IdRecord {
+    /// Hash, instant, row, flags (bit 0: explicit country, bit 1: long id), id length (1 byte,
+    /// or 4 for an id over 255 bytes), the user only without an explicit country, the id.
+    fn encode(
+        buf: &mut Vec<u8>,
+        hash: u64,
+        ts: i64,
+        row: u32,
+        explicit_country: bool,
+        user: u64,
+        id: &str,
+    ) {
+        let long = id.len() > 255;
+        buf.extend_from_slice(&hash.to_le_bytes());
+        buf.extend_from_slice(&ts.to_le_bytes());
+        buf.extend_from_slice(&row.to_le_bytes());
+        buf.push(explicit_country as u8 | (long as u8) << 1);
+        if long {
+            buf.extend_from_slice(&(id.len() as u32).to_le_bytes());
+        } else {
+            buf.push(id.len() as u8);
+        }
+        if !explicit_country {
+            buf.extend_from_slice(&user.to_le_bytes());
+        }
+        buf.extend_from_slice(id.as_bytes());
+    }
+
     /// The record at `at`, and the offset of the next one.
     fn at(bytes: &[u8], at: usize) -> (u64, IdRecord, usize) {
         let at8 = |k: usize| <[u8; 8]>::try_from(&bytes[at + k..at + k + 8]).expect("8 bytes");
         let at4 = |k: usize| <[u8; 4]>::try_from(&bytes[at + k..at + k + 4]).expect("4 bytes");
-        let len = u32::from_le_bytes(at4(29)) as usize;
+        let flags = bytes[at + 20];
+        let explicit_country = flags & 1 != 0;
+        let (len, mut i) = if flags & 2 != 0 {
+            (u32::from_le_bytes(at4(21)) as usize, 25)
+        } else {
+            (bytes[at + 21] as usize, 22)
+        };
+        let user = if explicit_country {
+            0
+        } else {
+            i += 8;
+            u64::from_le_bytes(at8(i - 8))
+        };
         let r = IdRecord {
             ts: i64::from_le_bytes(at8(8)),
             row: u32::from_le_bytes(at4(16)),
-            user: u64::from_le_bytes(at8(20)),
-            explicit_country: bytes[at + 28] != 0,
-            start: at + 33,
+            user,
+            explicit_country,
+            start: at + i,
             len,
         };
-        (u64::from_le_bytes(at8(0)), r, at + 33 + len)
+        (u64::from_le_bytes(at8(0)), r, at + i + len)
     }
 }
 
@@ -979,6 +1020,30 @@ mod tests {
             r.encode(&mut b);
             assert_eq!(ChatRecord::decode(&b), r);
         }
+    }
+
+    #[test]
+    fn id_records_round_trip() {
+        let long = "w".repeat(300);
+        let cases = [
+            (true, 0u64, "wamid.1"),
+            (false, 5_511_999_999_999, "wamid.2"),
+            (false, 44_700_000_000, long.as_str()),
+            (true, 0, long.as_str()),
+        ];
+        let mut buf = Vec::new();
+        for (k, (explicit, user, id)) in cases.iter().enumerate() {
+            IdRecord::encode(&mut buf, k as u64 * 7, -5, k as u32, *explicit, *user, id);
+        }
+        let mut at = 0;
+        for (k, (explicit, user, id)) in cases.iter().enumerate() {
+            let (hash, r, next) = IdRecord::at(&buf, at);
+            assert_eq!((hash, r.ts, r.row), (k as u64 * 7, -5, k as u32));
+            assert_eq!((r.explicit_country, r.user), (*explicit, *user));
+            assert_eq!(&buf[r.start..r.start + r.len], id.as_bytes());
+            at = next;
+        }
+        assert_eq!(at, buf.len());
     }
 
     #[test]
