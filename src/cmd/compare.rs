@@ -82,8 +82,8 @@ pub struct CompareArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Replay each `--log` in N partitions through temporary files (bounded memory; the log is
-    /// still read once for every rulebook). Default: automatic, as `replay` does (2.5 million
-    /// rows a partition, from 5 million rows); 0 = in memory.
+    /// still read once for every rulebook). Default: automatic, as `replay` does (from 2.5
+    /// million rows); 0 = in memory.
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
     /// Folder for the partitioned replay's temporary files (default: the system's temp folder).
@@ -296,7 +296,7 @@ fn prepare(
             let parts = match args.partitions {
                 Some(0) => None,
                 Some(n) => Some(n),
-                None => Some(scale::auto_partitions(path, format)).filter(|&n| n >= 2),
+                None => scale::auto_partitions(path, format),
             };
             let (traffic, rejects) = match parts {
                 None => {

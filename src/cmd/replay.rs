@@ -91,18 +91,14 @@ pub struct ReplayArgs {
     pub report: Option<Option<PathBuf>>,
     /// Replay in N partitions through temporary files, in bounded memory, for logs larger than
     /// memory (same breakdown; no ledger, report or webhooks). Default: partitioned
-    /// automatically, 2.5 million rows a partition, when the log holds more than that and none
-    /// of those is asked for; 0 = always in memory.
+    /// automatically from 2.5 million rows when none of those is asked for (about 400,000 rows
+    /// a partition, at most 128); 0 = always in memory.
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
     /// Folder for the partitioned replay's temporary files (default: the system's temp folder).
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
 }
-
-/// From this many partitions' worth of rows (2.5M each), `replay` partitions by itself: the
-/// partitioned replay is then faster too (interning and windows run a partition per thread).
-const AUTO_PARTITION_FROM: usize = 2;
 
 pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
     if s.eq_ignore_ascii_case("auto") {
@@ -408,8 +404,7 @@ fn partitions_for(args: &ReplayArgs, format: LogFormat) -> Result<Option<usize>>
         Some(n) => Ok(Some(n)),
         None if per_message || format == LogFormat::Webhooks => Ok(None),
         None => {
-            let n = crate::scale::auto_partitions(&args.log, format);
-            Ok((n >= AUTO_PARTITION_FROM).then_some(n))
+            Ok(crate::scale::auto_partitions(&args.log, format))
         }
     }
 }
