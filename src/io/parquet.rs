@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use rayon::prelude::*;
 
-use super::log::{header_map, parse_row, Fields, LogError, RowSink};
+use super::log::{header_map, parse_row, Fields, LogError, RowRules, RowSink};
 
 fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     LogError::Fatal {
@@ -57,8 +57,11 @@ pub(crate) fn read_parquet(
         slices.push((offset, len));
     }
     let rules = b.rules();
-    let mut map = None;
-    for (offset, len) in slices {
+    // A reader thread decodes the next slice (polars, its own threads) while this one
+    // validates and absorbs the current one; at most one slice waits in between.
+    let read_slice = |(offset, len): (usize, usize),
+                      map: &mut Option<[Option<usize>; 11]>|
+     -> Result<Vec<Option<StringChunked>>, LogError> {
         let t0 = std::time::Instant::now();
         let df = ParquetReader::new(open()?)
             .with_slice(Some((offset, len)))
@@ -70,85 +73,109 @@ pub(crate) fn read_parquet(
             .map(|s| s.to_string())
             .collect();
         let map = match map {
-            Some(m) => m,
+            Some(m) => *m,
             None => *map.insert(header_map(path, &names)?),
         };
         let cols = string_columns(path, &df, &map, &names)?;
-        // The frame's own columns are no longer needed (the string columns own their data).
-        drop(df);
         if std::env::var_os("WABILL_TRACE").is_some() {
             eprintln!(
                 "wabill: parquet columns: {:.3} s",
                 t0.elapsed().as_secs_f64()
             );
         }
-        // Validate rows in parallel, absorb them in file order, chunk by chunk: random access
-        // through the chunked columns is slow, the chunks' arrays answer directly. Columns
-        // whose chunks do not line up with the first one's are rechunked.
-        let chunk_lens =
-            |c: &StringChunked| c.chunks().iter().map(|a| a.len()).collect::<Vec<usize>>();
-        let first: Vec<usize> = cols
-            .iter()
-            .flatten()
-            .next()
-            .map(chunk_lens)
-            .unwrap_or_default();
-        let cols: Vec<Option<StringChunked>> =
-            if cols.iter().flatten().all(|c| chunk_lens(c) == first) {
-                cols
-            } else {
-                cols.into_iter()
-                    .map(|c| c.map(|c| c.rechunk().into_owned()))
-                    .collect()
-            };
-        let lens: Vec<usize> = cols
-            .iter()
-            .flatten()
-            .next()
-            .map(chunk_lens)
-            .unwrap_or_default();
-        let arrays: Vec<Option<Vec<_>>> = cols
-            .iter()
-            .map(|c| c.as_ref().map(|c| c.downcast_iter().collect()))
-            .collect();
-        let step = 1 << 18;
-        for (k, &len) in lens.iter().enumerate() {
-            let field = |c: usize, i: usize| -> Option<&str> {
-                arrays[c].as_ref().and_then(|a: &Vec<_>| a[k].get(i))
-            };
-            let mut start = 0;
-            while start < len {
-                let end = (start + step).min(len);
-                let parsed: Vec<_> = (start..end)
-                    .into_par_iter()
-                    .map(|i| {
-                        let fields: Fields = std::array::from_fn(|c| field(c, i));
-                        parse_row(&fields, &rules)
-                    })
-                    .collect();
-                for (i, p) in (start..end).zip(parsed) {
-                    // The fields are only needed to name a rejected value.
-                    let fields: Fields = if p.is_err() {
-                        std::array::from_fn(|c| field(c, i))
-                    } else {
-                        [None; 11]
-                    };
-                    let render = || {
-                        fields
-                            .iter()
-                            .map(|f| f.unwrap_or("").to_string())
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    };
-                    b.absorb(p, &fields, &render);
+        Ok(cols)
+    };
+    std::thread::scope(|scope| -> Result<(), LogError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            let mut map = None;
+            for slice in slices {
+                let cols = read_slice(slice, &mut map);
+                let failed = cols.is_err();
+                if tx.send(cols).is_err() || failed {
+                    break;
                 }
-                progress(b.rows());
-                start = end;
             }
+        });
+        for cols in rx {
+            absorb_slice(cols?, &rules, b, progress);
         }
-    }
+        Ok(())
+    })?;
     progress(b.rows());
     Ok(())
+}
+
+/// Validate one slice's rows in parallel and absorb them in file order.
+fn absorb_slice(
+    cols: Vec<Option<StringChunked>>,
+    rules: &RowRules,
+    b: &mut dyn RowSink<'_>,
+    progress: &dyn Fn(u64),
+) {
+    // Validate rows in parallel, absorb them in file order, chunk by chunk: random access
+    // through the chunked columns is slow, the chunks' arrays answer directly. Columns
+    // whose chunks do not line up with the first one's are rechunked.
+    let chunk_lens = |c: &StringChunked| c.chunks().iter().map(|a| a.len()).collect::<Vec<usize>>();
+    let first: Vec<usize> = cols
+        .iter()
+        .flatten()
+        .next()
+        .map(chunk_lens)
+        .unwrap_or_default();
+    let cols: Vec<Option<StringChunked>> = if cols.iter().flatten().all(|c| chunk_lens(c) == first)
+    {
+        cols
+    } else {
+        cols.into_iter()
+            .map(|c| c.map(|c| c.rechunk().into_owned()))
+            .collect()
+    };
+    let lens: Vec<usize> = cols
+        .iter()
+        .flatten()
+        .next()
+        .map(chunk_lens)
+        .unwrap_or_default();
+    let arrays: Vec<Option<Vec<_>>> = cols
+        .iter()
+        .map(|c| c.as_ref().map(|c| c.downcast_iter().collect()))
+        .collect();
+    let step = 1 << 18;
+    for (k, &len) in lens.iter().enumerate() {
+        let field = |c: usize, i: usize| -> Option<&str> {
+            arrays[c].as_ref().and_then(|a: &Vec<_>| a[k].get(i))
+        };
+        let mut start = 0;
+        while start < len {
+            let end = (start + step).min(len);
+            let parsed: Vec<_> = (start..end)
+                .into_par_iter()
+                .map(|i| {
+                    let fields: Fields = std::array::from_fn(|c| field(c, i));
+                    parse_row(&fields, rules)
+                })
+                .collect();
+            for (i, p) in (start..end).zip(parsed) {
+                // The fields are only needed to name a rejected value.
+                let fields: Fields = if p.is_err() {
+                    std::array::from_fn(|c| field(c, i))
+                } else {
+                    [None; 11]
+                };
+                let render = || {
+                    fields
+                        .iter()
+                        .map(|f| f.unwrap_or("").to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                b.absorb(p, &fields, &render);
+            }
+            progress(b.rows());
+            start = end;
+        }
+    }
 }
 
 /// The log's columns of one slice as strings, in [`super::log::COLUMNS`] order.
