@@ -408,14 +408,21 @@ pub fn pass_one(
     calendars: &[WabaCalendar],
 ) -> PassOne {
     let n = events.len();
-    // CONV-1: order by UTC instant, then file row.
-    let mut keyed: Vec<(i64, u32, u32)> = events
-        .par_iter()
-        .enumerate()
-        .map(|(i, e)| (e.ts, e.row, i as u32))
-        .collect();
-    keyed.par_sort_unstable();
-    let order: Vec<u32> = keyed.into_par_iter().map(|k| k.2).collect();
+    // CONV-1: order by UTC instant, then file row (most logs are already in that order).
+    let in_order = events
+        .par_windows(2)
+        .all(|w| (w[0].ts, w[0].row) <= (w[1].ts, w[1].row));
+    let order: Vec<u32> = if in_order {
+        (0..n as u32).collect()
+    } else {
+        let mut keyed: Vec<(i64, u32, u32)> = events
+            .par_iter()
+            .enumerate()
+            .map(|(i, e)| (e.ts, e.row, i as u32))
+            .collect();
+        keyed.par_sort_unstable();
+        keyed.into_par_iter().map(|k| k.2).collect()
+    };
 
     let midx = MarketIndex::new(ctx.markets, countries);
 
