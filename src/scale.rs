@@ -842,7 +842,7 @@ pub fn replay_partitioned_many(
     // 2. Duplicate ids.
     let mut dropped = FxHashSet::default();
     for (k, wave) in waves.iter().enumerate() {
-        progress("checking ids", k as u64, waves.len() as u64);
+        progress("checking ids", (k * waves[0].len()) as u64, parts as u64);
         let found = wave
             .par_iter()
             .map(|&p| {
@@ -857,6 +857,7 @@ pub fn replay_partitioned_many(
             rejects.extend(found);
         }
     }
+    progress("checking ids", parts as u64, parts as u64);
     lap("duplicate ids");
 
     // 3. Chats, partition by partition, each under every context.
@@ -920,6 +921,7 @@ pub fn replay_partitioned_many(
     messages.rejected = rejects.len() as u64;
 
     // 4. Pricing, per context: the units of every partition in CONV-1 order.
+    progress("pricing", 0, 0);
     let priced: Vec<std::io::Result<Result<Totals, BillingError>>> = ctxs
         .par_iter()
         .zip(&calendars)

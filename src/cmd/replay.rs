@@ -464,13 +464,22 @@ fn run_partitioned(
     }
     let t0 = std::time::Instant::now();
     let pb = progress("scanning");
+    let phase = std::sync::Mutex::new(String::from("scanning"));
     let on_progress = |name: &str, done: u64, of: u64| {
-        if of > 0 {
-            pb.set_message(format!("{name} {done}/{of}"));
-        } else {
+        let mut phase = phase.lock().expect("progress");
+        if *phase != name {
+            // A new phase counts (and measures its rate) from zero.
+            *phase = name.to_string();
+            if of > 0 {
+                pb.set_style(crate::cmd::steps_style());
+                pb.set_length(of);
+            } else {
+                pb.set_style(crate::cmd::rows_style());
+            }
             pb.set_message(name.to_string());
-            pb.set_position(done);
+            pb.reset();
         }
+        pb.set_position(done);
     };
     let result = crate::scale::replay_partitioned(
         &args.log,
