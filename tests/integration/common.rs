@@ -16,6 +16,13 @@ pub fn wabill(args: &[&str]) -> Output {
         .expect("run wabill")
 }
 
+/// Run `wabill`, which must succeed; its stdout.
+pub fn wabill_ok(args: &[&str]) -> String {
+    let o = wabill(args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    String::from_utf8(o.stdout).expect("UTF-8 output")
+}
+
 /// Run `wabill` with a given rayon thread count.
 pub fn wabill_with(args: &[&str], threads: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wabill"))

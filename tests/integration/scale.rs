@@ -15,7 +15,7 @@ use wabill::report::breakdown;
 use wabill::scale;
 use wabill::testing::*;
 
-use crate::common::{root, stderr, wabill};
+use crate::common::{root, stderr, wabill, wabill_ok};
 
 type Outcome = Result<(String, Vec<Reject>), String>;
 
@@ -213,9 +213,7 @@ fn cli_partitions_keep_the_global_order_of_counters() {
             "2024-11-01",
         ];
         args.extend_from_slice(extra);
-        let o = wabill(&args);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        String::from_utf8(o.stdout).unwrap()
+        wabill_ok(&args)
     };
     let memory = run(&[]);
     let json: serde_json::Value = serde_json::from_str(&memory).unwrap();
@@ -255,7 +253,7 @@ fn cli_partitions_keep_the_global_order_of_counters() {
 #[test]
 fn cli_compare_partitioned_equals_in_memory() {
     let run = |parts: &str| {
-        let o = wabill(&[
+        wabill_ok(&[
             "compare",
             "--log",
             "data/sample.csv",
@@ -267,9 +265,7 @@ fn cli_compare_partitioned_equals_in_memory() {
             "json",
             "--partitions",
             parts,
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        String::from_utf8(o.stdout).unwrap()
+        ])
     };
     let memory = run("0");
     assert!(memory.contains("pmp-2025"), "{memory}");
@@ -324,7 +320,7 @@ fn parquet_row_groups_read_as_the_csv() {
             .unwrap(),
     );
     let run = |log: &Path, parts: &str| {
-        let o = wabill(&[
+        wabill_ok(&[
             "replay",
             log.to_str().unwrap(),
             "--accounts",
@@ -333,9 +329,7 @@ fn parquet_row_groups_read_as_the_csv() {
             "json",
             "--partitions",
             parts,
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        String::from_utf8(o.stdout).unwrap()
+        ])
     };
     let want = run(&csv_path, "0");
     for log in [&strings, &typed] {
