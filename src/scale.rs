@@ -103,26 +103,21 @@ impl Partitioned {
 pub type Progress<'p> = &'p (dyn Fn(&str, u64, u64) + Sync);
 
 /// A temporary folder for the spill files, removed when dropped.
-struct SpillDir(PathBuf);
+struct SpillDir(tempfile::TempDir);
 
 impl SpillDir {
     fn new(parent: &Path) -> std::io::Result<SpillDir> {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = parent.join(format!("wabill-spill-{}-{stamp}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        Ok(SpillDir(dir))
+        std::fs::create_dir_all(parent)?;
+        tempfile::Builder::new()
+            .prefix("wabill-spill-")
+            .tempdir_in(parent)
+            .map(SpillDir)
+    }
+    fn path(&self) -> &Path {
+        self.0.path()
     }
     fn file(&self, kind: &str, p: usize) -> PathBuf {
-        self.0.join(format!("{kind}-{p:04}.bin"))
-    }
-}
-
-impl Drop for SpillDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.path().join(format!("{kind}-{p:04}.bin"))
     }
 }
 
@@ -768,7 +763,7 @@ pub fn replay_partitioned_many(
         source,
     })?;
     let io = |source: std::io::Error| ScaleError::Spill {
-        dir: dir.0.display().to_string(),
+        dir: dir.path().display().to_string(),
         source,
     };
     let trace = std::env::var_os("WABILL_TRACE").is_some();
