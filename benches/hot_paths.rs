@@ -128,4 +128,33 @@ fn main() {
         || engine::replay(&egypt, &chats, &countries, &ctx).expect("rates"),
     );
     println!("  total {} {}", r.currency, r.total);
+
+    // CSV reading (split, validate, intern, countries, duplicate ids): the sample log's rows
+    // repeated to 386,200, ids made unique; the parallel reader and the plain csv-crate path.
+    let sample = std::fs::read_to_string("data/sample.csv").expect("data/sample.csv");
+    let mut lines = sample.lines();
+    let header = lines.next().expect("header");
+    let body: Vec<&str> = lines.collect();
+    let mut csv = format!("{header}\n");
+    for copy in 0..100 {
+        for line in &body {
+            // The id is the last column: make it unique per copy.
+            csv.push_str(line);
+            csv.push_str(&format!("-{copy}\n"));
+        }
+    }
+    let path = std::path::Path::new("target/bench-sample-x100.csv");
+    std::fs::write(path, &csv).expect("write target/bench-sample-x100.csv");
+    let sample_accounts =
+        wabill::cmd::load_accounts(Some(std::path::Path::new("data/accounts.toml")))
+            .expect("data/accounts.toml");
+    let rows = body.len() * 100;
+    let log = time("CSV read, parallel reader", rows, || {
+        wabill::io::log::read_log(path, &sample_accounts, &rates.markets, true, &|_| {})
+            .expect("read")
+    });
+    assert!(log.rejects.is_empty(), "{:?}", &log.rejects[..1]);
+    time("CSV read, plain csv-crate path", rows, || {
+        wabill::io::log::read_log_plain(path, &sample_accounts, &rates.markets, true).expect("read")
+    });
 }
