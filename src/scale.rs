@@ -696,7 +696,7 @@ pub enum ScaleError {
     Log(#[from] LogError),
     #[error(transparent)]
     Billing(#[from] BillingError),
-    #[error("spill files in {dir}: {source}")]
+    #[error("cannot use spill files in {dir} (--spill-dir)")]
     Spill { dir: String, source: std::io::Error },
 }
 
