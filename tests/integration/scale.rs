@@ -248,6 +248,39 @@ fn cli_partitions_keep_the_global_order_of_counters() {
     assert_eq!(want, missing(&["--partitions", "3"]));
 }
 
+/// PMP-5 (pmp-2026): the month's first 1,000 otherwise-charged service messages per business
+/// number are free, across all its chats: where the allowance runs out inside the month, the
+/// partitions' units must again be counted in one CONV-1 order.
+#[test]
+fn cli_partitions_keep_the_service_allowance_exact() {
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("support-2026.csv");
+    let log = log.to_str().unwrap();
+    wabill_ok(&[
+        "synth",
+        "data/scenarios/support-2026.toml",
+        "--rows",
+        "40000",
+        "--seed",
+        "3",
+        "--out",
+        log,
+    ]);
+    let memory = wabill_ok(&["replay", log, "--format", "csv", "--partitions", "0"]);
+    let split = memory
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            f[3] == "service" && f[4] == "pmp-2026" && f[5] != "0" && f[6] != "0"
+        })
+        .count();
+    assert!(split >= 2, "the PMP-5 allowance must end inside a month: {memory}");
+    for parts in ["3", "8"] {
+        let got = wabill_ok(&["replay", log, "--format", "csv", "--partitions", parts]);
+        assert_eq!(memory, got, "{parts} partitions");
+    }
+}
+
 /// `compare --log` reads a large log once in partitions and prices it under every rulebook:
 /// the same comparison as in memory.
 #[test]
