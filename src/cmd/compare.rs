@@ -3,8 +3,10 @@
 //! Variants are the product of traffic sources (each scenario file × each `--vary`
 //! combination, and each `--log`) and rulebooks. Each source is generated (or read) once, in
 //! parallel, straight into a [`Log`] (no file); each (source, rulebook) pair is then priced in
-//! parallel from that one log (`engine::replay` takes the events by reference). Results are
-//! collected in variant order, so the output does not depend on the thread count.
+//! parallel from that one log (`engine::replay` takes the events by reference). A large `--log`
+//! is instead replayed partitioned (`scale::replay_partitioned_many`: read once, each partition
+//! replayed under every rulebook). Results are collected in variant order, so the output does
+//! not depend on the thread count.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use crate::billing::engine::{self, BillingError, Context, Replay};
-use crate::billing::provider::{self, ProviderBill};
+use crate::billing::provider;
 use crate::billing::types::Rulebook;
 use crate::cmd::{load_accounts, notice, progress, rates_dir};
 use crate::io::log::{read_log_as, Log, LogFormat};
@@ -125,23 +125,17 @@ impl Replayed {
 
     pub fn json(&self) -> JsonReport {
         let mut r = breakdown::json_report(&self.log, &self.replay, self.forced, self.cards_used());
-        let tallies = provider::tally(&self.log.events, &self.log.chats, &self.replay);
-        breakdown::add_provider(
-            &mut r,
-            &self.accounts,
-            &tallies,
-            &self.replay.lines,
-            self.replay.total,
-        );
-        r
-    }
-
-    /// The provider's fees on this replay, when the accounts file has a `[provider]`.
-    pub fn provider_bill(&self) -> Option<ProviderBill> {
-        self.accounts.provider.as_ref().map(|p| {
+        if self.accounts.provider.is_some() {
             let tallies = provider::tally(&self.log.events, &self.log.chats, &self.replay);
-            p.bill(&tallies, &self.replay.lines)
-        })
+            breakdown::add_provider(
+                &mut r,
+                &self.accounts,
+                &tallies,
+                &self.replay.lines,
+                self.replay.total,
+            );
+        }
+        r
     }
 
     /// Cards of the replay currency, for provenance.

@@ -274,7 +274,10 @@ fn cli_partitions_keep_the_service_allowance_exact() {
             f[3] == "service" && f[4] == "pmp-2026" && f[5] != "0" && f[6] != "0"
         })
         .count();
-    assert!(split >= 2, "the PMP-5 allowance must end inside a month: {memory}");
+    assert!(
+        split >= 2,
+        "the PMP-5 allowance must end inside a month: {memory}"
+    );
     for parts in ["3", "8"] {
         let got = wabill_ok(&["replay", log, "--format", "csv", "--partitions", parts]);
         assert_eq!(memory, got, "{parts} partitions");
