@@ -37,8 +37,8 @@ use crate::billing::money::Money;
 use crate::billing::provider::{tally_outcomes, MonthTally};
 use crate::billing::types::{Country, Kind, Status, TemplateCategory};
 use crate::io::log::{
-    check_log_file, fatal, resolve_countries, users_needing_country, Fields, LogError, LogFormat,
-    Parsed, Reject, RowRules, RowSink, FROM_USER,
+    check_log_file, fatal, resolve_countries, users_needing_country, LogError, LogFormat, Parsed,
+    Reject, RowRules, RowSink, FROM_USER,
 };
 use crate::report::breakdown::{JsonIssue, MessageCounts};
 
@@ -243,7 +243,8 @@ fn part_of(hash: u64, parts: usize) -> usize {
 }
 
 impl Scan<'_> {
-    fn keep(&mut self, p: &Parsed, row: u64) -> std::io::Result<()> {
+    /// Route a kept row to its chat file, and its id to its id file.
+    fn spill(&mut self, p: &Parsed, row: u64) -> std::io::Result<()> {
         let last = self.last_number;
         let number = if last != u32::MAX && self.numbers[last as usize] == p.number {
             last
@@ -292,37 +293,20 @@ impl<'a> RowSink<'a> for Scan<'a> {
     fn rules(&self) -> RowRules<'a> {
         self.rules.clone()
     }
-    fn absorb(
-        &mut self,
-        parsed: Result<Parsed, (usize, String)>,
-        f: &Fields,
-        record: &dyn Fn() -> String,
-    ) {
+    fn next_row(&mut self) -> u64 {
         self.rows += 1;
-        let row = self.rows;
-        match parsed {
-            Ok(p) => {
-                if let Err(e) = self.keep(&p, row) {
-                    self.error.get_or_insert(e);
-                }
-            }
-            Err((col, message)) => self
-                .rejects
-                .push(Reject::of_field(row, col, message, f, record)),
-        }
-    }
-    fn push_unreadable(&mut self, message: String, record: String) {
-        self.rows += 1;
-        self.rejects.push(Reject {
-            row: self.rows,
-            column: String::new(),
-            value: String::new(),
-            message,
-            record,
-        });
+        self.rows
     }
     fn rows(&self) -> u64 {
         self.rows
+    }
+    fn keep(&mut self, p: &Parsed, row: u64) {
+        if let Err(e) = self.spill(p, row) {
+            self.error.get_or_insert(e);
+        }
+    }
+    fn reject(&mut self, r: Reject) {
+        self.rejects.push(r);
     }
 }
 

@@ -294,6 +294,16 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> Result<Parsed<'r>, 
 pub(crate) trait RowSink<'a> {
     /// The validation rules ([`parse_row`] runs in parallel with a copy of them).
     fn rules(&self) -> RowRules<'a>;
+    /// Count one more data row (read or not); its number, from 1.
+    fn next_row(&mut self) -> u64;
+    /// Rows seen so far (data rows, rejected ones included).
+    fn rows(&self) -> u64;
+    /// Keep a valid row.
+    fn keep(&mut self, p: &Parsed, row: u64);
+    /// Keep a rejected row.
+    fn reject(&mut self, r: Reject);
+    /// Reserve room for about `rows` more rows.
+    fn reserve(&mut self, _rows: usize) {}
     /// Add one validated row (or its rejection) in file order; `record` renders the raw row
     /// for the rejects file (only called on reject).
     fn absorb(
@@ -301,13 +311,24 @@ pub(crate) trait RowSink<'a> {
         parsed: Result<Parsed, (usize, String)>,
         f: &Fields,
         record: &dyn Fn() -> String,
-    );
+    ) {
+        let row = self.next_row();
+        match parsed {
+            Ok(p) => self.keep(&p, row),
+            Err((col, message)) => self.reject(Reject::of_field(row, col, message, f, record)),
+        }
+    }
     /// Reject a row that could not even be split into fields.
-    fn push_unreadable(&mut self, message: String, record: String);
-    /// Rows seen so far (data rows, rejected ones included).
-    fn rows(&self) -> u64;
-    /// Reserve room for about `rows` more rows.
-    fn reserve(&mut self, _rows: usize) {}
+    fn push_unreadable(&mut self, message: String, record: String) {
+        let row = self.next_row();
+        self.reject(Reject {
+            row,
+            column: String::new(),
+            value: String::new(),
+            message,
+            record,
+        });
+    }
     /// Validate and add one row.
     fn push(&mut self, f: &Fields, record: &dyn Fn() -> String) {
         let parsed = parse_row(f, &self.rules());
@@ -344,25 +365,21 @@ impl<'a> RowSink<'a> for LogBuilder<'a> {
         self.rules.clone()
     }
 
+    fn next_row(&mut self) -> u64 {
+        self.log.rows += 1;
+        self.log.rows
+    }
+
     fn rows(&self) -> u64 {
         self.log.rows
     }
 
-    fn absorb(
-        &mut self,
-        parsed: Result<Parsed, (usize, String)>,
-        f: &Fields,
-        record: &dyn Fn() -> String,
-    ) {
-        self.log.rows += 1;
-        let row = self.log.rows;
-        match parsed {
-            Ok(p) => self.intern(&p, row),
-            Err((col, message)) => self
-                .log
-                .rejects
-                .push(Reject::of_field(row, col, message, f, record)),
-        }
+    fn keep(&mut self, p: &Parsed, row: u64) {
+        self.intern(p, row);
+    }
+
+    fn reject(&mut self, r: Reject) {
+        self.log.rejects.push(r);
     }
 
     fn reserve(&mut self, rows: usize) {
@@ -370,17 +387,6 @@ impl<'a> RowSink<'a> for LogBuilder<'a> {
         self.log.event_type.reserve(rows);
         self.log.event_id.reserve(rows);
         self.log.id_ends.reserve(rows);
-    }
-
-    fn push_unreadable(&mut self, message: String, record: String) {
-        self.log.rows += 1;
-        self.log.rejects.push(Reject {
-            row: self.log.rows,
-            column: String::new(),
-            value: String::new(),
-            message,
-            record,
-        });
     }
 }
 
