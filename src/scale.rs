@@ -856,15 +856,8 @@ pub fn replay_partitioned_many(
             .map(|&p| {
                 let bytes = std::fs::read(dir.file("chats", p))?;
                 let _ = std::fs::remove_file(dir.file("chats", p));
-                let t = std::time::Instant::now();
                 let loaded = load_partition(&bytes, &dropped, markets);
                 drop(bytes);
-                if trace {
-                    eprintln!(
-                        "wabill: partition {p}: loaded in {:.3} s",
-                        t.elapsed().as_secs_f64()
-                    );
-                }
                 let outs = ctxs
                     .iter()
                     .enumerate()
