@@ -673,6 +673,98 @@ fn next_unit(r: &mut impl Read, part: usize) -> std::io::Result<Option<Head>> {
     }
 }
 
+/// Step 1: read the log, validate every row, and route kept rows to the chat and id files of
+/// `dir`. Returns the sink with its row count, rejects and instants seen.
+fn scan<'a>(
+    path: &Path,
+    format: LogFormat,
+    accounts: &'a Accounts,
+    auto_rulebook: bool,
+    dir: &SpillDir,
+    parts: usize,
+    progress: Progress,
+) -> Result<Scan<'a>, ScaleError> {
+    let io = |source: std::io::Error| ScaleError::Spill {
+        dir: dir.path().display().to_string(),
+        source,
+    };
+    let create = |kind: &str| -> std::io::Result<Vec<SpillFile>> {
+        (0..parts)
+            .map(|p| SpillFile::create(&dir.file(kind, p)))
+            .collect()
+    };
+    let mut scan = Scan {
+        rules: RowRules::new(accounts, auto_rulebook),
+        chat_files: create("chats").map_err(io)?,
+        id_files: create("ids").map_err(io)?,
+        numbers: Vec::new(),
+        number_ix: FxHashMap::default(),
+        last_number: u32::MAX,
+        rows: 0,
+        rejects: Vec::new(),
+        ranges: WabaRanges::new(accounts.wabas.len()),
+        error: None,
+    };
+    let report = |n: u64| progress("scanning", n, 0);
+    match format {
+        LogFormat::Csv => crate::io::log::read_csv(path, &mut scan, &report)?,
+        LogFormat::Jsonl => crate::io::log::read_jsonl(path, &mut scan, &report)?,
+        LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut scan, &report)?,
+        LogFormat::Webhooks => {
+            return Err(fatal(
+                path,
+                "webhook input is not supported by the partitioned replay (drop --partitions)",
+            )
+            .into())
+        }
+    }
+    if let Some(e) = scan.error.take() {
+        return Err(io(e));
+    }
+    if scan.rows == 0 {
+        return Err(fatal(path, "no messages (only a header)").into());
+    }
+    for f in scan.chat_files.drain(..).chain(scan.id_files.drain(..)) {
+        f.finish().map_err(io)?;
+    }
+    Ok(scan)
+}
+
+/// Step 4: the pending units of every partition's unit file, merged into one CONV-1 order
+/// (each file is in that order) and priced by the one [`Pricer`], added to `totals`.
+fn price_units(
+    files: &[PathBuf],
+    ctx: &Context,
+    calendars: &[WabaCalendar],
+    mut totals: Totals,
+    progress: &dyn Fn(u64),
+) -> std::io::Result<Result<Totals, BillingError>> {
+    let mut readers = files
+        .iter()
+        .map(|f| File::open(f).map(|f| BufReader::with_capacity(1 << 20, f)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut heap = BinaryHeap::with_capacity(files.len());
+    for (p, r) in readers.iter_mut().enumerate() {
+        if let Some(h) = next_unit(r, p)? {
+            heap.push(h);
+        }
+    }
+    let mut pricer = Pricer::new(ctx, calendars);
+    let mut priced = 0u64;
+    while let Some(mut h) = heap.pop() {
+        pricer.apply(h.ts, h.unit.chat, &mut h.unit.outcome);
+        totals.add(h.unit.chat.waba, calendars, &h.unit.outcome);
+        priced += 1;
+        if priced % (1 << 20) == 0 {
+            progress(priced);
+        }
+        if let Some(next) = next_unit(&mut readers[h.part], h.part)? {
+            heap.push(next);
+        }
+    }
+    Ok(pricer.finish().map(|()| totals))
+}
+
 /// Errors of a partitioned replay.
 #[derive(Debug, thiserror::Error)]
 pub enum ScaleError {
@@ -760,54 +852,16 @@ pub fn replay_partitioned_many(
     };
 
     // 1. Scan.
-    let create = |kind: &str| -> std::io::Result<Vec<SpillFile>> {
-        (0..parts)
-            .map(|p| SpillFile::create(&dir.file(kind, p)))
-            .collect()
-    };
-    let mut scan = Scan {
-        rules: RowRules::new(accounts, auto_rulebook),
-        chat_files: create("chats").map_err(io)?,
-        id_files: create("ids").map_err(io)?,
-        numbers: Vec::new(),
-        number_ix: FxHashMap::default(),
-        last_number: u32::MAX,
-        rows: 0,
-        rejects: Vec::new(),
-        ranges: WabaRanges::new(accounts.wabas.len()),
-        error: None,
-    };
-    let report = |n: u64| progress("scanning", n, 0);
-    match format {
-        LogFormat::Csv => crate::io::log::read_csv(path, &mut scan, &report)?,
-        LogFormat::Jsonl => crate::io::log::read_jsonl(path, &mut scan, &report)?,
-        LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut scan, &report)?,
-        LogFormat::Webhooks => {
-            return Err(fatal(
-                path,
-                "webhook input is not supported by the partitioned replay (drop --partitions)",
-            )
-            .into())
-        }
-    }
-    if let Some(e) = scan.error.take() {
-        return Err(io(e));
-    }
-    if scan.rows == 0 {
-        return Err(fatal(path, "no messages (only a header)").into());
-    }
-    for f in scan.chat_files.drain(..).chain(scan.id_files.drain(..)) {
-        f.finish().map_err(io)?;
-    }
-    let mut rejects = std::mem::take(&mut scan.rejects);
+    let scanned = scan(path, format, accounts, auto_rulebook, &dir, parts, progress)?;
+    let mut rejects = scanned.rejects;
     let mut messages = MessageCounts {
-        rows: scan.rows,
+        rows: scanned.rows,
         ..MessageCounts::default()
     };
     let currency = replay_currency(&ctxs[0]);
     let calendars: Vec<Vec<WabaCalendar>> = ctxs
         .iter()
-        .map(|ctx| build_calendars(&scan.ranges, ctx, &currency))
+        .map(|ctx| build_calendars(&scanned.ranges, ctx, &currency))
         .collect();
     lap("scan");
 
@@ -899,30 +953,15 @@ pub fn replay_partitioned_many(
         .zip(&calendars)
         .zip(totals)
         .enumerate()
-        .map(|(k, ((ctx, calendars), mut totals))| {
-            let mut readers = (0..parts)
-                .map(|p| File::open(units_file(k, p)).map(|f| BufReader::with_capacity(1 << 20, f)))
-                .collect::<std::io::Result<Vec<_>>>()?;
-            let mut heap = BinaryHeap::with_capacity(parts);
-            for (p, r) in readers.iter_mut().enumerate() {
-                if let Some(h) = next_unit(r, p)? {
-                    heap.push(h);
+        .map(|(k, ((ctx, calendars), totals))| {
+            let files: Vec<PathBuf> = (0..parts).map(|p| units_file(k, p)).collect();
+            // Only the first context reports progress (they run side by side).
+            let report = |n: u64| {
+                if k == 0 {
+                    progress("pricing", n, 0)
                 }
-            }
-            let mut pricer = Pricer::new(ctx, calendars);
-            let mut priced = 0u64;
-            while let Some(mut h) = heap.pop() {
-                pricer.apply(h.ts, h.unit.chat, &mut h.unit.outcome);
-                totals.add(h.unit.chat.waba, calendars, &h.unit.outcome);
-                priced += 1;
-                if k == 0 && priced % (1 << 20) == 0 {
-                    progress("pricing", priced, 0);
-                }
-                if let Some(next) = next_unit(&mut readers[h.part], h.part)? {
-                    heap.push(next);
-                }
-            }
-            Ok(pricer.finish().map(|()| totals))
+            };
+            price_units(&files, ctx, calendars, totals, &report)
         })
         .collect();
     lap("pricing");
