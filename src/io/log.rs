@@ -702,10 +702,10 @@ fn parse_utc_fast(b: &[u8]) -> Option<i64> {
     if h > 23 || mi > 59 || se > 59 {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(y as i32, mo, d)?;
-    let days = date
-        .signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1)?)
-        .num_days();
+    // Day 719,163 of the common era is 1970-01-01.
+    let days = chrono::Datelike::num_days_from_ce(&NaiveDate::from_ymd_opt(y as i32, mo, d)?)
+        as i64
+        - 719_163;
     Some((days * 86_400 + (h * 3600 + mi * 60 + se) as i64) * 1_000_000)
 }
 
@@ -1163,4 +1163,41 @@ pub fn read_text(path: &Path) -> Result<String, LogError> {
         .and_then(|mut f| f.read_to_string(&mut s))
         .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast `…Z` path agrees with chrono's RFC 3339 parser, years 0001 to 9999, leap days
+    /// and the epoch included; impossible dates are refused.
+    #[test]
+    fn fast_utc_timestamps_equal_chrono() {
+        let mut t: i64 = MIN_INSTANT / 1_000_000;
+        let end = MAX_INSTANT / 1_000_000;
+        let step = (end - t) / 20_011;
+        let mut checked = 0;
+        while t <= end {
+            for s in [t, 0, 951_782_400, 1_709_164_800, -86_401] {
+                let text = DateTime::from_timestamp(s, 0)
+                    .unwrap()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                assert_eq!(
+                    parse_utc_fast(text.as_bytes()),
+                    Some(s * 1_000_000),
+                    "{text}"
+                );
+                checked += 1;
+            }
+            t += step;
+        }
+        assert!(checked > 100_000);
+        for bad in [
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-04-31T10:00:00Z",
+        ] {
+            assert_eq!(parse_utc_fast(bad.as_bytes()), None, "{bad}");
+        }
+    }
 }
