@@ -224,6 +224,8 @@ struct Scan<'a> {
     rules: RowRules<'a>,
     chat_files: Vec<SpillFile>,
     id_files: Vec<SpillFile>,
+    /// For a ledger: each kept row's id and type, in its chat file's order.
+    text_files: Option<Vec<SpillFile>>,
     numbers: Vec<String>,
     number_ix: FxHashMap<String, u32>,
     last_number: u32,
@@ -268,9 +270,18 @@ impl Scan<'_> {
             country: p.country,
             kind: p.kind,
         };
-        let f = &mut self.chat_files[part_of(fx_hash(&(p.waba, number, p.user)), parts)];
+        let part = part_of(fx_hash(&(p.waba, number, p.user)), parts);
+        let f = &mut self.chat_files[part];
         rec.encode(&mut f.buf);
         f.spill_if_full()?;
+        if let Some(texts) = &mut self.text_files {
+            let f = &mut texts[part];
+            for text in [p.id, p.ty] {
+                f.buf.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                f.buf.extend_from_slice(text.as_bytes());
+            }
+            f.spill_if_full()?;
+        }
         if !p.id.is_empty() {
             let hash = fx_hash(p.id.as_bytes());
             let f = &mut self.id_files[part_of(hash, parts)];
@@ -444,7 +455,11 @@ fn duplicates_in(bytes: &[u8], markets: &MarketTable) -> (Vec<u32>, Vec<Reject>)
 /// A partition's rows as events, built once and replayed under each context.
 struct Loaded {
     events: Vec<Event>,
+    /// Per event: its record's index in the chat file (and text file).
+    record: Vec<u32>,
     chats: Vec<ChatKey>,
+    /// User numbers (digits), indexed by `chats[..].user`.
+    users: Vec<u64>,
     countries: Vec<Country>,
     /// Rows whose number has no country (MKT-1).
     rejects: Vec<Reject>,
@@ -456,6 +471,7 @@ struct Loaded {
 fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable) -> Loaded {
     let mut rejects = Vec::new();
     let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
+    let mut record: Vec<u32> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut chats: Vec<ChatKey> = Vec::new();
     // One lookup per row: (WABA, business number, user number) → chat; users are interned only
     // when a chat is new, and the previous row's chat answers without hashing.
@@ -482,7 +498,7 @@ fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable)
         ix
     };
     let mut last: Option<((u16, u32, u64), u32)> = None;
-    for b in bytes.chunks_exact(CHAT_RECORD) {
+    for (k, b) in bytes.chunks_exact(CHAT_RECORD).enumerate() {
         let r = ChatRecord::decode(b);
         if !dropped.is_empty() && dropped.contains(&r.row) {
             continue;
@@ -509,6 +525,7 @@ fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable)
                 chat
             }
         };
+        record.push(k as u32);
         events.push(Event {
             ts: r.ts,
             row: r.row,
@@ -550,6 +567,11 @@ fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable)
         }
     }
     if unresolved {
+        let mut k = 0;
+        record.retain(|_| {
+            k += 1;
+            events[k - 1].country != FROM_USER
+        });
         events.retain(|e| e.country != FROM_USER);
     }
     let mut messages = MessageCounts::default();
@@ -559,7 +581,9 @@ fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable)
 
     Loaded {
         events,
+        record,
         chats,
+        users,
         countries,
         rejects,
         messages,
@@ -675,6 +699,7 @@ fn next_unit(r: &mut impl Read, part: usize) -> std::io::Result<Option<Head>> {
 
 /// Step 1: read the log, validate every row, and route kept rows to the chat and id files of
 /// `dir`. Returns the sink with its row count, rejects and instants seen.
+#[allow(clippy::too_many_arguments)]
 fn scan<'a>(
     path: &Path,
     format: LogFormat,
@@ -682,6 +707,7 @@ fn scan<'a>(
     auto_rulebook: bool,
     dir: &SpillDir,
     parts: usize,
+    texts: bool,
     progress: Progress,
 ) -> Result<Scan<'a>, ScaleError> {
     let io = |source: std::io::Error| ScaleError::Spill {
@@ -697,6 +723,11 @@ fn scan<'a>(
         rules: RowRules::new(accounts, auto_rulebook),
         chat_files: create("chats").map_err(io)?,
         id_files: create("ids").map_err(io)?,
+        text_files: if texts {
+            Some(create("texts").map_err(io)?)
+        } else {
+            None
+        },
         numbers: Vec::new(),
         number_ix: FxHashMap::default(),
         last_number: u32::MAX,
@@ -724,7 +755,13 @@ fn scan<'a>(
     if scan.rows == 0 {
         return Err(fatal(path, "no messages (only a header)").into());
     }
-    for f in scan.chat_files.drain(..).chain(scan.id_files.drain(..)) {
+    let texts = scan.text_files.take().unwrap_or_default();
+    for f in scan
+        .chat_files
+        .drain(..)
+        .chain(scan.id_files.drain(..))
+        .chain(texts)
+    {
         f.finish().map_err(io)?;
     }
     Ok(scan)
@@ -732,13 +769,25 @@ fn scan<'a>(
 
 /// Step 4: the pending units of every partition's unit file, merged into one CONV-1 order
 /// (each file is in that order) and priced by the one [`Pricer`], added to `totals`.
+/// With `priced` (one path per unit file), each unit's decision is also written there, in its
+/// unit file's order, for the ledger.
 fn price_units(
     files: &[PathBuf],
+    priced_files: Option<&[PathBuf]>,
     ctx: &Context,
     calendars: &[WabaCalendar],
     mut totals: Totals,
     progress: &dyn Fn(u64),
 ) -> std::io::Result<Result<Totals, BillingError>> {
+    let mut decisions = match priced_files {
+        Some(paths) => Some(
+            paths
+                .iter()
+                .map(|p| SpillFile::create(p))
+                .collect::<std::io::Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
     let mut readers = files
         .iter()
         .map(|f| File::open(f).map(|f| BufReader::with_capacity(1 << 20, f)))
@@ -754,6 +803,11 @@ fn price_units(
     while let Some(mut h) = heap.pop() {
         pricer.apply(h.ts, h.unit.chat, &mut h.unit.outcome);
         totals.add(h.unit.chat.waba, calendars, &h.unit.outcome);
+        if let Some(d) = &mut decisions {
+            let f = &mut d[h.part];
+            PendingUnit::encode_priced(&h.unit.outcome, &mut f.buf);
+            f.spill_if_full()?;
+        }
         priced += 1;
         if priced % (1 << 20) == 0 {
             progress(priced);
@@ -762,7 +816,188 @@ fn price_units(
             heap.push(next);
         }
     }
+    for f in decisions.into_iter().flatten() {
+        f.finish()?;
+    }
     Ok(pricer.finish().map(|()| totals))
+}
+
+/// A writer whose bytes the caller can take after each flush (one ledger record at a time).
+struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Step 5: the ledger. Each partition is loaded and replayed again (pass 1 is deterministic),
+/// the pricing pass's decisions are laid over its pending units in order, and its business
+/// messages become ledger records in CONV-1 order; the partitions' records are then merged by
+/// (instant, row) into `out`, as the in-memory replay writes it.
+#[allow(clippy::too_many_arguments)]
+fn write_ledger(
+    dir: &SpillDir,
+    parts: usize,
+    waves: &[Vec<usize>],
+    dropped: &FxHashSet<u32>,
+    ctx: &Context,
+    calendars: &[WabaCalendar],
+    accounts: &Accounts,
+    numbers: &[String],
+    out: &Path,
+    progress: Progress,
+) -> anyhow::Result<()> {
+    for (w, wave) in waves.iter().enumerate() {
+        progress(
+            "writing the ledger",
+            (w * waves[0].len()) as u64,
+            parts as u64,
+        );
+        wave.par_iter()
+            .map(|&p| -> anyhow::Result<()> {
+                let read = |kind: &str| -> std::io::Result<Vec<u8>> {
+                    let bytes = std::fs::read(dir.file(kind, p))?;
+                    let _ = std::fs::remove_file(dir.file(kind, p));
+                    Ok(bytes)
+                };
+                let loaded = load_partition(&read("chats")?, dropped, ctx.markets);
+                let texts = read("texts")?;
+                let decisions = read("priced")?;
+                // Each chat record's id and type: (start, length) of both.
+                let mut text_at: Vec<[(usize, usize); 2]> = Vec::new();
+                let mut i = 0;
+                while i < texts.len() {
+                    let mut pair = [(0, 0); 2];
+                    for t in &mut pair {
+                        let len = u32::from_le_bytes(texts[i..i + 4].try_into()?) as usize;
+                        *t = (i + 4, len);
+                        i += 4 + len;
+                    }
+                    text_at.push(pair);
+                }
+                let text =
+                    |(start, len): (usize, usize)| std::str::from_utf8(&texts[start..start + len]);
+                let engine::PassOne {
+                    order,
+                    mut outcomes,
+                    ..
+                } = engine::pass_one(
+                    &loaded.events,
+                    &loaded.chats,
+                    &loaded.countries,
+                    ctx,
+                    calendars,
+                );
+                let mut decisions = decisions.chunks_exact(PendingUnit::PRICED_BYTES);
+                let mut file = SpillFile::create(&dir.file("ledger", p))?;
+                let record = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+                let mut csv = csv::Writer::from_writer(Shared(record.clone()));
+                for &ei in &order {
+                    let o = &mut outcomes[ei as usize];
+                    if o.is_pending() {
+                        let d = decisions.next().ok_or_else(|| {
+                            anyhow::anyhow!("partition {p}: a pending unit without its price")
+                        })?;
+                        PendingUnit::apply_priced(o, d);
+                    }
+                    let e = &loaded.events[ei as usize];
+                    let Kind::Out { template, status } = e.kind else {
+                        continue;
+                    };
+                    let chat = loaded.chats[e.chat as usize];
+                    let [id, ty] = text_at[loaded.record[ei as usize] as usize];
+                    let entry = crate::report::ledger::Entry {
+                        row: e.row,
+                        id: text(id)?,
+                        ts: e.ts,
+                        waba: &accounts.wabas[chat.waba as usize].id,
+                        number: &numbers[chat.number as usize],
+                        user: &loaded.users[chat.user as usize],
+                        country: loaded.countries[e.country as usize],
+                        market: ctx.markets.name(o.market),
+                        month: crate::billing::calendar::month_label(
+                            calendars[chat.waba as usize].info[o.period as usize].month,
+                        ),
+                        ty: text(ty)?,
+                        template,
+                        status,
+                        outcome: o,
+                    };
+                    csv.write_record(entry.fields())?;
+                    csv.flush()?;
+                    let mut record = record.borrow_mut();
+                    file.buf.extend_from_slice(&e.ts.to_le_bytes());
+                    file.buf.extend_from_slice(&e.row.to_le_bytes());
+                    file.buf
+                        .extend_from_slice(&(record.len() as u32).to_le_bytes());
+                    file.buf.extend_from_slice(&record);
+                    record.clear();
+                    file.spill_if_full()?;
+                }
+                file.finish()?;
+                Ok(())
+            })
+            .collect::<anyhow::Result<Vec<()>>>()?;
+    }
+
+    // The partitions' records, merged by (instant, row) behind the header.
+    progress("merging the ledger", 0, 0);
+    let mut readers = (0..parts)
+        .map(|p| File::open(dir.file("ledger", p)).map(|f| BufReader::with_capacity(1 << 16, f)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let next = |r: &mut BufReader<File>| -> std::io::Result<Option<(i64, u32, Vec<u8>)>> {
+        let mut head = [0u8; 16];
+        match r.read_exact(&mut head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let ts = i64::from_le_bytes(head[0..8].try_into().expect("8 bytes"));
+        let row = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+        let mut record =
+            vec![0u8; u32::from_le_bytes(head[12..16].try_into().expect("4 bytes")) as usize];
+        r.read_exact(&mut record)?;
+        Ok(Some((ts, row, record)))
+    };
+    let mut heap = BinaryHeap::new();
+    for (p, r) in readers.iter_mut().enumerate() {
+        if let Some((ts, row, record)) = next(r)? {
+            heap.push(std::cmp::Reverse((ts, row, p, record)));
+        }
+    }
+    let mut copy = |w: &mut dyn Write| -> anyhow::Result<()> {
+        w.write_all(crate::report::ledger::COLUMNS.join(",").as_bytes())?;
+        w.write_all(b"\n")?;
+        let mut written = 0u64;
+        while let Some(std::cmp::Reverse((_, _, p, record))) = heap.pop() {
+            w.write_all(&record)?;
+            written += 1;
+            if written % (1 << 20) == 0 {
+                progress("merging the ledger", written, 0);
+            }
+            if let Some((ts, row, record)) = next(&mut readers[p])? {
+                heap.push(std::cmp::Reverse((ts, row, p, record)));
+            }
+        }
+        Ok(())
+    };
+    let parquet = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    crate::io::output::write_atomic_with(out, |w| {
+        if parquet {
+            let mut sink = crate::io::parquet::CsvToParquet::new(w);
+            copy(&mut sink)?;
+            sink.finish()
+        } else {
+            copy(w)
+        }
+    })
 }
 
 /// Errors of a partitioned replay.
@@ -774,6 +1009,8 @@ pub enum ScaleError {
     Billing(#[from] BillingError),
     #[error("cannot use spill files in {dir} (--spill-dir)")]
     Spill { dir: String, source: std::io::Error },
+    #[error("cannot write the ledger")]
+    Ledger(#[source] anyhow::Error),
 }
 
 /// The automatic partition count for a log, `None` below [`AUTO_FROM_ROWS`] (a Parquet
@@ -793,7 +1030,10 @@ pub fn auto_partitions(path: &Path, format: LogFormat) -> Option<usize> {
     Some(parts.div_ceil(threads) * threads)
 }
 
-/// Replay `path` in `parts` partitions, spilling to a temporary folder under `spill`.
+/// Replay `path` in `parts` partitions, spilling to a temporary folder under `spill`; with
+/// `ledger`, also write the per-message ledger there (CSV, or Parquet by extension), the same
+/// as the in-memory replay's.
+#[allow(clippy::too_many_arguments)]
 pub fn replay_partitioned(
     path: &Path,
     format: LogFormat,
@@ -801,6 +1041,7 @@ pub fn replay_partitioned(
     ctx: &Context,
     parts: usize,
     spill: &Path,
+    ledger: Option<&Path>,
     progress: Progress,
 ) -> Result<Partitioned, ScaleError> {
     let auto = ctx.forced.is_none();
@@ -812,6 +1053,7 @@ pub fn replay_partitioned(
         auto,
         parts,
         spill,
+        ledger,
         progress,
     )?;
     Ok(all.pop().expect("one context")?)
@@ -820,6 +1062,7 @@ pub fn replay_partitioned(
 /// Read once, price many: the log scanned, checked and loaded once, each partition replayed
 /// under every context (rulebooks, `--rates-at`), one result per context. `auto_rulebook`: at
 /// least one context follows the date (§1: business rows before 2022-02-01 are then rejected).
+/// `ledger`: the first context's per-message ledger, written to that path.
 #[allow(clippy::too_many_arguments)]
 pub fn replay_partitioned_many(
     path: &Path,
@@ -829,6 +1072,7 @@ pub fn replay_partitioned_many(
     auto_rulebook: bool,
     parts: usize,
     spill: &Path,
+    ledger: Option<&Path>,
     progress: Progress,
 ) -> Result<Vec<Result<Partitioned, BillingError>>, ScaleError> {
     check_log_file(path)?;
@@ -852,7 +1096,16 @@ pub fn replay_partitioned_many(
     };
 
     // 1. Scan.
-    let scanned = scan(path, format, accounts, auto_rulebook, &dir, parts, progress)?;
+    let scanned = scan(
+        path,
+        format,
+        accounts,
+        auto_rulebook,
+        &dir,
+        parts,
+        ledger.is_some(),
+        progress,
+    )?;
     let mut rejects = scanned.rejects;
     let mut messages = MessageCounts {
         rows: scanned.rows,
@@ -909,7 +1162,9 @@ pub fn replay_partitioned_many(
             .par_iter()
             .map(|&p| {
                 let bytes = std::fs::read(dir.file("chats", p))?;
-                let _ = std::fs::remove_file(dir.file("chats", p));
+                if ledger.is_none() {
+                    let _ = std::fs::remove_file(dir.file("chats", p));
+                }
                 let loaded = load_partition(&bytes, &dropped, markets);
                 drop(bytes);
                 let outs = ctxs
@@ -955,20 +1210,48 @@ pub fn replay_partitioned_many(
         .enumerate()
         .map(|(k, ((ctx, calendars), totals))| {
             let files: Vec<PathBuf> = (0..parts).map(|p| units_file(k, p)).collect();
+            let priced: Option<Vec<PathBuf>> = (k == 0 && ledger.is_some())
+                .then(|| (0..parts).map(|p| dir.file("priced", p)).collect());
             // Only the first context reports progress (they run side by side).
             let report = |n: u64| {
                 if k == 0 {
                     progress("pricing", n, 0)
                 }
             };
-            price_units(&files, ctx, calendars, totals, &report)
+            price_units(&files, priced.as_deref(), ctx, calendars, totals, &report)
         })
         .collect();
     lap("pricing");
 
+    let priced: Vec<Result<Totals, BillingError>> = priced
+        .into_iter()
+        .collect::<std::io::Result<_>>()
+        .map_err(io)?;
+
+    // 5. The ledger: each partition's rows in CONV-1 order, merged into one.
+    if let (Some(out), Some(Ok(_))) = (ledger, priced.first()) {
+        let written = write_ledger(
+            &dir,
+            parts,
+            &waves,
+            &dropped,
+            &ctxs[0],
+            &calendars[0],
+            accounts,
+            &scanned.numbers,
+            out,
+            progress,
+        );
+        written.map_err(|e| match e.downcast::<std::io::Error>() {
+            Ok(source) => io(source),
+            Err(e) => ScaleError::Ledger(e),
+        })?;
+        lap("ledger");
+    }
+
     let mut results = Vec::with_capacity(ctxs.len());
     for (k, (res, ctx)) in priced.into_iter().zip(ctxs).enumerate() {
-        let totals = match res.map_err(io)? {
+        let totals = match res {
             Ok(t) => t,
             Err(e) => {
                 results.push(Err(e));

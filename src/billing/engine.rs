@@ -1070,6 +1070,18 @@ impl Totals {
     }
 }
 
+const REASONS: [Reason; 8] = [
+    Reason::Charged,
+    Reason::InConversation,
+    Reason::FreeCustomerService,
+    Reason::FreeEntryPoint,
+    Reason::FreeTier,
+    Reason::FreeService,
+    Reason::NotDelivered,
+    Reason::OutsideCsw,
+];
+const UNITS: [Unit; 3] = [Unit::None, Unit::Free, Unit::Charged];
+
 const BILLED: [Billed; 8] = [
     Billed::Marketing,
     Billed::Utility,
@@ -1105,6 +1117,31 @@ pub struct PendingUnit {
 
 impl PendingUnit {
     pub const BYTES: usize = 28;
+    pub const PRICED_BYTES: usize = 11;
+
+    /// What pass 2 decided for a priced unit (price, unit, reason, rule), to lay over the same
+    /// unit's pass-1 outcome later ([`PendingUnit::apply_priced`]).
+    pub fn encode_priced(o: &Outcome, out: &mut Vec<u8>) {
+        out.extend_from_slice(&o.price.micros().to_le_bytes());
+        out.push(code_of(&UNITS, &o.unit));
+        out.push(code_of(
+            &REASONS,
+            &o.reason.expect("priced units have a reason"),
+        ));
+        out.push(code_of(
+            &Rule::ALL,
+            &o.rule.expect("priced units have a rule"),
+        ));
+    }
+
+    /// Lay a pass-2 decision ([`PendingUnit::encode_priced`]) over a pending outcome.
+    pub fn apply_priced(o: &mut Outcome, b: &[u8]) {
+        o.price = Money(i64::from_le_bytes(b[0..8].try_into().expect("8 bytes")));
+        o.unit = UNITS[b[8] as usize];
+        o.reason = Some(REASONS[b[9] as usize]);
+        o.rule = Some(Rule::ALL[b[10] as usize]);
+        o.pending = Pending::Done;
+    }
 
     pub fn encode(&self, out: &mut Vec<u8>) {
         let o = &self.outcome;

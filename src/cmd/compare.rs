@@ -326,6 +326,7 @@ fn prepare(
                         auto_rulebook,
                         parts,
                         &spill,
+                        None,
                         &|_, _, _| {},
                     )?;
                     let rejects = results

@@ -90,9 +90,9 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     pub report: Option<Option<PathBuf>>,
     /// Replay in N partitions through temporary files, in bounded memory, for logs larger than
-    /// memory (same breakdown; no ledger, report or webhooks). Default: partitioned
-    /// automatically from 2.5 million rows when none of those is asked for (about 400,000 rows
-    /// a partition, at most 128); 0 = always in memory.
+    /// memory (same breakdown and ledger; no report or webhooks). Default: partitioned
+    /// automatically from 2.5 million rows unless a report or webhooks are asked for (about
+    /// 400,000 rows a partition, at most 128); 0 = always in memory.
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
     /// Folder for the partitioned replay's temporary files (default: the system's temp folder).
@@ -385,21 +385,20 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
 
 /// `--partitions`, or the automatic choice: `Some(n)` to replay in `n` partitions.
 fn partitions_for(args: &ReplayArgs, format: LogFormat) -> Result<Option<usize>> {
-    let per_message =
-        args.ledger.is_some() || args.report.is_some() || args.emit_webhooks.is_some();
+    // The report and the webhooks need every message's outcome at once (the ledger does not:
+    // the partitioned replay writes it partition by partition).
+    let in_memory_only = args.report.is_some() || args.emit_webhooks.is_some();
     match args.partitions {
         Some(0) => Ok(None),
-        Some(_) if per_message => bail!(
-            "--partitions gives the breakdown only: --ledger, --report and --emit-webhooks need every message's outcome in memory (drop --partitions)"
+        Some(_) if in_memory_only => bail!(
+            "--report and --emit-webhooks need every message's outcome in memory (drop --partitions)"
         ),
         Some(_) if format == LogFormat::Webhooks => {
             bail!("--partitions reads CSV, JSON Lines or Parquet logs, not webhooks")
         }
         Some(n) => Ok(Some(n)),
-        None if per_message || format == LogFormat::Webhooks => Ok(None),
-        None => {
-            Ok(crate::scale::auto_partitions(&args.log, format))
-        }
+        None if in_memory_only || format == LogFormat::Webhooks => Ok(None),
+        None => Ok(crate::scale::auto_partitions(&args.log, format)),
     }
 }
 
@@ -482,6 +481,7 @@ fn run_partitioned(
         &ctx,
         parts,
         &spill,
+        args.ledger.as_deref(),
         &on_progress,
     );
     pb.finish_and_clear();
@@ -510,7 +510,7 @@ fn run_partitioned(
         &args
             .rejects
             .clone()
-            .unwrap_or_else(|| default_rejects_path(&args.log, None)),
+            .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref())),
     )?;
     let report = p.json(&accounts, forced, cards_of(&rates, &p.currency));
     print_breakdown(args, &report, &p.lines)?;

@@ -859,7 +859,7 @@ const BLOCK: usize = 32 << 20;
 
 /// End of the last complete record in `buf` that is outside any quoted field (even number of
 /// `"` before it), or `None` if there is none.
-fn record_cut(buf: &[u8]) -> Option<usize> {
+pub(crate) fn record_cut(buf: &[u8]) -> Option<usize> {
     let mut quotes = memchr::memchr_iter(b'"', buf).count();
     let mut end = buf.len();
     while let Some(nl) = memchr::memrchr(b'\n', &buf[..end]) {

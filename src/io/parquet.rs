@@ -262,7 +262,7 @@ pub fn write_string_columns(
 /// Bytes of CSV buffered before they become one Parquet row group.
 const CSV_BATCH: usize = 64 << 20;
 
-/// An [`std::io::Write`] that takes CSV (header first, no quoted newlines) and writes it as a
+/// An [`std::io::Write`] that takes CSV (header first) and writes it as a
 /// Parquet file of string columns, one row group per batch: a generator's CSV stream becomes
 /// Parquet in bounded memory. Call [`CsvToParquet::finish`] at the end.
 pub struct CsvToParquet<W: std::io::Write> {
@@ -334,7 +334,8 @@ impl<W: std::io::Write> std::io::Write for CsvToParquet<W> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(data);
         if self.buf.len() >= CSV_BATCH {
-            if let Some(cut) = memchr::memrchr(b'\n', &self.buf).map(|i| i + 1) {
+            // Cut after the last complete record (a quoted field may hold a newline).
+            if let Some(cut) = super::log::record_cut(&self.buf).filter(|&c| c > 0) {
                 let tail = self.buf.split_off(cut);
                 let head = std::mem::replace(&mut self.buf, tail);
                 self.batch(&head).map_err(std::io::Error::other)?;

@@ -50,6 +50,51 @@ fn conversation(o: &Outcome) -> String {
     }
 }
 
+/// What one ledger row says about a business message, by reference.
+pub struct Entry<'a> {
+    pub row: u32,
+    pub id: &'a str,
+    pub ts: i64,
+    pub waba: &'a str,
+    pub number: &'a str,
+    /// The user's number, digits only.
+    pub user: &'a dyn std::fmt::Display,
+    pub country: Country,
+    pub market: &'a str,
+    pub month: String,
+    pub ty: &'a str,
+    pub template: Option<TemplateCategory>,
+    pub status: Status,
+    pub outcome: &'a Outcome,
+}
+
+impl Entry<'_> {
+    /// The row's fields, in [`COLUMNS`] order.
+    pub fn fields(&self) -> [String; 18] {
+        let o = self.outcome;
+        [
+            self.row.to_string(),
+            self.id.to_string(),
+            rfc3339(self.ts),
+            self.waba.to_string(),
+            self.number.to_string(),
+            format!("+{}", self.user),
+            self.country.to_string(),
+            self.market.to_string(),
+            self.month.clone(),
+            self.ty.to_string(),
+            self.template.map(|c| c.id()).unwrap_or("").to_string(),
+            self.status.id().to_string(),
+            o.rulebook.map(|r| r.id()).unwrap_or("").to_string(),
+            o.billed.map(|b| b.id()).unwrap_or("").to_string(),
+            conversation(o),
+            o.price.to_decimal_string(),
+            o.reason.map(|r| r.id()).unwrap_or("").to_string(),
+            o.rule.map(|r| r.id()).unwrap_or("").to_string(),
+        ]
+    }
+}
+
 /// Rows of the ledger as strings, in CONV-1 order.
 pub fn rows<'a>(
     log: &'a Log,
@@ -64,26 +109,24 @@ pub fn rows<'a>(
         };
         let o = &replay.outcomes[ei as usize];
         let chat = log.chats[e.chat as usize];
-        Some([
-            e.row.to_string(),
-            log.id_of(ei as usize).to_string(),
-            rfc3339(e.ts),
-            accounts.wabas[chat.waba as usize].id.clone(),
-            log.numbers[chat.number as usize].clone(),
-            format!("+{}", log.users[chat.user as usize]),
-            log.countries[e.country as usize].to_string(),
-            markets.name(o.market).to_string(),
-            replay.month_of(chat.waba, o),
-            log.types[log.event_type[ei as usize] as usize].clone(),
-            template.map(|c| c.id()).unwrap_or("").to_string(),
-            status.id().to_string(),
-            o.rulebook.map(|r| r.id()).unwrap_or("").to_string(),
-            o.billed.map(|b| b.id()).unwrap_or("").to_string(),
-            conversation(o),
-            o.price.to_decimal_string(),
-            o.reason.map(|r| r.id()).unwrap_or("").to_string(),
-            o.rule.map(|r| r.id()).unwrap_or("").to_string(),
-        ])
+        Some(
+            Entry {
+                row: e.row,
+                id: log.id_of(ei as usize),
+                ts: e.ts,
+                waba: &accounts.wabas[chat.waba as usize].id,
+                number: &log.numbers[chat.number as usize],
+                user: &log.users[chat.user as usize],
+                country: log.countries[e.country as usize],
+                market: markets.name(o.market),
+                month: replay.month_of(chat.waba, o),
+                ty: &log.types[log.event_type[ei as usize] as usize],
+                template,
+                status,
+                outcome: o,
+            }
+            .fields(),
+        )
     })
 }
 

@@ -1,7 +1,7 @@
 //! The fast paths (issue 7) against the plain one: the parallel CSV reader and the partitioned
-//! replay give the same breakdown, rejects and issues (and the reader the same ledger) as the
-//! csv crate read row by row, whatever the number of partitions, on generated logs with
-//! duplicate ids, rejected rows and numbers without a country.
+//! replay give the same breakdown, rejects, issues and ledger as the csv crate read row by row,
+//! whatever the number of partitions, on generated logs with duplicate ids, rejected rows and
+//! numbers without a country.
 
 use std::path::Path;
 
@@ -19,13 +19,15 @@ use crate::common::{root, stderr, wabill, wabill_ok};
 
 type Outcome = Result<(String, Vec<Reject>), String>;
 
+type Ledger = Option<Vec<u8>>;
+
 /// The in-memory replay's JSON and rejects, and its ledger (CSV bytes).
 fn in_memory(
     path: &Path,
     log: &TestLog,
     forced: Option<Rulebook>,
     plain: bool,
-) -> (Outcome, Option<Vec<u8>>) {
+) -> (Outcome, Ledger) {
     let read = if plain {
         read_log_plain(path, &log.accounts, &log.markets, forced.is_none())
     } else {
@@ -56,22 +58,36 @@ fn in_memory(
     )
 }
 
-fn partitioned(path: &Path, log: &TestLog, forced: Option<Rulebook>, parts: usize) -> Outcome {
+/// The partitioned replay's JSON and rejects, and its ledger (CSV bytes) when it succeeds.
+fn partitioned(
+    path: &Path,
+    log: &TestLog,
+    forced: Option<Rulebook>,
+    parts: usize,
+) -> (Outcome, Ledger) {
     let spill = tempfile::tempdir().unwrap();
-    let p = scale::replay_partitioned(
+    let out = tempfile::tempdir().unwrap();
+    let ledger = out.path().join("ledger.csv");
+    let p = match scale::replay_partitioned(
         path,
         LogFormat::Csv,
         &log.accounts,
         &log.context(forced),
         parts,
         spill.path(),
+        Some(&ledger),
         &|_, _, _| {},
-    )
-    .map_err(|e| e.to_string())?;
+    ) {
+        Ok(p) => p,
+        Err(e) => return (Err(e.to_string()), None),
+    };
     let json = p.json(&log.accounts, forced, Vec::new());
     // The spill folder is gone once the replay returns.
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
-    Ok((serde_json::to_string_pretty(&json).unwrap(), p.rejects))
+    (
+        Ok((serde_json::to_string_pretty(&json).unwrap(), p.rejects)),
+        Some(std::fs::read(&ledger).unwrap()),
+    )
 }
 
 /// The generated log as CSV with an `id` column (some ids repeated, some empty), some rows
@@ -108,8 +124,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
     /// The three readers on one generated log: the plain path (csv crate, row by row), the
-    /// fast parallel reader (same JSON, rejects and ledger, byte for byte) and the partitioned
-    /// replay (same JSON and rejects).
+    /// fast parallel reader and the partitioned replay give the same JSON, rejects and ledger,
+    /// byte for byte.
     fn fast_and_partitioned_replays_equal_the_plain_path(
         log in arb_log(LogSpec::default()),
         forced in arb_rulebook(),
@@ -122,9 +138,10 @@ proptest! {
         let (plain, plain_ledger) = in_memory(&path, &log, forced, true);
         let (fast, fast_ledger) = in_memory(&path, &log, forced, false);
         prop_assert_eq!(&plain, &fast);
-        prop_assert_eq!(plain_ledger, fast_ledger);
-        let got = partitioned(&path, &log, forced, parts);
+        prop_assert_eq!(&plain_ledger, &fast_ledger);
+        let (got, got_ledger) = partitioned(&path, &log, forced, parts);
         prop_assert_eq!(plain, got);
+        prop_assert_eq!(plain_ledger, got_ledger);
     }
 }
 
@@ -160,18 +177,18 @@ fn cli_partitions_give_the_same_breakdown_and_rejects() {
     );
     assert_eq!(memory.1, parts.1);
     assert_eq!(String::from_utf8_lossy(&parts.1).lines().count(), 3);
-    // Per-message outputs need the in-memory replay.
+    // The report needs every message's outcome in memory.
     let o = wabill(&[
         "replay",
         log.to_str().unwrap(),
         "--partitions",
         "2",
-        "--ledger",
-        d.path().join("l.csv").to_str().unwrap(),
+        "--report",
+        d.path().join("r").to_str().unwrap(),
     ]);
     assert_ne!(o.status.code(), Some(0));
     assert!(
-        stderr(&o).contains("--partitions gives the breakdown only"),
+        stderr(&o).contains("--report and --emit-webhooks need"),
         "{}",
         stderr(&o)
     );
@@ -250,7 +267,8 @@ fn cli_partitions_keep_the_global_order_of_counters() {
 
 /// PMP-5 (pmp-2026): the month's first 1,000 otherwise-charged service messages per business
 /// number are free, across all its chats: where the allowance runs out inside the month, the
-/// partitions' units must again be counted in one CONV-1 order.
+/// partitions' units must again be counted in one CONV-1 order, and the ledger (CSV and
+/// Parquet) must name the same free and charged messages.
 #[test]
 fn cli_partitions_keep_the_service_allowance_exact() {
     let d = tempfile::tempdir().unwrap();
@@ -266,7 +284,20 @@ fn cli_partitions_keep_the_service_allowance_exact() {
         "--out",
         log,
     ]);
-    let memory = wabill_ok(&["replay", log, "--format", "csv", "--partitions", "0"]);
+    let ledger = |name: &str| d.path().join(name).to_str().unwrap().to_string();
+    let run = |parts: &str, out: &str| {
+        wabill_ok(&[
+            "replay",
+            log,
+            "--format",
+            "csv",
+            "--partitions",
+            parts,
+            "--ledger",
+            &ledger(out),
+        ])
+    };
+    let memory = run("0", "memory.csv");
     let split = memory
         .lines()
         .filter(|l| {
@@ -278,10 +309,27 @@ fn cli_partitions_keep_the_service_allowance_exact() {
         split >= 2,
         "the PMP-5 allowance must end inside a month: {memory}"
     );
+    let want = std::fs::read(ledger("memory.csv")).unwrap();
     for parts in ["3", "8"] {
-        let got = wabill_ok(&["replay", log, "--format", "csv", "--partitions", parts]);
-        assert_eq!(memory, got, "{parts} partitions");
+        assert_eq!(memory, run(parts, "parts.csv"), "{parts} partitions");
+        // Which units the allowance made free, message by message.
+        assert!(
+            want == std::fs::read(ledger("parts.csv")).unwrap(),
+            "ledger, {parts} partitions"
+        );
     }
+    // A Parquet ledger holds the same table.
+    use polars::prelude::*;
+    let frame = |name: &str| {
+        ParquetReader::new(std::fs::File::open(ledger(name)).unwrap())
+            .finish()
+            .unwrap()
+    };
+    run("0", "memory.parquet");
+    run("3", "parts.parquet");
+    let (a, b) = (frame("memory.parquet"), frame("parts.parquet"));
+    assert!(a.height() > 20_000, "{}", a.height());
+    assert!(a.equals(&b), "{a:?}\n{b:?}");
 }
 
 /// `compare --log` reads a large log once in partitions and prices it under every rulebook:
