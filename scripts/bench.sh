@@ -41,6 +41,7 @@ for n in $sizes; do
     [ -f "$pq" ] || measure "synth $n (parquet)" "$n" $bin synth data/scenarios/support.toml --rows "$n" --seed 1 --out "$pq"
   fi
   rows=-
+  [ -f "$csv" ] && rows=$(($(wc -l < "$csv") - 1))
   if [ "$n" -le 10000000 ]; then
     measure "replay csv $n" "$rows" $bin replay "$csv" --format json
     measure "replay csv $n, in memory" "$rows" $bin replay "$csv" --format json --partitions 0
@@ -54,6 +55,9 @@ for n in $sizes; do
     nc="$dir/support-$n-nocountry.csv"
     [ -f "$nc" ] || cut -d, -f1-9,11 "$csv" > "$nc"
     measure "replay csv $n, no country column" - $bin replay "$nc" --format json
+    measure "replay csv $n with --ledger" "$rows" $bin replay "$csv" --format json --ledger "$dir/ledger.csv"
+    measure "replay csv $n with --ledger, in memory" "$rows" $bin replay "$csv" --format json --ledger "$dir/ledger.csv" --partitions 0
+    rm -f "$dir/ledger.csv"
     measure "compare csv $n, 4 variants" "$(($(wc -l < "$csv") - 1))" $bin compare --log "$csv" --rulebook auto,cbp-2024,pmp-2025,auto --format json
   fi
 done
