@@ -49,6 +49,8 @@ for n in $sizes; do
     measure "replay parquet $n, in memory" "$rows" $bin replay "$pq" --format json --partitions 0
   else
     measure "replay parquet $n" "$rows" $bin replay "$pq" --format json
+    measure "replay parquet $n with --ledger" "$rows" $bin replay "$pq" --format json --ledger "$dir/ledger.csv"
+    rm -f "$dir/ledger.csv"
   fi
   if [ "$n" -eq 10000000 ]; then
     # The same log without its `country` column: every user's country from the number.
