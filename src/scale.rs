@@ -809,7 +809,7 @@ fn price_units(
             f.spill_if_full()?;
         }
         priced += 1;
-        if priced % (1 << 20) == 0 {
+        if priced.is_multiple_of(1 << 20) {
             progress(priced);
         }
         if let Some(next) = next_unit(&mut readers[h.part], h.part)? {
@@ -977,7 +977,7 @@ fn write_ledger(
         while let Some(std::cmp::Reverse((_, _, p, record))) = heap.pop() {
             w.write_all(&record)?;
             written += 1;
-            if written % (1 << 20) == 0 {
+            if written.is_multiple_of(1 << 20) {
                 progress("merging the ledger", written, 0);
             }
             if let Some((ts, row, record)) = next(&mut readers[p])? {

@@ -128,7 +128,7 @@ impl Source {
 /// A source's traffic: a log in memory, ready to be priced under each rulebook, or a large log
 /// already replayed in partitions under every rulebook (one result per `--rulebook`).
 enum Traffic {
-    InMemory(Log),
+    InMemory(Box<Log>),
     Partitioned(Vec<Result<Partitioned, BillingError>>),
 }
 
@@ -283,7 +283,7 @@ fn prepare(
                 s.contacts_resolved
             );
             Ok(Prepared {
-                traffic: Traffic::InMemory(log),
+                traffic: Traffic::InMemory(Box::new(log)),
                 accounts,
                 months: Some(period_months(scenario)),
                 summary: Some(g.summary),
@@ -304,7 +304,7 @@ fn prepare(
                 None => {
                     let log = read_log(path, &accounts, markets, auto_rulebook, &|_| {})?;
                     let rejects = log.rejects.clone();
-                    (Traffic::InMemory(log), rejects)
+                    (Traffic::InMemory(Box::new(log)), rejects)
                 }
                 Some(parts) => {
                     let ctxs: Vec<Context> = rulebooks
