@@ -37,8 +37,8 @@ use crate::billing::money::Money;
 use crate::billing::provider::{tally_outcomes, MonthTally};
 use crate::billing::types::{Country, Kind, Status, TemplateCategory};
 use crate::io::log::{
-    check_log_file, fatal, resolve_countries, users_needing_country, LogError, LogFormat, Parsed,
-    Reject, RowRules, RowSink, FROM_USER,
+    check_log_file, fatal, repeated_ids, resolve_countries, users_needing_country, Interner,
+    LogError, LogFormat, Parsed, Reject, RowRules, RowSink, FROM_USER,
 };
 use crate::report::breakdown::{JsonIssue, MessageCounts};
 
@@ -68,7 +68,6 @@ pub struct Partitioned {
     pub tallies: Vec<MonthTally>,
     /// Calendar months spanned by the messages (WABA-local), as `compare` reports them.
     pub months: u64,
-    pub partitions: usize,
 }
 
 impl Partitioned {
@@ -226,9 +225,7 @@ struct Scan<'a> {
     id_files: Vec<SpillFile>,
     /// For a ledger: each kept row's id and type, in its chat file's order.
     text_files: Option<Vec<SpillFile>>,
-    numbers: Vec<String>,
-    number_ix: FxHashMap<String, u32>,
-    last_number: u32,
+    numbers: Interner,
     rows: u64,
     rejects: Vec<Reject>,
     ranges: WabaRanges,
@@ -247,18 +244,7 @@ fn part_of(hash: u64, parts: usize) -> usize {
 impl Scan<'_> {
     /// Route a kept row to its chat file, and its id to its id file.
     fn spill(&mut self, p: &Parsed, row: u64) -> std::io::Result<()> {
-        let last = self.last_number;
-        let number = if last != u32::MAX && self.numbers[last as usize] == p.number {
-            last
-        } else if let Some(&n) = self.number_ix.get(p.number) {
-            n
-        } else {
-            let n = self.numbers.len() as u32;
-            self.numbers.push(p.number.to_string());
-            self.number_ix.insert(p.number.to_string(), n);
-            n
-        };
-        self.last_number = number;
+        let number = self.numbers.id(p.number);
         self.ranges.add(p.waba, p.ts);
         let parts = self.chat_files.len();
         let rec = ChatRecord {
@@ -417,7 +403,7 @@ fn duplicates_in(bytes: &[u8], markets: &MarketTable) -> (Vec<u32>, Vec<Reject>)
             group.sort_by_key(|r| (r.ts, r.row));
             // Rows whose user has no country are rejected for that (step 3) and do not count
             // as the first of their id, as in memory.
-            let mut kept: Vec<bool> = group
+            let eligible: Vec<bool> = group
                 .iter()
                 .map(|r| {
                     r.explicit_country
@@ -426,25 +412,15 @@ fn duplicates_in(bytes: &[u8], markets: &MarketTable) -> (Vec<u32>, Vec<Reject>)
                             .is_ok()
                 })
                 .collect();
-            for j in 0..group.len() {
-                if !kept[j] {
-                    continue;
-                }
+            let ids: Vec<&[u8]> = group.iter().map(id).collect();
+            for (j, first) in repeated_ids(&ids, &eligible) {
                 let r = &group[j];
-                if let Some(first) = (0..j).find(|&k| kept[k] && id(&group[k]) == id(r)) {
-                    kept[j] = false;
-                    dropped.push(r.row);
-                    rejects.push(Reject {
-                        row: r.row as u64,
-                        column: "id".into(),
-                        value: String::from_utf8_lossy(id(r)).into_owned(),
-                        message: format!(
-                            "duplicate message id (first seen on row {}); not billed twice",
-                            group[first].row
-                        ),
-                        record: String::new(),
-                    });
-                }
+                dropped.push(r.row);
+                rejects.push(Reject::duplicate_id(
+                    r.row,
+                    &String::from_utf8_lossy(id(r)),
+                    group[first].row,
+                ));
             }
         }
         g = end;
@@ -554,16 +530,7 @@ fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable)
         e.country = user_country[user];
         if e.country == FROM_USER {
             unresolved = true;
-            rejects.push(Reject {
-                row: e.row as u64,
-                column: "user".into(),
-                value: format!("+{}", users[user]),
-                message: resolved[user]
-                    .clone()
-                    .and_then(Result::err)
-                    .unwrap_or_default(),
-                record: String::new(),
-            });
+            rejects.push(Reject::without_country(e.row, users[user], &resolved[user]));
         }
     }
     if unresolved {
@@ -728,9 +695,7 @@ fn scan<'a>(
         } else {
             None
         },
-        numbers: Vec::new(),
-        number_ix: FxHashMap::default(),
-        last_number: u32::MAX,
+        numbers: Interner::default(),
         rows: 0,
         rejects: Vec::new(),
         ranges: WabaRanges::new(accounts.wabas.len()),
@@ -1013,6 +978,16 @@ pub enum ScaleError {
     Ledger(#[source] anyhow::Error),
 }
 
+/// `--partitions`: `Some(0)` keeps the replay in memory (`None`), `Some(n)` asks for `n`
+/// partitions, no option lets [`auto_partitions`] choose.
+pub fn partitions(requested: Option<usize>, path: &Path, format: LogFormat) -> Option<usize> {
+    match requested {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => auto_partitions(path, format),
+    }
+}
+
 /// The automatic partition count for a log, `None` below [`AUTO_FROM_ROWS`] (a Parquet
 /// file's row count is in its footer; text logs are estimated at 90 bytes a row): about
 /// [`ROWS_PER_PARTITION`] rows each, at most [`MAX_AUTO_PARTITIONS`], a multiple of the thread
@@ -1238,7 +1213,7 @@ pub fn replay_partitioned_many(
             &ctxs[0],
             &calendars[0],
             accounts,
-            &scanned.numbers,
+            &scanned.numbers.names,
             out,
             progress,
         );
@@ -1275,7 +1250,6 @@ pub fn replay_partitioned_many(
             },
             tallies: std::mem::take(&mut tallies[k]),
             months: if lo > hi { 0 } else { u64::from(hi - lo) + 1 },
-            partitions: parts,
         }));
     }
     Ok(results)

@@ -1044,21 +1044,10 @@ impl TestLog {
 
     /// The log as JSON Lines (formats.md §1), same content as [`TestLog::to_csv`].
     pub fn to_jsonl(&self) -> String {
-        const NAMES: [&str; 10] = [
-            "timestamp",
-            "direction",
-            "user",
-            "type",
-            "category",
-            "status",
-            "entry_point",
-            "waba",
-            "number",
-            "country",
-        ];
         let mut out = String::new();
         for e in self.rows_in_order() {
-            let obj: serde_json::Map<String, serde_json::Value> = NAMES
+            // Every column but `id`.
+            let obj: serde_json::Map<String, serde_json::Value> = LOG_COLUMNS[..10]
                 .iter()
                 .zip(self.fields(e))
                 .filter(|(_, v)| !v.is_empty())

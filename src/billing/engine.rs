@@ -382,12 +382,6 @@ impl WabaRanges {
         r.0 = r.0.min(ts);
         r.1 = r.1.max(ts);
     }
-    pub fn merge(&mut self, other: &WabaRanges) {
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            a.0 = a.0.min(b.0);
-            a.1 = a.1.max(b.1);
-        }
-    }
 }
 
 /// The result of the per-chat pass: CONV-1 order, outcomes (units still to price are

@@ -295,11 +295,7 @@ fn prepare(
                 .cloned()
                 .unwrap_or_else(Accounts::default_single);
             let format = LogFormat::from_path(path);
-            let parts = match args.partitions {
-                Some(0) => None,
-                Some(n) => Some(n),
-                None => scale::auto_partitions(path, format),
-            };
+            let parts = scale::partitions(args.partitions, path, format);
             let (traffic, rejects) = match parts {
                 None => {
                     let log = read_log(path, &accounts, markets, auto_rulebook, &|_| {})?;

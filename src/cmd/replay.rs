@@ -373,14 +373,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         };
         write_report(&r, &report, &dir, &rates_label)?;
     }
-    print_breakdown(&args, &report, &r.replay.lines)?;
-    Ok(
-        if args.strict && (rejected > 0 || !report.issues.is_empty()) {
-            1
-        } else {
-            0
-        },
-    )
+    finish(&args, &report, &r.replay.lines, rejected)
 }
 
 /// `--partitions`, or the automatic choice: `Some(n)` to replay in `n` partitions.
@@ -389,21 +382,25 @@ fn partitions_for(args: &ReplayArgs, format: LogFormat) -> Result<Option<usize>>
     // the partitioned replay writes it partition by partition).
     let in_memory_only = args.report.is_some() || args.emit_webhooks.is_some();
     match args.partitions {
-        Some(0) => Ok(None),
-        Some(_) if in_memory_only => bail!(
+        Some(n) if n > 0 && in_memory_only => bail!(
             "--report and --emit-webhooks need every message's outcome in memory (drop --partitions)"
         ),
-        Some(_) if format == LogFormat::Webhooks => {
+        Some(n) if n > 0 && format == LogFormat::Webhooks => {
             bail!("--partitions reads CSV, JSON Lines or Parquet logs, not webhooks")
         }
-        Some(n) => Ok(Some(n)),
         None if in_memory_only || format == LogFormat::Webhooks => Ok(None),
-        None => Ok(crate::scale::auto_partitions(&args.log, format)),
+        requested => Ok(crate::scale::partitions(requested, &args.log, format)),
     }
 }
 
-/// The breakdown on stdout, then the first issues on stderr.
-fn print_breakdown(args: &ReplayArgs, report: &JsonReport, lines: &[engine::Line]) -> Result<()> {
+/// The breakdown on stdout, the first issues on stderr, and the exit code: 1 under `--strict`
+/// when a row was rejected or an issue found.
+fn finish(
+    args: &ReplayArgs,
+    report: &JsonReport,
+    lines: &[engine::Line],
+    rejected: usize,
+) -> Result<i32> {
     let out = match args.format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(report)?;
@@ -430,7 +427,8 @@ fn print_breakdown(args: &ReplayArgs, report: &JsonReport, lines: &[engine::Line
             report.issues.len()
         ));
     }
-    Ok(())
+    let strict_failure = rejected > 0 || !report.issues.is_empty();
+    Ok(if args.strict && strict_failure { 1 } else { 0 })
 }
 
 /// The partitioned replay (bounded memory): same breakdown, rejects and exit code.
@@ -513,12 +511,5 @@ fn run_partitioned(
             .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref())),
     )?;
     let report = p.json(&accounts, forced, cards_of(&rates, &p.currency));
-    print_breakdown(args, &report, &p.lines)?;
-    Ok(
-        if args.strict && (rejected > 0 || !report.issues.is_empty()) {
-            1
-        } else {
-            0
-        },
-    )
+    finish(args, &report, &p.lines, rejected)
 }

@@ -44,6 +44,35 @@ pub struct Reject {
 }
 
 impl Reject {
+    /// A repeated message id: the row is not billed twice.
+    pub(crate) fn duplicate_id(row: u32, id: &str, first_row: u32) -> Reject {
+        Reject {
+            row: row as u64,
+            column: "id".into(),
+            value: id.to_string(),
+            message: format!(
+                "duplicate message id (first seen on row {first_row}); not billed twice"
+            ),
+            record: String::new(),
+        }
+    }
+
+    /// A row without an explicit country whose user number has none (MKT-1); `resolved` is
+    /// the number's resolution (its error says why).
+    pub(crate) fn without_country(
+        row: u32,
+        user: u64,
+        resolved: &Option<Result<Country, String>>,
+    ) -> Reject {
+        Reject {
+            row: row as u64,
+            column: "user".into(),
+            value: format!("+{user}"),
+            message: resolved.clone().and_then(Result::err).unwrap_or_default(),
+            record: String::new(),
+        }
+    }
+
     /// The rejection of field `col` of a row.
     pub(crate) fn of_field(
         row: u64,
@@ -339,6 +368,34 @@ pub(crate) trait RowSink<'a> {
 /// Country index placeholder: the user's country, resolved in [`LogBuilder::finish`].
 pub(crate) const FROM_USER: u16 = u16::MAX;
 
+/// Strings interned to dense ids in order of first sight; most logs repeat the previous row's
+/// value (one business number, few message types), so it is checked before hashing.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    pub(crate) names: Vec<String>,
+    ix: FxHashMap<String, u32>,
+    last: Option<u32>,
+}
+
+impl Interner {
+    pub(crate) fn id(&mut self, s: &str) -> u32 {
+        let id = match self.last {
+            Some(l) if self.names[l as usize] == s => l,
+            _ => match self.ix.get(s) {
+                Some(&i) => i,
+                None => {
+                    let i = self.names.len() as u32;
+                    self.names.push(s.to_string());
+                    self.ix.insert(s.to_string(), i);
+                    i
+                }
+            },
+        };
+        self.last = Some(id);
+        id
+    }
+}
+
 /// Builds a [`Log`] row by row (any reader), or block by block (the parallel CSV reader).
 pub struct LogBuilder<'a> {
     pub(crate) rules: RowRules<'a>,
@@ -348,13 +405,10 @@ pub struct LogBuilder<'a> {
     user_num: Vec<u64>,
     /// The last chat of each user.
     user_chat: Vec<u32>,
-    number_ix: FxHashMap<String, u32>,
-    type_ix: FxHashMap<String, u16>,
+    numbers: Interner,
+    types: Interner,
     country_ix: FxHashMap<Country, u16>,
     chat_ix: FxHashMap<ChatKey, u32>,
-    /// Most logs have one business number: check the last one before hashing.
-    last_number: u32,
-    last_type: u16,
 }
 
 /// One row's fields, in [`COLUMNS`] order (`None`: the column is absent).
@@ -399,12 +453,10 @@ impl<'a> LogBuilder<'a> {
             user_ix: FxHashMap::default(),
             user_num: Vec::new(),
             user_chat: Vec::new(),
-            number_ix: FxHashMap::default(),
-            type_ix: FxHashMap::default(),
+            numbers: Interner::default(),
+            types: Interner::default(),
             country_ix: FxHashMap::default(),
             chat_ix: FxHashMap::default(),
-            last_number: u32::MAX,
-            last_type: u16::MAX,
         }
     }
 
@@ -432,20 +484,7 @@ impl<'a> LogBuilder<'a> {
             Some(c) => self.country_index(c),
             None => FROM_USER,
         };
-        let last = self.last_number;
-        let number = match (last != u32::MAX && self.log.numbers[last as usize] == p.number)
-            .then_some(last)
-            .or_else(|| self.number_ix.get(p.number).copied())
-        {
-            Some(n) => n,
-            None => {
-                let n = self.number_ix.len() as u32;
-                self.number_ix.insert(p.number.to_string(), n);
-                self.log.numbers.push(p.number.to_string());
-                n
-            }
-        };
-        self.last_number = number;
+        let number = self.numbers.id(p.number);
         let key = ChatKey {
             waba: p.waba,
             number,
@@ -464,20 +503,7 @@ impl<'a> LogBuilder<'a> {
             self.user_chat[user as usize] = chat;
             chat
         };
-        let last_ty = self.last_type;
-        let ty_ix = match (last_ty != u16::MAX && self.log.types[last_ty as usize] == p.ty)
-            .then_some(last_ty)
-            .or_else(|| self.type_ix.get(p.ty).copied())
-        {
-            Some(i) => i,
-            None => {
-                let i = self.type_ix.len() as u16;
-                self.type_ix.insert(p.ty.to_string(), i);
-                self.log.types.push(p.ty.to_string());
-                i
-            }
-        };
-        self.last_type = ty_ix;
+        let ty_ix = self.types.id(p.ty) as u16;
         let id_ix = if p.id.is_empty() {
             u32::MAX
         } else {
@@ -500,6 +526,8 @@ impl<'a> LogBuilder<'a> {
     /// has no country, drop duplicate message ids (the first in CONV-1 order is kept; each later
     /// one is a reject), sort rejects by row.
     pub fn finish(mut self, path: &str) -> Log {
+        self.log.numbers = std::mem::take(&mut self.numbers.names);
+        self.log.types = std::mem::take(&mut self.types.names);
         let markets = self.markets;
         let t = std::time::Instant::now();
         let needed = users_needing_country(&self.log.events, &self.log.chats, self.user_num.len());
@@ -525,17 +553,11 @@ impl<'a> LogBuilder<'a> {
                 e.country = user_cidx[user];
                 if e.country == FROM_USER {
                     drop[i] = true;
-                    let msg = resolved[user]
-                        .clone()
-                        .and_then(Result::err)
-                        .unwrap_or_default();
-                    dropped.push(Reject {
-                        row: e.row as u64,
-                        column: "user".into(),
-                        value: format!("+{}", log.users[user]),
-                        message: msg,
-                        record: String::new(),
-                    });
+                    dropped.push(Reject::without_country(
+                        e.row,
+                        self.user_num[user],
+                        &resolved[user],
+                    ));
                 }
             }
         }
@@ -559,25 +581,17 @@ impl<'a> LogBuilder<'a> {
             while end < keyed.len() && keyed[end].0 == keyed[g].0 {
                 end += 1;
             }
-            for j in g + 1..end {
-                let i = keyed[j].3;
-                let id = log.id_str(log.event_id[i as usize]);
-                let first = keyed[g..j]
-                    .iter()
-                    .map(|k| k.3)
-                    .find(|&f| !drop[f as usize] && log.id_str(log.event_id[f as usize]) == id);
-                if let Some(first) = first {
-                    drop[i as usize] = true;
-                    dropped.push(Reject {
-                        row: keyed[j].2 as u64,
-                        column: "id".into(),
-                        value: id.to_string(),
-                        message: format!(
-                            "duplicate message id (first seen on row {}); not billed twice",
-                            log.events[first as usize].row
-                        ),
-                        record: String::new(),
-                    });
+            if end - g > 1 {
+                let group = &keyed[g..end];
+                let id = |k: &(u64, i64, u32, u32)| log.id_str(log.event_id[k.3 as usize]);
+                let ids: Vec<&[u8]> = group.iter().map(|k| id(k).as_bytes()).collect();
+                for (j, first) in repeated_ids(&ids, &vec![true; ids.len()]) {
+                    drop[group[j].3 as usize] = true;
+                    dropped.push(Reject::duplicate_id(
+                        group[j].2,
+                        id(&group[j]),
+                        group[first].2,
+                    ));
                 }
             }
             g = end;
@@ -627,6 +641,25 @@ pub(crate) fn resolve_countries(
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// One group of occurrences of ids that share a hash, in CONV-1 order: for each occurrence
+/// that repeats an earlier id, its index and the index of the first one (which is kept).
+/// Occurrences that are not `eligible` (rows rejected for another reason) neither repeat nor
+/// count as a first.
+pub(crate) fn repeated_ids(ids: &[&[u8]], eligible: &[bool]) -> Vec<(usize, usize)> {
+    let mut kept = eligible.to_vec();
+    let mut repeats = Vec::new();
+    for j in 0..ids.len() {
+        if !kept[j] {
+            continue;
+        }
+        if let Some(first) = (0..j).find(|&k| kept[k] && ids[k] == ids[j]) {
+            kept[j] = false;
+            repeats.push((j, first));
+        }
+    }
+    repeats
 }
 
 /// Which users have a row whose country comes from the number (`FROM_USER`).
