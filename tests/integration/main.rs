@@ -12,6 +12,7 @@ mod model_props;
 mod otp_flow;
 mod props;
 mod reconcile;
+mod regression;
 mod report;
 mod rules;
 mod scale;
