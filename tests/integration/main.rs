@@ -16,3 +16,4 @@ mod regression;
 mod report;
 mod rules;
 mod scale;
+mod tidy;

@@ -1,4 +1,4 @@
-//! The fast paths (issue 7) against the plain one: the parallel CSV reader and the partitioned
+//! The fast paths against the plain one: the parallel CSV reader and the partitioned
 //! replay give the same breakdown, rejects, issues and ledger as the csv crate read row by row,
 //! whatever the number of partitions, on generated logs with duplicate ids, rejected rows and
 //! numbers without a country.
