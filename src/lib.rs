@@ -7,7 +7,7 @@ pub mod billing;
 pub mod cmd;
 pub mod io;
 pub mod report;
-pub mod scale;
+pub mod replay;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod traffic;

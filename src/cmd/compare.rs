@@ -4,7 +4,7 @@
 //! combination, and each `--log`) and rulebooks. Each source is generated (or read) once, in
 //! parallel, straight into a [`Log`] (no file); each (source, rulebook) pair is then priced in
 //! parallel from that one log (`engine::replay` takes the events by reference). A large `--log`
-//! is instead replayed partitioned (`scale::replay_partitioned_many`: read once, each partition
+//! is instead replayed partitioned (`replay::partitioned::replay_partitioned_many`: read once, each partition
 //! replayed under every rulebook). Results are collected in variant order, so the output does
 //! not depend on the thread count.
 
@@ -16,11 +16,8 @@ use clap::Args;
 use rayon::prelude::*;
 
 use crate::billing::accounts::{Accounts, Portfolio, Waba};
-use crate::billing::engine::{self, BillingError, Context, Line};
+use crate::billing::engine::{BillingError, Context};
 use crate::billing::markets::MarketTable;
-use crate::billing::money::Money;
-use crate::billing::provider;
-use crate::billing::provider::ProviderBill;
 use crate::billing::rates::RateBook;
 use crate::billing::types::Rulebook;
 use crate::cmd::replay::{parse_rulebook, Format};
@@ -29,9 +26,9 @@ use crate::cmd::{load_accounts, notice, rates_dir};
 use crate::io::generated::log_from_scenario;
 use crate::io::log::{read_log, Log, LogFormat};
 use crate::io::rates_dir::{self, RatesDir};
-use crate::report::breakdown::MessageCounts;
 use crate::report::compare::{self, Variant};
-use crate::scale::{self, Partitioned};
+use crate::replay::partitioned::{self, Request};
+use crate::replay::Summary as ReplaySummary;
 use crate::traffic::{Scenario, Summary};
 
 #[derive(Debug, Clone, Args)]
@@ -129,7 +126,7 @@ impl Source {
 /// already replayed in partitions under every rulebook (one result per `--rulebook`).
 enum Traffic {
     InMemory(Box<Log>),
-    Partitioned(Vec<Result<Partitioned, BillingError>>),
+    Partitioned(Vec<Result<ReplaySummary, BillingError>>),
 }
 
 /// A source turned into a log, ready to be priced.
@@ -295,7 +292,7 @@ fn prepare(
                 .cloned()
                 .unwrap_or_else(Accounts::default_single);
             let format = LogFormat::from_path(path);
-            let parts = scale::partitions(args.partitions, path, format);
+            let parts = partitioned::partitions(args.partitions, path, format);
             let (traffic, rejects) = match parts {
                 None => {
                     let log = read_log(path, &accounts, markets, auto_rulebook, &|_| {})?;
@@ -314,16 +311,19 @@ fn prepare(
                         })
                         .collect();
                     let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
-                    let results = scale::replay_partitioned_many(
-                        path,
-                        format,
-                        &accounts,
+                    let results = partitioned::replay_partitioned_many(
+                        &Request {
+                            path,
+                            format,
+                            accounts: &accounts,
+                            parts,
+                            spill: &spill,
+                            ledger: None,
+                            progress: &|_, _, _| {},
+                            trace: false,
+                        },
                         &ctxs,
                         auto_rulebook,
-                        parts,
-                        &spill,
-                        None,
-                        &|_, _, _| {},
                     )?;
                     let rejects = results
                         .iter()
@@ -370,27 +370,8 @@ fn price(
         Source::Scenario { setting, .. } => ("scenario", setting.clone()),
         Source::Log { .. } => ("log", Vec::new()),
     };
-    let variant = |messages: MessageCounts,
-                   months: u64,
-                   lines: &[Line],
-                   issues: usize,
-                   total: Money,
-                   provider: Option<ProviderBill>| Variant {
-        traffic: src.name(),
-        kind,
-        setting: setting.clone(),
-        rulebook: rulebook.map_or("auto", |r| r.id()).to_string(),
-        messages,
-        contacts: p.summary.as_ref().map(|s| s.contacts),
-        resolved: p.summary.as_ref().map(|s| s.contacts_resolved),
-        months: p.months.unwrap_or(months),
-        by_month: compare::month_totals(lines),
-        categories: compare::category_totals(lines),
-        issues,
-        meta_total: total,
-        provider,
-    };
-    match &p.traffic {
+    let in_memory;
+    let summary = match &p.traffic {
         Traffic::InMemory(log) => {
             let ctx = Context {
                 accounts: &p.accounts,
@@ -399,37 +380,31 @@ fn price(
                 forced: rulebook,
                 rates_at,
             };
-            let replay = engine::replay(&log.events, &log.chats, &log.countries, &ctx)?;
-            let provider = p.accounts.provider.as_ref().map(|pr| {
-                let tallies = provider::tally(&log.events, &log.chats, &replay);
-                pr.bill(&tallies, &replay.lines)
-            });
-            Ok(variant(
-                MessageCounts::of(log),
-                compare::months_spanned(log, &replay),
-                &replay.lines,
-                replay.issues.len(),
-                replay.total,
-                provider,
-            ))
+            in_memory = crate::replay::memory::replay(log, &ctx)?.1;
+            &in_memory
         }
-        Traffic::Partitioned(results) => {
-            let part = results[r].as_ref().map_err(Clone::clone)?;
-            let provider = p
-                .accounts
-                .provider
-                .as_ref()
-                .map(|pr| pr.bill(&part.tallies, &part.lines));
-            Ok(variant(
-                part.messages.clone(),
-                part.months,
-                &part.lines,
-                part.issues.len(),
-                part.total,
-                provider,
-            ))
-        }
-    }
+        Traffic::Partitioned(results) => results[r].as_ref().map_err(Clone::clone)?,
+    };
+    let provider = p
+        .accounts
+        .provider
+        .as_ref()
+        .map(|pr| pr.bill(&summary.tallies, &summary.lines));
+    Ok(Variant {
+        traffic: src.name(),
+        kind,
+        setting,
+        rulebook: rulebook.map_or("auto", |r| r.id()).to_string(),
+        messages: summary.messages.clone(),
+        contacts: p.summary.as_ref().map(|s| s.contacts),
+        resolved: p.summary.as_ref().map(|s| s.contacts_resolved),
+        months: p.months.unwrap_or(summary.months),
+        by_month: compare::month_totals(&summary.lines),
+        categories: compare::category_totals(&summary.lines),
+        issues: summary.issues.len(),
+        meta_total: summary.total,
+        provider,
+    })
 }
 
 pub fn run(args: CompareArgs) -> Result<i32> {

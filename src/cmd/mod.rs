@@ -13,6 +13,9 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::billing::accounts::Accounts;
+use crate::billing::engine::MissingRate;
+
+use crate::replay::service::Inputs;
 
 /// The rates directory: `--rates`, else `$WABILL_RATES`, else `./rates`, else the project's.
 pub fn rates_dir(arg: Option<&Path>) -> PathBuf {
@@ -74,4 +77,54 @@ pub fn steps_style() -> ProgressStyle {
 /// Print a notice on stderr in the house style.
 pub fn notice(msg: impl std::fmt::Display) {
     eprintln!("wabill: {msg}");
+}
+
+/// The accounts and rates of a replay, loaded and checked against each other (CONV-6).
+pub fn load_inputs(accounts: Option<&Path>, rates: Option<&Path>) -> Result<Inputs> {
+    let accounts = load_accounts(accounts)?;
+    accounts.currency()?;
+    let rates = crate::io::rates_dir::load(&rates_dir(rates))?;
+    Inputs::new(accounts, rates)
+}
+
+/// RATE-4: every missing rate on stderr, and the error that ends the command.
+pub fn missing_rates(missing: &[MissingRate]) -> anyhow::Error {
+    for m in missing {
+        notice(m);
+    }
+    anyhow::anyhow!(
+        "{} missing rate(s); add them to the rates directory (`wabill rates import`) or fix the log",
+        missing.len()
+    )
+}
+
+/// `WABILL_TRACE=1`: phase timings on stderr (for benchmarks).
+pub fn trace(phase: &str, since: std::time::Instant) {
+    if std::env::var_os("WABILL_TRACE").is_some() {
+        notice(format_args!(
+            "{phase}: {:.3} s",
+            since.elapsed().as_secs_f64()
+        ));
+    }
+}
+
+/// A progress callback `(phase, done, of)` drawing on `pb`: a new phase counts (and measures
+/// its rate) from zero; a phase of known length shows a bar.
+pub fn phase_progress(pb: &ProgressBar) -> impl Fn(&str, u64, u64) + Sync + '_ {
+    let phase = std::sync::Mutex::new(String::from("scanning"));
+    move |name: &str, done: u64, of: u64| {
+        let mut phase = phase.lock().expect("progress");
+        if *phase != name {
+            *phase = name.to_string();
+            if of > 0 {
+                pb.set_style(steps_style());
+                pb.set_length(of);
+            } else {
+                pb.set_style(rows_style());
+            }
+            pb.set_message(name.to_string());
+            pb.reset();
+        }
+        pb.set_position(done);
+    }
 }

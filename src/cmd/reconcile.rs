@@ -11,10 +11,10 @@ use rust_decimal::Decimal;
 use crate::billing::accounts::Accounts;
 use crate::billing::meta::merge_statuses;
 use crate::billing::reconcile::{self, Ours};
-use crate::cmd::notice;
-use crate::cmd::replay::{
-    default_rejects_path, handle_rejects, load_and_replay, parse_rulebook, price,
-};
+use crate::billing::engine::BillingError;
+use crate::cmd::replay::{default_rejects_path, handle_rejects, parse_rulebook};
+use crate::cmd::{load_inputs, missing_rates, notice, progress};
+use crate::replay::service;
 use crate::io::analytics::read_analytics;
 use crate::io::log::LogFormat;
 use crate::io::webhooks::read_webhooks;
@@ -73,15 +73,19 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     if args.tolerance.is_sign_negative() {
         bail!("--tolerance must not be negative");
     }
-    let (log, rates, accounts) = load_and_replay(
+    let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let pb = progress("reading");
+    let log = inputs.read(
         &args.log,
         LogFormat::from_path(&args.log),
-        args.accounts.as_deref(),
-        args.rates.as_deref(),
-        forced,
+        forced.is_none(),
+        &|n| pb.set_position(n),
     )?;
-    handle_rejects(&log, &default_rejects_path(&args.log, None))?;
-    let r = price(log, rates, accounts, forced)?;
+    pb.finish_and_clear();
+    handle_rejects(&log.path, &log.rejects, &default_rejects_path(&args.log, None))?;
+    let r = service::price(log, inputs, forced, None).map_err(|e| match e {
+        BillingError::MissingRates(m) => missing_rates(&m),
+    })?;
 
     let webhooks = read_webhooks(&args.webhooks)?;
     if webhooks.lines == 0 {

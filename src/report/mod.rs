@@ -6,7 +6,6 @@ pub mod breakdown;
 pub mod charts;
 pub mod compare;
 pub mod html;
-pub mod ledger;
 pub mod reconcile;
 pub mod series;
 pub mod site;
