@@ -1,12 +1,14 @@
 //! Rendering results for people and programs: the breakdown (table, JSON, CSV), the ledger, the
 //! reconciliation report, comparisons, and report folders (aggregated series, charts, HTML and
-//! Markdown).
+//! Markdown). Money and numbers for display are formatted in one place, [`format`].
 
 pub mod breakdown;
 pub mod charts;
 pub mod compare;
+pub mod format;
 pub mod html;
 pub mod ledger;
+pub mod markdown;
 pub mod reconcile;
 pub mod series;
 pub mod site;
