@@ -1,4 +1,6 @@
-//! One file per subcommand; each parses nothing itself (clap does) and only wires the pieces.
+//! One file per subcommand; each parses nothing itself (clap does) and only wires the pieces:
+//! arguments, one library call, printing. Commands do not import each other: what several share
+//! (the output format, `--rulebook`, the inputs' defaults, notices and progress) is here.
 
 pub mod compare;
 pub mod estimate;
@@ -7,12 +9,34 @@ pub mod reconcile;
 pub mod replay;
 pub mod synth;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::billing::accounts::Accounts;
+use crate::billing::engine::MissingRate;
+use crate::billing::types::Rulebook;
+use crate::report::missing_rates::{MissingRates, Remedy};
+
+/// `--format`: what goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// `--rulebook`: `auto` (`None`: the rulebook follows the date) or one rulebook id.
+pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
+    if s.eq_ignore_ascii_case("auto") {
+        Ok(None)
+    } else {
+        s.parse::<Rulebook>().map(Some).map_err(anyhow::Error::msg)
+    }
+}
 
 /// The rates directory: `--rates`, else `$WABILL_RATES`, else `./rates`, else the project's.
 pub fn rates_dir(arg: Option<&Path>) -> PathBuf {
@@ -74,4 +98,28 @@ pub fn steps_style() -> ProgressStyle {
 /// Print a notice on stderr in the house style.
 pub fn notice(msg: impl std::fmt::Display) {
     eprintln!("wabill: {msg}");
+}
+
+/// Write `out` to stdout and flush (a closed pipe comes back as an error, which `main` ends
+/// quietly).
+pub fn print_stdout(out: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Each missing rate as a notice, then the error that ends the command
+/// ([`MissingRates`]: one wording for every command).
+pub fn missing_rates(rates: &[MissingRate], remedy: Remedy) -> anyhow::Error {
+    for x in rates {
+        notice(x);
+    }
+    anyhow!(
+        "{}",
+        MissingRates::Rates {
+            count: rates.len(),
+            remedy
+        }
+    )
 }

@@ -1,7 +1,6 @@
 //! `wabill reconcile`: replay the business's own log and list where Meta's reports (status
 //! webhooks, and optionally analytics responses) bill differently.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -11,17 +10,16 @@ use rust_decimal::Decimal;
 use crate::billing::accounts::Accounts;
 use crate::billing::meta::merge_statuses;
 use crate::billing::reconcile::{self, Ours};
-use crate::cmd::notice;
-use crate::cmd::replay::{
-    default_rejects_path, handle_rejects, load_and_replay, parse_rulebook, price,
-};
+use crate::cmd::replay::{default_rejects_path, handle_rejects, load_and_replay, price};
+use crate::cmd::{notice, parse_rulebook, print_stdout};
 use crate::io::analytics::read_analytics;
 use crate::io::log::LogFormat;
 use crate::io::webhooks::read_webhooks;
 use crate::report::reconcile::Report;
 
+// `--format` of `reconcile` (no CSV).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum ReconcileFormat {
     Table,
     Json,
 }
@@ -50,8 +48,8 @@ pub struct ReconcileArgs {
     #[arg(long, default_value = "auto")]
     pub rulebook: String,
     /// Output on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReconcileFormat::Table)]
+    pub format: ReconcileFormat,
     /// Largest cost difference (absolute, in the WABA's currency) per day × country × type ×
     /// category that still counts as equal.
     #[arg(long, default_value = "0.0001")]
@@ -119,16 +117,14 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         &problems,
     );
     let out = match args.format {
-        Format::Json => {
+        ReconcileFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report)?;
             s.push('\n');
             s
         }
-        Format::Table => report.table(),
+        ReconcileFormat::Table => report.table(),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    print_stdout(&out)?;
     if !problems.is_empty() {
         notice(format_args!(
             "{} problem(s) in Meta's files (see the report); the other lines were read",

@@ -9,18 +9,15 @@ use clap::{Args, ValueEnum};
 use crate::billing::engine::{self, BillingError, Context, Replay};
 use crate::billing::provider;
 use crate::billing::types::Rulebook;
-use crate::cmd::{load_accounts, notice, progress, rates_dir};
+use crate::cmd::{
+    load_accounts, missing_rates, notice, parse_rulebook, progress, rates_dir,
+    OutputFormat as Format,
+};
 use crate::io::log::{read_log_as, Log, LogFormat};
 use crate::io::rates_dir::{self, RatesDir};
 use crate::report::breakdown::{self, JsonCard, JsonReport};
+use crate::report::missing_rates::Remedy;
 use crate::report::{ledger, site};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-}
 
 /// `--input-format`: how to read the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,14 +95,6 @@ pub struct ReplayArgs {
     /// Folder for the partitioned replay's temporary files (default: the system's temp folder).
     #[arg(long, value_name = "DIR")]
     pub spill_dir: Option<PathBuf>,
-}
-
-pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
-    if s.eq_ignore_ascii_case("auto") {
-        Ok(None)
-    } else {
-        s.parse::<Rulebook>().map(Some).map_err(anyhow::Error::msg)
-    }
 }
 
 /// Everything a replay produced, for `replay`, `compare` and reports.
@@ -229,15 +218,7 @@ pub fn price_at(
     let t0 = std::time::Instant::now();
     let replay = match engine::replay(&log.events, &log.chats, &log.countries, &ctx) {
         Ok(r) => r,
-        Err(BillingError::MissingRates(m)) => {
-            for x in &m {
-                notice(x);
-            }
-            bail!(
-                "{} missing rate(s); add them to the rates directory (`wabill rates import`) or fix the log",
-                m.len()
-            );
-        }
+        Err(BillingError::MissingRates(m)) => return Err(missing_rates(&m, Remedy::FixTheLog)),
     };
     trace("price", t0);
     Ok(Replayed {
@@ -487,13 +468,7 @@ fn run_partitioned(
     let mut p = match result {
         Ok(p) => p,
         Err(crate::scale::ScaleError::Billing(BillingError::MissingRates(m))) => {
-            for x in &m {
-                notice(x);
-            }
-            bail!(
-                "{} missing rate(s); add them to the rates directory (`wabill rates import`) or fix the log",
-                m.len()
-            );
+            return Err(missing_rates(&m, Remedy::FixTheLog))
         }
         Err(e) => return Err(e.into()),
     };
