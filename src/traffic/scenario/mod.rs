@@ -1,11 +1,12 @@
 //! Scenario files: what traffic to generate, read from TOML and checked before use.
 //!
-//! Parsing happens in two steps (`parse`). serde reads the file's *shape* into raw tables whose
-//! leaves are untyped TOML values (unknown keys are refused there, with the line); then
-//! [`parse_scenario`] reads each value itself (`values`), so that every error names the full key
-//! and the offending value (`support.fcr = 1.5: …`), which serde's own messages do not. Every
-//! optional key has a realistic default, listed in the README and in the `DEFAULT_*` constants
-//! below. [`Scenario::set`] (`vary`) changes one key of a checked scenario with the same checks.
+//! Parsing happens in two steps (`parse`, with `audience` for the one section that has two
+//! forms). serde reads the file's *shape* into raw tables whose leaves are untyped TOML values
+//! (unknown keys are refused there, with the line); then [`parse_scenario`] reads each value
+//! itself (`values`), so that every error names the full key and the offending value
+//! (`support.fcr = 1.5: …`), which serde's own messages do not. Every optional key has a
+//! realistic default, listed in the README and in the `DEFAULT_*` constants below.
+//! [`Scenario::set`] (`vary`) changes one key of a checked scenario with the same checks.
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use chrono_tz::Tz;
 use crate::billing::accounts::{Accounts, Portfolio, Waba};
 use crate::traffic::countries::Country;
 
+mod audience;
 mod parse;
 mod values;
 mod vary;
