@@ -8,21 +8,18 @@ use clap::{Args, ValueEnum};
 
 use crate::billing::engine::{BillingError, Line};
 use crate::billing::types::Rulebook;
-use crate::cmd::{load_inputs, missing_rates, notice, progress, trace};
-use crate::io::log::{LogFormat, Reject};
+use crate::cmd::{
+    default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
+    progress, trace, OutputFormat as Format,
+};
+use crate::report::missing_rates::Remedy;
+use crate::io::log::LogFormat;
 use crate::replay::ledger;
 use crate::replay::partitioned::{self, PartitionError, Request};
 use crate::replay::service::{self, Inputs, Replayed};
 use crate::replay::Summary;
 use crate::report::breakdown::{self, JsonReport};
 use crate::report::site;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-}
 
 /// `--input-format`: how to read the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,14 +99,6 @@ pub struct ReplayArgs {
     pub spill_dir: Option<PathBuf>,
 }
 
-pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
-    if s.eq_ignore_ascii_case("auto") {
-        Ok(None)
-    } else {
-        s.parse::<Rulebook>().map(Some).map_err(anyhow::Error::msg)
-    }
-}
-
 fn log_stem(args: &ReplayArgs) -> String {
     args.log
         .file_stem()
@@ -154,41 +143,6 @@ pub fn write_report(
     Ok(())
 }
 
-/// Where rejected rows go by default: next to the ledger, else `reports/<log>.rejects.csv`.
-pub fn default_rejects_path(log: &Path, ledger: Option<&Path>) -> PathBuf {
-    let stem = log
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "log".into());
-    match ledger {
-        Some(l) => l.with_file_name(format!("{stem}.rejects.csv")),
-        None => PathBuf::from("reports").join(format!("{stem}.rejects.csv")),
-    }
-}
-
-/// Report the rejects of `file` on stderr (the first ten) and write them to `path`; returns
-/// their count.
-pub fn handle_rejects(file: &str, rejects: &[Reject], path: &Path) -> Result<usize> {
-    let n = rejects.len();
-    if n > 0 {
-        for r in rejects.iter().take(10) {
-            notice(format_args!(
-                "{}: row {}, column `{}`, value `{}`: {}",
-                file, r.row, r.column, r.value, r.message
-            ));
-        }
-        if n > 10 {
-            notice(format_args!("… and {} more rejected row(s)", n - 10));
-        }
-        ledger::write_rejects(path, file, rejects)?;
-        notice(format_args!(
-            "{n} row(s) rejected, written to {}",
-            path.display()
-        ));
-    }
-    Ok(n)
-}
-
 pub fn run(args: ReplayArgs) -> Result<i32> {
     let forced = parse_rulebook(&args.rulebook)?;
     let format = args.input_format.resolve(&args.log);
@@ -213,7 +167,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     let rejected = handle_rejects(&log.path, &log.rejects, &rejects_path)?;
     let t0 = std::time::Instant::now();
     let r = service::price(log, inputs, forced, args.rates_at).map_err(|e| match e {
-        BillingError::MissingRates(m) => missing_rates(&m),
+        BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
     })?;
     trace("price", t0);
     if let Some(path) = &args.ledger {
@@ -325,7 +279,7 @@ fn run_partitioned(
     trace("partitioned replay", t0);
     match result {
         Ok(summary) => Ok(summary),
-        Err(PartitionError::Billing(BillingError::MissingRates(m))) => Err(missing_rates(&m)),
+        Err(PartitionError::Billing(BillingError::MissingRates(m))) => Err(missing_rates(&m, Remedy::FixTheLog)),
         Err(e) => Err(e.into()),
     }
 }
