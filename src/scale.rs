@@ -37,8 +37,9 @@ use crate::billing::money::Money;
 use crate::billing::provider::{tally_outcomes, MonthTally};
 use crate::billing::types::{Country, Kind, Status, TemplateCategory};
 use crate::io::log::{
-    check_log_file, fatal, repeated_ids, resolve_countries, users_needing_country, Interner,
-    LogError, LogFormat, Parsed, Reject, RowRules, RowSink, FROM_USER,
+    check_log_file, fatal, read_rows, repeated_ids, resolve_countries, users_needing_country,
+    CsvReader, Interner, LogError, LogFormat, Parsed, ReadOptions, Reject, RowRules, RowSink,
+    FROM_USER,
 };
 use crate::report::breakdown::{JsonIssue, MessageCounts};
 
@@ -671,7 +672,7 @@ fn scan<'a>(
     path: &Path,
     format: LogFormat,
     accounts: &'a Accounts,
-    auto_rulebook: bool,
+    read: ReadOptions,
     dir: &SpillDir,
     parts: usize,
     texts: bool,
@@ -687,7 +688,7 @@ fn scan<'a>(
             .collect()
     };
     let mut scan = Scan {
-        rules: RowRules::new(accounts, auto_rulebook),
+        rules: RowRules::new(accounts, read.auto_rulebook),
         chat_files: create("chats").map_err(io)?,
         id_files: create("ids").map_err(io)?,
         text_files: if texts {
@@ -702,10 +703,13 @@ fn scan<'a>(
         error: None,
     };
     let report = |n: u64| progress("scanning", n, 0);
+    // The scan reads CSV with the block reader whatever `read.reader` says (the plain reader
+    // is the in-memory replay's reference).
+    let read = ReadOptions {
+        reader: CsvReader::Block,
+        ..read
+    };
     match format {
-        LogFormat::Csv => crate::io::log::read_csv(path, &mut scan, &report)?,
-        LogFormat::Jsonl => crate::io::log::read_jsonl(path, &mut scan, &report)?,
-        LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut scan, &report)?,
         LogFormat::Webhooks => {
             return Err(fatal(
                 path,
@@ -713,6 +717,7 @@ fn scan<'a>(
             )
             .into())
         }
+        _ => read_rows(path, format, &mut scan, &read, &report)?,
     }
     if let Some(e) = scan.error.take() {
         return Err(io(e));
@@ -1007,25 +1012,30 @@ pub fn auto_partitions(path: &Path, format: LogFormat) -> Option<usize> {
 
 /// Replay `path` in `parts` partitions, spilling to a temporary folder under `spill`; with
 /// `ledger`, also write the per-message ledger there (CSV, or Parquet by extension), the same
-/// as the in-memory replay's.
+/// as the in-memory replay's. `read`: as for [`crate::io::log::read_log`] (`trace`: phase
+/// timings on stderr), its `auto_rulebook` set from `ctx` (true when it forces no rulebook).
 #[allow(clippy::too_many_arguments)]
 pub fn replay_partitioned(
     path: &Path,
     format: LogFormat,
     accounts: &Accounts,
     ctx: &Context,
+    read: ReadOptions,
     parts: usize,
     spill: &Path,
     ledger: Option<&Path>,
     progress: Progress,
 ) -> Result<Partitioned, ScaleError> {
-    let auto = ctx.forced.is_none();
+    let read = ReadOptions {
+        auto_rulebook: ctx.forced.is_none(),
+        ..read
+    };
     let mut all = replay_partitioned_many(
         path,
         format,
         accounts,
         std::slice::from_ref(ctx),
-        auto,
+        read,
         parts,
         spill,
         ledger,
@@ -1035,8 +1045,9 @@ pub fn replay_partitioned(
 }
 
 /// Read once, price many: the log scanned, checked and loaded once, each partition replayed
-/// under every context (rulebooks, `--rates-at`), one result per context. `auto_rulebook`: at
-/// least one context follows the date (§1: business rows before 2022-02-01 are then rejected).
+/// under every context (rulebooks, `--rates-at`), one result per context. `read.auto_rulebook`:
+/// at least one context follows the date (§1: business rows before 2022-02-01 are then
+/// rejected); `read.trace`: phase timings on stderr.
 /// `ledger`: the first context's per-message ledger, written to that path.
 #[allow(clippy::too_many_arguments)]
 pub fn replay_partitioned_many(
@@ -1044,7 +1055,7 @@ pub fn replay_partitioned_many(
     format: LogFormat,
     accounts: &Accounts,
     ctxs: &[Context],
-    auto_rulebook: bool,
+    read: ReadOptions,
     parts: usize,
     spill: &Path,
     ledger: Option<&Path>,
@@ -1061,7 +1072,7 @@ pub fn replay_partitioned_many(
         dir: dir.path().display().to_string(),
         source,
     };
-    let trace = std::env::var_os("WABILL_TRACE").is_some();
+    let trace = read.trace;
     let mut clock = std::time::Instant::now();
     let mut lap = |phase: &str| {
         if trace {
@@ -1075,7 +1086,7 @@ pub fn replay_partitioned_many(
         path,
         format,
         accounts,
-        auto_rulebook,
+        read,
         &dir,
         parts,
         ledger.is_some(),

@@ -36,6 +36,7 @@ use crate::billing::markets::{normalize_number, MarketId, MarketTable};
 use crate::billing::money::Money;
 use crate::billing::rates::{Band, Cell, RateBook, RateCard};
 use crate::billing::types::*;
+use crate::io::log::schema::COLUMNS;
 
 const MARKET_MAP: &str = include_str!("../rates/market_map.csv");
 
@@ -1047,7 +1048,7 @@ impl TestLog {
         let mut out = String::new();
         for e in self.rows_in_order() {
             // Every column but `id`.
-            let obj: serde_json::Map<String, serde_json::Value> = LOG_COLUMNS[..10]
+            let obj: serde_json::Map<String, serde_json::Value> = COLUMNS[..10]
                 .iter()
                 .zip(self.fields(e))
                 .filter(|(_, v)| !v.is_empty())

@@ -27,7 +27,7 @@ use crate::cmd::replay::{parse_rulebook, Format};
 use crate::cmd::synth::{load_scenario, scale_to_rows};
 use crate::cmd::{load_accounts, notice, rates_dir};
 use crate::io::generated::log_from_scenario;
-use crate::io::log::{read_log, Log, LogFormat};
+use crate::io::log::{read_log, Log, LogFormat, ReadOptions};
 use crate::io::rates_dir::{self, RatesDir};
 use crate::report::breakdown::MessageCounts;
 use crate::report::compare::{self, Variant};
@@ -243,7 +243,10 @@ fn prepare(
     rulebooks: &[Option<Rulebook>],
 ) -> Result<Prepared> {
     let markets = &rates.markets;
-    let auto_rulebook = rulebooks.iter().any(|r| r.is_none());
+    let read = ReadOptions {
+        auto_rulebook: rulebooks.iter().any(|r| r.is_none()),
+        ..crate::cmd::read_options()
+    };
     match src {
         Source::Scenario { scenario, .. } => {
             let accounts = file_accounts
@@ -256,7 +259,7 @@ fn prepare(
                 &label,
                 &accounts,
                 markets,
-                auto_rulebook,
+                &read,
                 &mut |_| {},
             );
             if let Some(r) = log.rejects.first() {
@@ -298,7 +301,7 @@ fn prepare(
             let parts = scale::partitions(args.partitions, path, format);
             let (traffic, rejects) = match parts {
                 None => {
-                    let log = read_log(path, &accounts, markets, auto_rulebook, &|_| {})?;
+                    let log = read_log(path, format, &accounts, markets, &read, &|_| {})?;
                     let rejects = log.rejects.clone();
                     (Traffic::InMemory(Box::new(log)), rejects)
                 }
@@ -319,7 +322,7 @@ fn prepare(
                         format,
                         &accounts,
                         &ctxs,
-                        auto_rulebook,
+                        read,
                         parts,
                         &spill,
                         None,

@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 use crate::billing::engine::{self, BillingError, Context, Replay};
 use crate::billing::provider;
 use crate::billing::types::Rulebook;
-use crate::cmd::{load_accounts, notice, progress, rates_dir};
-use crate::io::log::{read_log_as, Log, LogFormat};
+use crate::cmd::{load_accounts, notice, progress, rates_dir, read_options};
+use crate::io::log::{read_log, Log, LogFormat, ReadOptions};
 use crate::io::rates_dir::{self, RatesDir};
 use crate::report::breakdown::{self, JsonCard, JsonReport};
 use crate::report::{ledger, site};
@@ -189,14 +189,13 @@ pub fn load_and_replay(
     let (accounts, rates) = load_inputs(accounts, rates)?;
     let t0 = std::time::Instant::now();
     let pb = progress("reading");
-    let log = read_log_as(
-        log_path,
-        format,
-        &accounts,
-        &rates.markets,
-        forced.is_none(),
-        &|n| pb.set_position(n),
-    )?;
+    let read = ReadOptions {
+        auto_rulebook: forced.is_none(),
+        ..read_options()
+    };
+    let log = read_log(log_path, format, &accounts, &rates.markets, &read, &|n| {
+        pb.set_position(n)
+    })?;
     pb.finish_and_clear();
     trace("read", t0);
     Ok((log, rates, accounts))
@@ -295,7 +294,7 @@ pub fn write_report(
 
 /// `WABILL_TRACE=1`: phase timings on stderr (for benchmarks).
 pub fn trace(phase: &str, since: std::time::Instant) {
-    if std::env::var_os("WABILL_TRACE").is_some() {
+    if read_options().trace {
         notice(format_args!(
             "{phase}: {:.3} s",
             since.elapsed().as_secs_f64()
@@ -477,6 +476,7 @@ fn run_partitioned(
         format,
         &accounts,
         &ctx,
+        read_options(),
         parts,
         &spill,
         args.ledger.as_deref(),

@@ -1,6 +1,6 @@
-//! Input and output at the edges: log readers, the rates directory and Meta's rate-card layout,
-//! Meta's webhooks and analytics responses, generated logs, atomic writers. The billing core
-//! never calls into here.
+//! Input and output at the edges: message logs (`log`, one reader per format), the rates
+//! directory and Meta's rate-card layout, Meta's webhooks and analytics responses, generated
+//! logs, Parquet and atomic writers. The billing core never calls into here.
 
 pub mod analytics;
 pub mod generated;

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use wabill::billing::engine;
 use wabill::billing::provider;
 use wabill::billing::types::Rulebook;
-use wabill::io::log::{read_log, read_log_plain, LogFormat, Reject};
+use wabill::io::log::{read_log, read_log_plain, LogFormat, ReadOptions, Reject};
 use wabill::report::breakdown;
 use wabill::scale;
 use wabill::testing::*;
@@ -31,7 +31,12 @@ fn in_memory(
     let read = if plain {
         read_log_plain(path, &log.accounts, &log.markets, forced.is_none())
     } else {
-        read_log(path, &log.accounts, &log.markets, forced.is_none(), &|_| {})
+        let read = ReadOptions {
+            auto_rulebook: forced.is_none(),
+            ..ReadOptions::default()
+        };
+        let format = LogFormat::from_path(path);
+        read_log(path, format, &log.accounts, &log.markets, &read, &|_| {})
     };
     let read = match read {
         Ok(r) => r,
@@ -73,6 +78,7 @@ fn partitioned(
         LogFormat::Csv,
         &log.accounts,
         &log.context(forced),
+        ReadOptions::default(),
         parts,
         spill.path(),
         Some(&ledger),
