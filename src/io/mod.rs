@@ -10,3 +10,29 @@ pub mod output;
 pub mod parquet;
 pub mod rates_dir;
 pub mod webhooks;
+
+#[cfg(test)]
+mod tests {
+    /// The library reads no environment variable (the binary, `src/cmd`, does and passes the
+    /// values down): no file under `src/io` calls `std::env`'s `var` or `var_os`.
+    #[test]
+    fn no_environment_reads() {
+        fn check(dir: &std::path::Path) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    check(&path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let env_read = ["env", "::var"].concat();
+                    assert!(
+                        !text.contains(&env_read),
+                        "{} reads the environment",
+                        path.display()
+                    );
+                }
+            }
+        }
+        check(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/io"));
+    }
+}

@@ -29,7 +29,7 @@ pub(crate) fn record_cut(buf: &[u8]) -> Option<usize> {
     while let Some(nl) = memchr::memrchr(b'\n', &buf[..end]) {
         // Quotes after this newline belong to the incomplete tail.
         quotes -= memchr::memchr_iter(b'"', &buf[nl + 1..end]).count();
-        if quotes % 2 == 0 {
+        if quotes.is_multiple_of(2) {
             return Some(nl + 1);
         }
         end = nl;
@@ -139,10 +139,13 @@ fn read_header(path: &Path, block: &[u8]) -> Result<(HeaderMap, usize), LogError
     Ok((header_map(path, &names)?, hend))
 }
 
+/// A row of a fast piece: its verdict (see [`parse_row`]) and its line.
+type Checked<'r> = (Result<Parsed<'r>, (usize, String)>, &'r str);
+
 /// A piece of a block parsed in parallel: rows in file order, borrowing the block's bytes.
 enum Piece<'r> {
     /// No quotes: split on newlines and commas directly.
-    Fast(Vec<(Result<Parsed<'r>, (usize, String)>, &'r str)>),
+    Fast(Vec<Checked<'r>>),
     /// Has quotes (or is not UTF-8): the csv crate, in order, during the merge.
     Slow(&'r [u8]),
 }
@@ -211,11 +214,7 @@ fn split_records(body: &[u8], parts: usize) -> Vec<&[u8]> {
 }
 
 /// Validate a piece without quotes, line by line (`None` if it has quotes or is not UTF-8).
-fn parse_fast<'r>(
-    piece: &'r [u8],
-    map: &HeaderMap,
-    rules: &RowRules,
-) -> Option<Vec<(Result<Parsed<'r>, (usize, String)>, &'r str)>> {
+fn parse_fast<'r>(piece: &'r [u8], map: &HeaderMap, rules: &RowRules) -> Option<Vec<Checked<'r>>> {
     if memchr::memchr(b'"', piece).is_some() {
         return None;
     }

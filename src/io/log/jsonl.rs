@@ -33,7 +33,7 @@ pub(crate) fn read_jsonl(
             continue;
         }
         n += 1;
-        if n % 1_000_000 == 0 {
+        if n.is_multiple_of(1_000_000) {
             progress(n);
         }
         let obj: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(text) {

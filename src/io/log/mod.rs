@@ -2,11 +2,11 @@
 //! columnar events.
 //!
 //! This file is the one dispatcher: [`read_log`] (and, for the partitioned replay's scan,
-//! [`read_rows`]) picks the reader of a [`LogFormat`]. Each reader, one file per format, hands
-//! every row to a [`RowSink`]: the in-memory [`LogBuilder`], or the partitioned replay's spill
-//! writer. Every row is validated by the one row parser ([`schema`]); a row that cannot be read
-//! is never dropped silently: it becomes a [`Reject`] naming the row, the column and the value,
-//! and is written to the rejects file.
+//! `read_rows`) picks the reader of a [`LogFormat`]. Each reader, one file per format, hands
+//! every row to a `RowSink` (`sink.rs`): the in-memory [`LogBuilder`], or the partitioned
+//! replay's spill writer. Every row is validated by the one row parser ([`schema`]); a row that
+//! cannot be read is never dropped silently: it becomes a [`Reject`] naming the row, the column
+//! and the value, and is written to the rejects file.
 //!
 //! Dependencies point one way: this file uses the readers (`csv`, `jsonl`, `parquet`,
 //! `webhooks`) and `builder`; those use `sink`, `schema`, `options` and `timestamp`, which use
@@ -154,4 +154,85 @@ pub fn read_text(path: &Path) -> Result<String, LogError> {
         .and_then(|mut f| f.read_to_string(&mut s))
         .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The files of this folder and the siblings each may import: a layered order, so the
+    /// imports form a DAG (no reader imports this file, another reader, or the builder).
+    const ALLOWED: &[(&str, &[&str])] = &[
+        ("timestamp.rs", &[]),
+        ("options.rs", &[]),
+        ("schema.rs", &["timestamp"]),
+        ("sink.rs", &["schema"]),
+        ("builder.rs", &["options", "schema", "sink"]),
+        ("csv.rs", &["options", "schema", "sink"]),
+        ("jsonl.rs", &["schema", "sink"]),
+        ("parquet.rs", &["options", "schema", "sink"]),
+        ("webhooks/mod.rs", &["payloads", "schema", "sink"]),
+        ("webhooks/payloads.rs", &["schema", "timestamp"]),
+    ];
+
+    /// The sibling modules a file's code names (`super::x`, `crate::io::log::x`), comments and
+    /// unit tests left out.
+    fn imports(text: &str) -> Vec<String> {
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        let mut out = Vec::new();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for prefix in ["super::", "crate::io::log::"] {
+                for rest in line.split(prefix).skip(1) {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn readers_import_only_the_layers_below_them() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/io/log");
+        for (file, allowed) in ALLOWED {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for name in imports(&text) {
+                assert!(
+                    allowed.contains(&name.as_str()),
+                    "{file} imports `{name}` (allowed: {allowed:?})"
+                );
+            }
+        }
+        // Every file of the folder is in the table.
+        let mut files = Vec::new();
+        for entry in walk(&dir) {
+            let rel = entry
+                .strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel != "mod.rs" {
+                files.push(rel);
+            }
+        }
+        for f in &files {
+            assert!(ALLOWED.iter().any(|(a, _)| a == f), "{f} is not in ALLOWED");
+        }
+    }
+
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+        out
+    }
 }
