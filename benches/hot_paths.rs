@@ -150,8 +150,15 @@ fn main() {
             .expect("data/accounts.toml");
     let rows = body.len() * 100;
     let log = time("CSV read, parallel reader", rows, || {
-        wabill::io::log::read_log(path, &sample_accounts, &rates.markets, true, &|_| {})
-            .expect("read")
+        wabill::io::log::read_log(
+            path,
+            wabill::io::log::LogFormat::Csv,
+            &sample_accounts,
+            &rates.markets,
+            &wabill::io::log::ReadOptions::default(),
+            &|_| {},
+        )
+        .expect("read")
     });
     assert!(log.rejects.is_empty(), "{:?}", &log.rejects[..1]);
     time("CSV read, plain csv-crate path", rows, || {

@@ -6,8 +6,8 @@
 pub mod billing;
 pub mod cmd;
 pub mod io;
-pub mod report;
 pub mod replay;
+pub mod report;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod traffic;

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::MissingRate;
 use crate::billing::types::Rulebook;
-use crate::io::log::Reject;
+use crate::io::log::{CsvReader, ReadOptions, Reject};
 use crate::replay::service::Inputs;
 use crate::report::missing_rates::{MissingRates, Remedy};
 
@@ -53,6 +53,24 @@ pub fn rates_dir(arg: Option<&Path>) -> PathBuf {
         return local;
     }
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/rates"))
+}
+
+/// How this run reads logs, from the environment, read once here for the whole run (the library
+/// reads no environment variable): `WABILL_PLAIN_READER=1` reads CSV with the csv crate one
+/// record at a time (the reference the block reader is tested against), `WABILL_TRACE=1` prints
+/// phase timings on stderr. The rulebook follows the date (`auto_rulebook`) unless the caller
+/// says otherwise.
+pub fn read_options() -> ReadOptions {
+    static FROM_ENV: std::sync::OnceLock<ReadOptions> = std::sync::OnceLock::new();
+    *FROM_ENV.get_or_init(|| ReadOptions {
+        reader: if std::env::var_os("WABILL_PLAIN_READER").is_some() {
+            CsvReader::Plain
+        } else {
+            CsvReader::Block
+        },
+        trace: std::env::var_os("WABILL_TRACE").is_some(),
+        ..ReadOptions::default()
+    })
 }
 
 /// The accounts file, or the documented default (one WABA `default`, UTC, USD).
@@ -112,7 +130,7 @@ pub fn load_inputs(accounts: Option<&Path>, rates: Option<&Path>) -> Result<Inpu
 
 /// `WABILL_TRACE=1`: phase timings on stderr (for benchmarks).
 pub fn trace(phase: &str, since: std::time::Instant) {
-    if std::env::var_os("WABILL_TRACE").is_some() {
+    if read_options().trace {
         notice(format_args!(
             "{phase}: {:.3} s",
             since.elapsed().as_secs_f64()

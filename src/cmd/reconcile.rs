@@ -8,18 +8,18 @@ use clap::{Args, ValueEnum};
 use rust_decimal::Decimal;
 
 use crate::billing::accounts::Accounts;
+use crate::billing::engine::BillingError;
 use crate::billing::meta::merge_statuses;
 use crate::billing::reconcile::{self, Ours};
-use crate::billing::engine::BillingError;
 use crate::cmd::{
     default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
     print_stdout, progress,
 };
-use crate::replay::service;
-use crate::report::missing_rates::Remedy;
 use crate::io::analytics::read_analytics;
 use crate::io::log::LogFormat;
 use crate::io::webhooks::read_webhooks;
+use crate::replay::service;
+use crate::report::missing_rates::Remedy;
 use crate::report::reconcile::Report;
 
 // `--format` of `reconcile` (no CSV).
@@ -81,11 +81,18 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     let log = inputs.read(
         &args.log,
         LogFormat::from_path(&args.log),
-        forced.is_none(),
+        &crate::io::log::ReadOptions {
+            auto_rulebook: forced.is_none(),
+            ..crate::cmd::read_options()
+        },
         &|n| pb.set_position(n),
     )?;
     pb.finish_and_clear();
-    handle_rejects(&log.path, &log.rejects, &default_rejects_path(&args.log, None))?;
+    handle_rejects(
+        &log.path,
+        &log.rejects,
+        &default_rejects_path(&args.log, None),
+    )?;
     let r = service::price(log, inputs, forced, None).map_err(|e| match e {
         BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
     })?;

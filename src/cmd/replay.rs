@@ -10,15 +10,15 @@ use crate::billing::engine::{BillingError, Line};
 use crate::billing::types::Rulebook;
 use crate::cmd::{
     default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
-    progress, trace, OutputFormat as Format,
+    progress, read_options, trace, OutputFormat as Format,
 };
-use crate::report::missing_rates::Remedy;
-use crate::io::log::LogFormat;
+use crate::io::log::{LogFormat, ReadOptions};
 use crate::replay::ledger;
 use crate::replay::partitioned::{self, PartitionError, Request};
 use crate::replay::service::{self, Inputs, Replayed};
 use crate::replay::Summary;
 use crate::report::breakdown::{self, JsonReport};
+use crate::report::missing_rates::Remedy;
 use crate::report::site;
 
 /// `--input-format`: how to read the log.
@@ -161,7 +161,11 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
     let t0 = std::time::Instant::now();
     let pb = progress("reading");
-    let log = inputs.read(&args.log, format, forced.is_none(), &|n| pb.set_position(n))?;
+    let read = ReadOptions {
+        auto_rulebook: forced.is_none(),
+        ..read_options()
+    };
+    let log = inputs.read(&args.log, format, &read, &|n| pb.set_position(n))?;
     pb.finish_and_clear();
     trace("read", t0);
     let rejected = handle_rejects(&log.path, &log.rejects, &rejects_path)?;
@@ -176,7 +180,12 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     if let Some(path) = &args.emit_webhooks {
         crate::io::output::write_atomic(path, r.webhooks().as_bytes())?;
     }
-    let report = breakdown::json(&r.summary, &r.accounts, forced, breakdown::rate_cards(&r.rates.book, &r.summary.currency));
+    let report = breakdown::json(
+        &r.summary,
+        &r.accounts,
+        forced,
+        breakdown::rate_cards(&r.rates.book, &r.summary.currency),
+    );
     if let Some(dir) = report_dir(&args) {
         let rates_label = if args.rates.is_none() && std::env::var_os("WABILL_RATES").is_none() {
             "rates/ (the rate cards shipped with wabill)".to_string()
@@ -271,7 +280,10 @@ fn run_partitioned(
             spill: &spill,
             ledger: args.ledger.as_deref(),
             progress: &on_progress,
-            trace: std::env::var_os("WABILL_TRACE").is_some(),
+            read: ReadOptions {
+                auto_rulebook: forced.is_none(),
+                ..read_options()
+            },
         },
         &inputs.context(forced, args.rates_at),
     );
@@ -279,7 +291,9 @@ fn run_partitioned(
     trace("partitioned replay", t0);
     match result {
         Ok(summary) => Ok(summary),
-        Err(PartitionError::Billing(BillingError::MissingRates(m))) => Err(missing_rates(&m, Remedy::FixTheLog)),
+        Err(PartitionError::Billing(BillingError::MissingRates(m))) => {
+            Err(missing_rates(&m, Remedy::FixTheLog))
+        }
         Err(e) => Err(e.into()),
     }
 }

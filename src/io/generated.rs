@@ -9,19 +9,19 @@
 
 use crate::billing::accounts::Accounts;
 use crate::billing::markets::MarketTable;
-use crate::io::log::{Log, LogBuilder, RowSink};
+use crate::io::log::{Log, LogBuilder, ReadOptions, RowSink};
 use crate::traffic::{Generated, Progress, Row, Scenario, Traffic};
 
-/// Generates `scenario` with `seed` and reads the rows into a [`Log`] named `name`.
-/// `auto_rulebook` is as for a file: business messages before 2022-02-01 are rejected when the
-/// rulebook follows the date.
+/// Generates `scenario` with `seed` and reads the rows into a [`Log`] named `name`, with the
+/// options of a file (`read.auto_rulebook`: business messages before 2022-02-01 are rejected
+/// when the rulebook follows the date; `read.trace`: timings on stderr; no CSV reader is used).
 pub fn log_from_scenario(
     scenario: &Scenario,
     seed: u64,
     name: &str,
     accounts: &Accounts,
     markets: &MarketTable,
-    auto_rulebook: bool,
+    read: &ReadOptions,
     progress: &mut impl FnMut(Progress),
 ) -> (Log, Generated) {
     let traffic = Traffic::new(scenario, seed);
@@ -29,7 +29,7 @@ pub fn log_from_scenario(
     let numbers: Vec<String> = (0..pop.numbers.len())
         .map(|n| pop.number_e164(n as u16))
         .collect();
-    let mut b = LogBuilder::new(accounts, markets, auto_rulebook);
+    let mut b = LogBuilder::new(accounts, markets, read);
     let (mut ts, mut user) = (String::new(), String::new());
     let summary = traffic.run(
         &mut |r: &Row| {

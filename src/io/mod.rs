@@ -1,6 +1,6 @@
-//! Input and output at the edges: log readers, the rates directory and Meta's rate-card layout,
-//! Meta's webhooks and analytics responses, generated logs, atomic writers. The billing core
-//! never calls into here.
+//! Input and output at the edges: message logs (`log`, one reader per format), the rates
+//! directory and Meta's rate-card layout, Meta's webhooks and analytics responses, generated
+//! logs, Parquet and atomic writers. The billing core never calls into here.
 
 pub mod analytics;
 pub mod generated;
@@ -11,3 +11,29 @@ pub mod parquet;
 pub mod rates_dir;
 pub mod scenario_file;
 pub mod webhooks;
+
+#[cfg(test)]
+mod tests {
+    /// The library reads no environment variable (the binary, `src/cmd`, does and passes the
+    /// values down): no file under `src/io` calls `std::env`'s `var` or `var_os`.
+    #[test]
+    fn no_environment_reads() {
+        fn check(dir: &std::path::Path) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    check(&path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let env_read = ["env", "::var"].concat();
+                    assert!(
+                        !text.contains(&env_read),
+                        "{} reads the environment",
+                        path.display()
+                    );
+                }
+            }
+        }
+        check(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/io"));
+    }
+}

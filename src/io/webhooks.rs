@@ -1,551 +1,17 @@
-//! Meta's WhatsApp webhooks (billing-rules.md §6), one JSON body per line as a business stores
-//! them: reading them (as reports for `reconcile`, or as a message log for `replay
-//! --input-format webhooks`) and writing them from a replay (`replay --emit-webhooks`).
-//!
-//! A line that cannot be read, a missing field or an unknown category is a [`Problem`] naming
-//! the line, the JSON path and the value; it never stops the other lines from being read.
+//! Meta's WhatsApp webhooks (billing-rules.md §6) written from a replay (`replay
+//! --emit-webhooks`): one JSON body per line, what Meta would have sent if it billed exactly as
+//! wabill did. Reading webhooks (for `reconcile`, or as a log) is `io::log::webhooks`; its items
+//! are re-exported here for the callers of this path.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::billing::accounts::Accounts;
-use crate::billing::engine::Replay;
-use crate::billing::meta::*;
-use crate::billing::reconcile::Problem;
-use crate::billing::types::{Kind, Reason, Status};
-use crate::io::log::{parse_timestamp, Fields, Log, LogBuilder, LogError, RowSink};
+use crate::billing::engine::{Event, Outcome, Replay};
+use crate::billing::meta::{expected, MetaCategory, Openers, PricingModel, PricingType};
+use crate::billing::types::{Billed, Kind, Reason, Status, TemplateCategory};
+use crate::io::log::Log;
 
-/// An inbound message (`messages[]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InboundMessage {
-    pub id: String,
-    /// UTC micros.
-    pub ts: i64,
-    /// `from`: the user's number.
-    pub user: String,
-    pub waba: String,
-    pub number: String,
-    /// `type` (`text`, `image`, …).
-    pub kind: String,
-    /// A `referral` object: the user came from a Click-to-WhatsApp ad (or a Page button).
-    pub entry_point: bool,
-    pub line: u64,
-}
-
-/// Everything read from a webhook file.
-#[derive(Debug, Default)]
-pub struct WebhookFile {
-    pub inbound: Vec<InboundMessage>,
-    pub statuses: Vec<StatusUpdate>,
-    pub problems: Vec<Problem>,
-    /// Non-empty lines read.
-    pub lines: u64,
-}
-
-/// Read a webhook file (JSON Lines).
-pub fn read_webhooks(path: &Path) -> Result<WebhookFile, LogError> {
-    let fatal = |m: String| LogError::Fatal {
-        path: path.display().to_string(),
-        message: m,
-    };
-    let file = File::open(path).map_err(|e| fatal(format!("cannot open: {e}")))?;
-    parse_webhooks(BufReader::with_capacity(1 << 20, file))
-        .map_err(|e| fatal(format!("read error: {e}")))
-}
-
-/// Parse webhook bodies, one per line; blank lines are skipped (but counted for line numbers).
-pub fn parse_webhooks(mut r: impl BufRead) -> std::io::Result<WebhookFile> {
-    let mut out = WebhookFile::default();
-    let mut buf = String::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        if r.read_line(&mut buf)? == 0 {
-            break;
-        }
-        line += 1;
-        let text = buf.trim();
-        if text.is_empty() {
-            continue;
-        }
-        out.lines += 1;
-        match serde_json::from_str::<Value>(text) {
-            Ok(v) => Reader {
-                line,
-                out: &mut out,
-            }
-            .body(&v),
-            Err(e) => out.problems.push(problem(
-                line,
-                "",
-                &shorten(text),
-                format!("not valid JSON: {e}"),
-            )),
-        }
-    }
-    Ok(out)
-}
-
-fn problem(line: u64, path: &str, value: &str, message: String) -> Problem {
-    Problem {
-        source: "webhooks",
-        line: Some(line),
-        path: path.to_string(),
-        value: value.to_string(),
-        message,
-    }
-}
-
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    }
-}
-
-/// The text of a scalar: strings as they are, numbers and booleans as JSON.
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-struct Reader<'a> {
-    line: u64,
-    out: &'a mut WebhookFile,
-}
-
-impl Reader<'_> {
-    fn problem(&mut self, path: &str, value: Option<&Value>, message: impl Into<String>) {
-        let value = value
-            .map(|v| scalar(v).unwrap_or_else(|| shorten(&v.to_string())))
-            .unwrap_or_default();
-        self.out
-            .problems
-            .push(problem(self.line, path, &value, message.into()));
-    }
-
-    /// A required scalar field, or a problem saying it is missing.
-    fn required(&mut self, obj: &Map<String, Value>, path: &str, key: &str) -> Option<String> {
-        match obj.get(key).and_then(scalar) {
-            Some(s) if !s.trim().is_empty() => Some(s),
-            _ => {
-                self.problem(
-                    &format!("{path}.{key}"),
-                    obj.get(key),
-                    format!("missing `{key}`"),
-                );
-                None
-            }
-        }
-    }
-
-    fn timestamp(&mut self, obj: &Map<String, Value>, path: &str) -> Option<i64> {
-        let s = self.required(obj, path, "timestamp")?;
-        let t = parse_timestamp(&s);
-        if t.is_none() {
-            self.problem(
-                &format!("{path}.timestamp"),
-                obj.get("timestamp"),
-                "not a Unix timestamp",
-            );
-        }
-        t
-    }
-
-    fn body(&mut self, v: &Value) {
-        let Some(obj) = v.as_object() else {
-            return self.problem("", Some(v), "not a JSON object");
-        };
-        if let Some(o) = obj.get("object") {
-            if o.as_str() != Some("whatsapp_business_account") {
-                return self.problem(
-                    "object",
-                    Some(o),
-                    "not a WhatsApp Business Account webhook (expected `whatsapp_business_account`)",
-                );
-            }
-        }
-        let Some(entries) = obj.get("entry").and_then(Value::as_array) else {
-            return self.problem("entry", obj.get("entry"), "missing `entry` array");
-        };
-        for (i, entry) in entries.iter().enumerate() {
-            let path = format!("entry[{i}]");
-            let Some(entry) = entry.as_object() else {
-                self.problem(&path, Some(entry), "not an object");
-                continue;
-            };
-            let waba = entry.get("id").and_then(scalar).unwrap_or_default();
-            let Some(changes) = entry.get("changes").and_then(Value::as_array) else {
-                self.problem(
-                    &format!("{path}.changes"),
-                    entry.get("changes"),
-                    "missing `changes` array",
-                );
-                continue;
-            };
-            for (j, change) in changes.iter().enumerate() {
-                let path = format!("{path}.changes[{j}]");
-                self.change(change, &path, &waba);
-            }
-        }
-    }
-
-    fn change(&mut self, change: &Value, path: &str, waba: &str) {
-        // Other webhook fields (template status updates, account alerts…) carry no billing.
-        if change
-            .get("field")
-            .and_then(Value::as_str)
-            .is_some_and(|f| f != "messages")
-        {
-            return;
-        }
-        let Some(value) = change.get("value").and_then(Value::as_object) else {
-            return self.problem(
-                &format!("{path}.value"),
-                change.get("value"),
-                "missing `value` object",
-            );
-        };
-        let path = format!("{path}.value");
-        let meta = value.get("metadata");
-        let number = meta
-            .and_then(|m| {
-                m.get("display_phone_number")
-                    .or_else(|| m.get("phone_number_id"))
-            })
-            .and_then(scalar)
-            .unwrap_or_default();
-        for (k, m) in value
-            .get("messages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            self.message(m, &format!("{path}.messages[{k}]"), waba, &number);
-        }
-        for (k, s) in value
-            .get("statuses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            self.status(s, &format!("{path}.statuses[{k}]"), waba, &number);
-        }
-    }
-
-    fn message(&mut self, m: &Value, path: &str, waba: &str, number: &str) {
-        let Some(m) = m.as_object() else {
-            return self.problem(path, Some(m), "not an object");
-        };
-        let id = self.required(m, path, "id");
-        let user = self.required(m, path, "from");
-        let ts = self.timestamp(m, path);
-        let kind = self.required(m, path, "type");
-        let (Some(id), Some(user), Some(ts), Some(kind)) = (id, user, ts, kind) else {
-            return;
-        };
-        self.out.inbound.push(InboundMessage {
-            id,
-            ts,
-            user,
-            waba: waba.to_string(),
-            number: number.to_string(),
-            kind,
-            entry_point: m.get("referral").is_some_and(Value::is_object),
-            line: self.line,
-        });
-    }
-
-    fn status(&mut self, s: &Value, path: &str, waba: &str, number: &str) {
-        let Some(s) = s.as_object() else {
-            return self.problem(path, Some(s), "not an object");
-        };
-        let id = self.required(s, path, "id");
-        let st = self.required(s, path, "status");
-        let ts = self.timestamp(s, path);
-        let status = st
-            .as_deref()
-            .and_then(|x| match x.trim().to_ascii_lowercase().as_str() {
-                "sent" => Some(Status::Sent),
-                "delivered" => Some(Status::Delivered),
-                // A played voice message was delivered and read.
-                "read" | "played" => Some(Status::Read),
-                "failed" => Some(Status::Failed),
-                _ => None,
-            });
-        if st.is_some() && status.is_none() {
-            self.problem(
-                &format!("{path}.status"),
-                s.get("status"),
-                "unknown status (expected sent, delivered, read, played or failed)",
-            );
-        }
-        let (pricing, pricing_unreadable) = match s.get("pricing") {
-            None | Some(Value::Null) => (None, false),
-            Some(p) => match self.pricing(p, &format!("{path}.pricing")) {
-                Some(p) => (Some(p), false),
-                None => (None, true),
-            },
-        };
-        let conversation = match s.get("conversation") {
-            None | Some(Value::Null) => None,
-            Some(c) => self.conversation(c, &format!("{path}.conversation")),
-        };
-        let (Some(id), Some(status), Some(ts)) = (id, status, ts) else {
-            return;
-        };
-        self.out.statuses.push(StatusUpdate {
-            id,
-            status,
-            ts,
-            user: s.get("recipient_id").and_then(scalar).unwrap_or_default(),
-            waba: waba.to_string(),
-            number: number.to_string(),
-            pricing,
-            pricing_unreadable,
-            conversation,
-            line: self.line,
-        });
-    }
-
-    fn pricing(&mut self, p: &Value, path: &str) -> Option<MetaPricing> {
-        let Some(p) = p.as_object() else {
-            self.problem(path, Some(p), "not an object");
-            return None;
-        };
-        let billable = match p.get("billable") {
-            Some(Value::Bool(b)) => Some(*b),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
-            other => {
-                self.problem(
-                    &format!("{path}.billable"),
-                    other,
-                    if other.is_none() {
-                        "missing `billable`"
-                    } else {
-                        "not a boolean"
-                    },
-                );
-                None
-            }
-        };
-        let model = self.required(p, path, "pricing_model").and_then(|m| {
-            let r = PricingModel::parse(&m);
-            if r.is_none() {
-                self.problem(
-                    &format!("{path}.pricing_model"),
-                    p.get("pricing_model"),
-                    "unknown pricing model (expected CBP or PMP)",
-                );
-            }
-            r
-        });
-        let mut kind_ok = true;
-        let kind = p.get("type").and_then(scalar).and_then(|k| {
-            let r = PricingType::parse(&k).filter(|t| *t != PricingType::FreeTier);
-            if r.is_none() {
-                kind_ok = false;
-                self.problem(
-                    &format!("{path}.type"),
-                    p.get("type"),
-                    "unknown pricing type (expected regular, free_customer_service or free_entry_point)",
-                );
-            }
-            r
-        });
-        let category = self.required(p, path, "category").and_then(|c| {
-            let r = MetaCategory::parse(&c);
-            if r.is_none() {
-                self.problem(
-                    &format!("{path}.category"),
-                    p.get("category"),
-                    "unknown category (expected marketing, marketing_lite, utility, authentication, authentication_international, service or referral_conversion)",
-                );
-            }
-            r
-        });
-        match (billable, model, category, kind_ok) {
-            (Some(billable), Some(model), Some(category), true) => Some(MetaPricing {
-                billable,
-                model,
-                kind,
-                category,
-            }),
-            _ => None,
-        }
-    }
-
-    fn conversation(&mut self, c: &Value, path: &str) -> Option<MetaConversation> {
-        let Some(c) = c.as_object() else {
-            self.problem(path, Some(c), "not an object");
-            return None;
-        };
-        let id = self.required(c, path, "id")?;
-        let expires = c
-            .get("expiration_timestamp")
-            .and_then(scalar)
-            .and_then(|s| parse_timestamp(&s));
-        let origin = c
-            .get("origin")
-            .and_then(|o| o.get("type"))
-            .and_then(scalar)
-            .and_then(|t| {
-                let r = MetaCategory::parse(&t);
-                if r.is_none() {
-                    self.problem(
-                        &format!("{path}.origin.type"),
-                        Some(&Value::String(t.clone())),
-                        "unknown conversation category",
-                    );
-                }
-                r
-            });
-        Some(MetaConversation {
-            id,
-            expires,
-            origin,
-        })
-    }
-}
-
-/// Inbound messages once per id (webhooks are retried): the earliest is kept.
-fn dedup_inbound(mut v: Vec<InboundMessage>) -> Vec<InboundMessage> {
-    v.sort_by(|a, b| (&a.id, a.ts, a.line).cmp(&(&b.id, b.ts, b.line)));
-    v.dedup_by(|b, a| a.id == b.id);
-    v
-}
-
-/// `replay --input-format webhooks`: turn webhooks into log rows through [`LogBuilder`], so
-/// validation and rejects are those of every other log format. Each business message is one row
-/// (its statuses merged by [`merge_statuses`]); its template category comes from
-/// `pricing.category` (`service` and `referral_conversion` → a non-template message). Problems
-/// become rejects naming the line; rows are pushed in the order of their first line.
-pub(crate) fn read_into(
-    path: &Path,
-    b: &mut LogBuilder,
-    accounts: &Accounts,
-    progress: &dyn Fn(u64),
-) -> Result<(), LogError> {
-    let file = read_webhooks(path)?;
-    if file.lines == 0 {
-        return Err(LogError::Fatal {
-            path: path.display().to_string(),
-            message: "no webhook payloads".into(),
-        });
-    }
-    // The WABA: `entry[].id` when it names one of the accounts file, else the only WABA.
-    let waba = |id: &str| -> String {
-        if accounts.waba_index(id).is_none() && accounts.wabas.len() == 1 {
-            String::new()
-        } else {
-            id.to_string()
-        }
-    };
-    enum Item {
-        Problem(Problem),
-        In(InboundMessage),
-        Out(MetaMessage),
-    }
-    let mut items: Vec<(u64, Item)> = Vec::new();
-    items.extend(
-        file.problems
-            .into_iter()
-            .map(|p| (p.line.unwrap_or(0), Item::Problem(p))),
-    );
-    items.extend(
-        dedup_inbound(file.inbound)
-            .into_iter()
-            .map(|m| (m.line, Item::In(m))),
-    );
-    items.extend(
-        merge_statuses(&file.statuses)
-            .into_iter()
-            .map(|m| (m.line, Item::Out(m))),
-    );
-    items.sort_by_key(|(line, _)| *line);
-    let n = items.len() as u64;
-    for (line, item) in items {
-        match item {
-            Item::Problem(p) => b.push_unreadable(
-                format!("line {line}: {}{}", p.message, at(&p)),
-                format!("line {line}"),
-            ),
-            Item::In(m) => {
-                let ts = (m.ts / 1_000_000).to_string();
-                let w = waba(&m.waba);
-                let mut f: Fields = [None; 11];
-                f[0] = Some(&ts);
-                f[1] = Some("in");
-                f[2] = Some(&m.user);
-                f[3] = Some(&m.kind);
-                f[6] = m.entry_point.then_some("ctwa");
-                f[7] = Some(&w);
-                f[8] = Some(&m.number);
-                f[10] = Some(&m.id);
-                b.push(&f, &|| format!("line {line}: inbound message {}", m.id));
-            }
-            Item::Out(m) => {
-                let template = m.pricing.and_then(|p| p.category.template_category());
-                if m.delivered() {
-                    let why = match m.pricing {
-                        _ if m.pricing_unreadable => continue, // reported at its line
-                        None => Some("no status carries a `pricing` object, so its category is unknown"),
-                        Some(p) if p.category == MetaCategory::BusinessInitiated => {
-                            Some("category `business_initiated` (cbp-2022) does not name the template's category; replay the business's own log instead")
-                        }
-                        Some(_) => None,
-                    };
-                    if let Some(why) = why {
-                        b.push_unreadable(
-                            format!("line {line}: delivered message {}: {why}", m.id),
-                            format!("line {line}"),
-                        );
-                        continue;
-                    }
-                }
-                let ts = (m.ts / 1_000_000).to_string();
-                let w = waba(&m.waba);
-                let mut f: Fields = [None; 11];
-                f[0] = Some(&ts);
-                f[1] = Some("out");
-                f[2] = Some(&m.user);
-                f[3] = Some(if template.is_some() {
-                    "template"
-                } else {
-                    "non_template"
-                });
-                f[4] = template.map(|c| c.id());
-                f[5] = Some(m.status.id());
-                f[7] = Some(&w);
-                f[8] = Some(&m.number);
-                f[10] = Some(&m.id);
-                b.push(&f, &|| format!("line {line}: message {}", m.id));
-            }
-        }
-    }
-    progress(n);
-    Ok(())
-}
-
-fn at(p: &Problem) -> String {
-    match (p.path.is_empty(), p.value.is_empty()) {
-        (true, _) => String::new(),
-        (false, true) => format!(" (at {})", p.path),
-        (false, false) => format!(" (at {}: `{}`)", p.path, p.value),
-    }
-}
+pub use crate::io::log::webhooks::{parse_webhooks, read_webhooks, InboundMessage, WebhookFile};
 
 /// Webhook payloads for a replay, one JSON body per line, in CONV-1 order: what Meta would have
 /// sent if it billed exactly as wabill did (the `pricing` objects come from
@@ -558,28 +24,6 @@ fn at(p: &Problem) -> String {
 pub fn webhooks_from_replay(log: &Log, replay: &Replay, accounts: &Accounts) -> String {
     let openers = Openers::new(&log.events, &replay.outcomes);
     let mut out = String::new();
-    let mut push = |waba: &str, number: &str, value_key: &str, item: Value| {
-        let body = json!({
-            "object": "whatsapp_business_account",
-            "entry": [{
-                "id": waba,
-                "changes": [{
-                    "value": {
-                        "messaging_product": "whatsapp",
-                        "metadata": {
-                            "display_phone_number": number,
-                            "phone_number_id": format!("pn.{number}"),
-                        },
-                        value_key: [item],
-                    },
-                    "field": "messages",
-                }],
-            }],
-        });
-        out.push_str(&body.to_string());
-        out.push('\n');
-    };
-    let secs = |t: i64| t.div_euclid(1_000_000).to_string();
     let numbers: Vec<String> = log
         .numbers
         .iter()
@@ -591,67 +35,118 @@ pub fn webhooks_from_replay(log: &Log, replay: &Replay, accounts: &Accounts) -> 
         let chat = log.chats[e.chat as usize];
         let waba = accounts.wabas[chat.waba as usize].id.as_str();
         let number = &numbers[chat.number as usize];
-        let user = &log.users[chat.user as usize];
-        let id = match log.id_of(ei) {
-            "" => format!("wabill.row{}", e.row),
-            s => s.to_string(),
+        let m = Message {
+            id: match log.id_of(ei) {
+                "" => format!("wabill.row{}", e.row),
+                s => s.to_string(),
+            },
+            ts: secs(e.ts),
+            user: &log.users[chat.user as usize],
         };
-        let ts = secs(e.ts);
-        let (template, status) = match e.kind {
-            Kind::In { entry_point } => {
-                let mut m = json!({
-                    "from": user,
-                    "id": id,
-                    "timestamp": ts,
-                    "type": "text",
-                    "text": {"body": ""},
-                });
-                if entry_point {
-                    m["referral"] = json!({
-                        "source_url": "https://fb.me/wabill",
-                        "source_id": format!("ad.{}", e.row),
-                        "source_type": "ad",
-                        "headline": "",
-                        "body": "",
-                        "media_type": "image",
-                        "ctwa_clid": format!("ctwa.{}", e.row),
-                    });
+        match e.kind {
+            Kind::In { entry_point } => push(
+                &mut out,
+                waba,
+                number,
+                "messages",
+                m.inbound(e, entry_point),
+            ),
+            Kind::Out { template, status } => {
+                let o = &replay.outcomes[ei];
+                for s in m.statuses(e, o, &openers, template, status) {
+                    push(&mut out, waba, number, "statuses", s);
                 }
-                push(waba, number, "messages", m);
-                continue;
             }
-            Kind::Out { template, status } => (template, status),
-        };
-        let o = &replay.outcomes[ei];
-        let status_obj = |st: &str| {
-            json!({
-                "id": id,
-                "status": st,
-                "timestamp": ts,
-                "recipient_id": user,
-            })
-        };
-        let Some(x) = expected(e, o, &openers) else {
-            let mut s = status_obj(if status == Status::Sent {
-                "sent"
-            } else {
-                "failed"
+        }
+    }
+    out
+}
+
+/// One webhook body (`value_key`: `messages` or `statuses`, holding `item`) as a line of `out`.
+fn push(out: &mut String, waba: &str, number: &str, value_key: &str, item: Value) {
+    let body = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{
+            "id": waba,
+            "changes": [{
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {
+                        "display_phone_number": number,
+                        "phone_number_id": format!("pn.{number}"),
+                    },
+                    value_key: [item],
+                },
+                "field": "messages",
+            }],
+        }],
+    });
+    out.push_str(&body.to_string());
+    out.push('\n');
+}
+
+/// Unix seconds, as webhooks write them.
+fn secs(t: i64) -> String {
+    t.div_euclid(1_000_000).to_string()
+}
+
+/// What every webhook of one message names.
+struct Message<'a> {
+    id: String,
+    /// Unix seconds.
+    ts: String,
+    user: &'a str,
+}
+
+impl Message<'_> {
+    /// An inbound message (`messages[]`), with a `referral` when it is an entry point.
+    fn inbound(&self, e: &Event, entry_point: bool) -> Value {
+        let mut m = json!({
+            "from": self.user,
+            "id": self.id,
+            "timestamp": self.ts,
+            "type": "text",
+            "text": {"body": ""},
+        });
+        if entry_point {
+            m["referral"] = json!({
+                "source_url": "https://fb.me/wabill",
+                "source_id": format!("ad.{}", e.row),
+                "source_type": "ad",
+                "headline": "",
+                "body": "",
+                "media_type": "image",
+                "ctwa_clid": format!("ctwa.{}", e.row),
             });
-            if status != Status::Sent {
-                let (code, title) = if o.reason == Some(Reason::OutsideCsw) {
-                    (131047, "Re-engagement message")
-                } else {
-                    (131026, "Message undeliverable")
-                };
-                s["errors"] = json!([{"code": code, "title": title, "message": title}]);
-            }
-            push(waba, number, "statuses", s);
-            continue;
+        }
+        m
+    }
+
+    fn status(&self, st: &str) -> Value {
+        json!({
+            "id": self.id,
+            "status": st,
+            "timestamp": self.ts,
+            "recipient_id": self.user,
+        })
+    }
+
+    /// A business message's statuses (`statuses[]`), in order.
+    fn statuses(
+        &self,
+        e: &Event,
+        o: &Outcome,
+        openers: &Openers,
+        template: Option<TemplateCategory>,
+        status: Status,
+    ) -> Vec<Value> {
+        let Some(x) = expected(e, o, openers) else {
+            return vec![self.undelivered(o, status)];
         };
         // PMP-3 windows: Meta names the message's own category with type free_entry_point.
         let category = match (x.model, x.kind) {
             (PricingModel::Pmp, PricingType::FreeEntryPoint) => template
-                .map(crate::billing::types::Billed::from_template)
+                .map(Billed::from_template)
                 .map(MetaCategory::from_billed)
                 .unwrap_or(MetaCategory::Service),
             _ => x.category,
@@ -664,7 +159,7 @@ pub fn webhooks_from_replay(log: &Log, replay: &Replay, accounts: &Accounts) -> 
         if x.model == PricingModel::Pmp {
             pricing["type"] = json!(x.kind.id());
         }
-        let mut sent = status_obj("sent");
+        let mut sent = self.status("sent");
         if let Some(w) = x.window {
             sent["conversation"] = json!({
                 "id": format!("conv.{}.{}.{}", w.chat, w.billed.id(), secs(w.start)),
@@ -673,13 +168,31 @@ pub fn webhooks_from_replay(log: &Log, replay: &Replay, accounts: &Accounts) -> 
             });
         }
         sent["pricing"] = pricing.clone();
-        push(waba, number, "statuses", sent);
-        let mut delivered = status_obj("delivered");
+        let mut delivered = self.status("delivered");
         delivered["pricing"] = pricing;
-        push(waba, number, "statuses", delivered);
+        let mut out = vec![sent, delivered];
         if status == Status::Read {
-            push(waba, number, "statuses", status_obj("read"));
+            out.push(self.status("read"));
         }
+        out
     }
-    out
+
+    /// The one status of a message Meta did not deliver: `sent` when unconfirmed, else `failed`
+    /// (error 131047 when Meta would have rejected it outside the CSW, CONV-4).
+    fn undelivered(&self, o: &Outcome, status: Status) -> Value {
+        let mut s = self.status(if status == Status::Sent {
+            "sent"
+        } else {
+            "failed"
+        });
+        if status != Status::Sent {
+            let (code, title) = if o.reason == Some(Reason::OutsideCsw) {
+                (131047, "Re-engagement message")
+            } else {
+                (131026, "Message undeliverable")
+            };
+            s["errors"] = json!([{"code": code, "title": title, "message": title}]);
+        }
+        s
+    }
 }

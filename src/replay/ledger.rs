@@ -137,10 +137,7 @@ pub fn rows<'a>(
 
 /// The one ledger writer: the header, then `body` writes the records as CSV; the file is CSV,
 /// or Parquet (string columns) when `path` ends in `.parquet`. Written atomically.
-pub fn write_with(
-    path: &Path,
-    body: impl FnOnce(&mut dyn Write) -> Result<()>,
-) -> Result<()> {
+pub fn write_with(path: &Path, body: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
     let is_parquet = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));

@@ -8,7 +8,7 @@ use anyhow::bail;
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{BillingError, Context, Replay};
 use crate::billing::types::Rulebook;
-use crate::io::log::{read_log_as, Log, LogError, LogFormat};
+use crate::io::log::{read_log, Log, LogError, LogFormat, ReadOptions};
 use crate::io::rates_dir::RatesDir;
 use crate::replay::Summary;
 
@@ -35,7 +35,11 @@ impl Inputs {
 
     /// The pricing context: `forced` rulebook or `auto`, every message priced at the card of
     /// `rates_at` when given.
-    pub fn context(&self, forced: Option<Rulebook>, rates_at: Option<chrono::NaiveDate>) -> Context<'_> {
+    pub fn context(
+        &self,
+        forced: Option<Rulebook>,
+        rates_at: Option<chrono::NaiveDate>,
+    ) -> Context<'_> {
         Context {
             accounts: &self.accounts,
             rates: &self.rates.book,
@@ -45,16 +49,22 @@ impl Inputs {
         }
     }
 
-    /// Read a log for these accounts (`auto_rulebook`: business rows before 2022-02-01 are
-    /// rejected, §1).
+    /// Read a log for these accounts.
     pub fn read(
         &self,
         path: &Path,
         format: LogFormat,
-        auto_rulebook: bool,
+        options: &ReadOptions,
         progress: &dyn Fn(u64),
     ) -> Result<Log, LogError> {
-        read_log_as(path, format, &self.accounts, &self.rates.markets, auto_rulebook, progress)
+        read_log(
+            path,
+            format,
+            &self.accounts,
+            &self.rates.markets,
+            options,
+            progress,
+        )
     }
 }
 

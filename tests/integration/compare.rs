@@ -8,6 +8,7 @@ use serde_json::Value;
 use wabill::billing::accounts::Accounts;
 use wabill::billing::engine::{replay, Context};
 use wabill::io::generated::log_from_scenario;
+use wabill::io::log::ReadOptions;
 use wabill::io::rates_dir;
 use wabill::traffic::parse_scenario;
 
@@ -270,7 +271,7 @@ fn generated_sample_replays_with_no_rejects_and_no_issues() {
             "sample",
             &accounts,
             &rates.markets,
-            true,
+            &ReadOptions::default(),
             &mut |_| {},
         );
         assert!(
@@ -307,7 +308,7 @@ fn generated_log_equals_the_log_read_from_the_generated_file() {
         "sample",
         &accounts,
         &rates.markets,
-        true,
+        &ReadOptions::default(),
         &mut |_| {},
     );
     let d = tempfile::tempdir().unwrap();
@@ -321,7 +322,15 @@ fn generated_log_equals_the_log_read_from_the_generated_file() {
     )
     .unwrap();
     std::fs::write(&file, bytes).unwrap();
-    let read = wabill::io::log::read_log(&file, &accounts, &rates.markets, true, &|_| {}).unwrap();
+    let read = wabill::io::log::read_log(
+        &file,
+        wabill::io::log::LogFormat::Csv,
+        &accounts,
+        &rates.markets,
+        &ReadOptions::default(),
+        &|_| {},
+    )
+    .unwrap();
     assert_eq!(direct.events, read.events);
     assert_eq!(direct.chats, read.chats);
     assert_eq!(direct.countries, read.countries);

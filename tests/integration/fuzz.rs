@@ -18,7 +18,7 @@ use wabill::billing::engine::{self, Context};
 use wabill::billing::markets::MarketTable;
 use wabill::billing::money::Money;
 use wabill::billing::types::Rulebook;
-use wabill::io::log::read_log;
+use wabill::io::log::{read_log, LogFormat, ReadOptions};
 use wabill::io::meta_layout::{detect_kind, parse_pricing, parse_tier_pricing};
 use wabill::testing::{arb_log, flat_rates, LogSpec};
 
@@ -290,7 +290,7 @@ pub(crate) fn markets() -> MarketTable {
 
 /// Header names to draw from: the real columns, and near misses the reader must survive.
 fn log_headers() -> Vec<&'static str> {
-    let mut v = wabill::billing::types::LOG_COLUMNS.to_vec();
+    let mut v = wabill::io::log::schema::COLUMNS.to_vec();
     v.extend(["Timestamp", " user ", "\u{feff}timestamp", "extra"]);
     v
 }
@@ -350,7 +350,12 @@ pub(crate) fn check_log(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
     let markets = markets();
     let rates = flat_rates(&markets);
     for forced in [None, Some(Rulebook::Pmp2026)] {
-        match read_log(&path, &accounts, &markets, forced.is_none(), &|_| {}) {
+        let read = ReadOptions {
+            auto_rulebook: forced.is_none(),
+            ..ReadOptions::default()
+        };
+        let format = LogFormat::from_path(&path);
+        match read_log(&path, format, &accounts, &markets, &read, &|_| {}) {
             Err(e) => {
                 let m = e.to_string();
                 prop_assert!(

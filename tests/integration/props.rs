@@ -821,7 +821,12 @@ proptest! {
         for (name, text) in [("log.csv", log.to_csv()), ("log.jsonl", log.to_jsonl())] {
             let path = dir.path().join(name);
             std::fs::write(&path, text).unwrap();
-            let read = wabill::io::log::read_log(&path, &log.accounts, &log.markets, forced.is_none(), &|_| {})
+            let options = wabill::io::log::ReadOptions {
+                auto_rulebook: forced.is_none(),
+                ..Default::default()
+            };
+            let format = wabill::io::log::LogFormat::from_path(&path);
+            let read = wabill::io::log::read_log(&path, format, &log.accounts, &log.markets, &options, &|_| {})
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert!(read.rejects.is_empty(), "{}: {:?}", name, read.rejects);
             let again = TestLog {

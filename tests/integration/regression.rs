@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 
 use wabill::billing::accounts::Accounts;
-use wabill::io::log::read_log;
+use wabill::io::log::{read_log, LogFormat, ReadOptions};
 use wabill::io::meta_layout::parse_pricing;
 
 use super::adapter::both;
@@ -109,7 +109,15 @@ fn log_instants_outside_years_1_to_9999_are_rejects_not_a_crash() {
             std::fs::write(&path, &csv).unwrap();
             let accounts = Accounts::parse(LOG_ACCOUNTS).unwrap();
             let markets = markets();
-            let log = read_log(&path, &accounts, &markets, true, &|_| {}).unwrap();
+            let log = read_log(
+                &path,
+                LogFormat::Csv,
+                &accounts,
+                &markets,
+                &ReadOptions::default(),
+                &|_| {},
+            )
+            .unwrap();
             assert_eq!(log.events.len(), 1, "{ts} {dir}");
             let r = &log.rejects[0];
             assert_eq!(
@@ -133,7 +141,15 @@ fn log_instants_outside_years_1_to_9999_are_rejects_not_a_crash() {
         let path = dir_.path().join("log.csv");
         std::fs::write(&path, &csv).unwrap();
         let accounts = Accounts::parse(LOG_ACCOUNTS).unwrap();
-        let log = read_log(&path, &accounts, &markets(), true, &|_| {}).unwrap();
+        let log = read_log(
+            &path,
+            LogFormat::Csv,
+            &accounts,
+            &markets(),
+            &ReadOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
         assert!(log.rejects.is_empty(), "{ts}: {:?}", log.rejects);
     }
 }

@@ -10,9 +10,9 @@ use std::process::Command;
 use quick_xml::events::Event;
 use wabill::billing::money::Money;
 use wabill::cmd::load_inputs;
+use wabill::io::log::LogFormat;
 use wabill::replay::service::price;
 use wabill::report::breakdown;
-use wabill::io::log::LogFormat;
 use wabill::report::charts::{self, Chart, SIZE};
 use wabill::report::site::{self, Report};
 
@@ -24,7 +24,9 @@ fn fixture(name: &str) -> PathBuf {
 fn build_report(log: &Path, accounts: Option<&Path>) -> Report {
     let rates = root().join("rates");
     let inputs = load_inputs(accounts, Some(&rates)).unwrap();
-    let log = inputs.read(log, LogFormat::from_path(log), true, &|_| {}).unwrap();
+    let log = inputs
+        .read(log, LogFormat::from_path(log), &Default::default(), &|_| {})
+        .unwrap();
     let r = price(log, inputs, None, None).unwrap();
     let cards = breakdown::rate_cards(&r.rates.book, &r.summary.currency);
     let json = breakdown::json(&r.summary, &r.accounts, None, cards);

@@ -8,7 +8,7 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use wabill::billing::types::Rulebook;
-use wabill::io::log::{read_log, read_log_plain, LogFormat, Reject};
+use wabill::io::log::{read_log, read_log_plain, LogFormat, ReadOptions, Reject};
 use wabill::replay::partitioned::{replay_partitioned, Request};
 use wabill::report::breakdown;
 use wabill::testing::*;
@@ -29,7 +29,12 @@ fn in_memory(
     let read = if plain {
         read_log_plain(path, &log.accounts, &log.markets, forced.is_none())
     } else {
-        read_log(path, &log.accounts, &log.markets, forced.is_none(), &|_| {})
+        let read = ReadOptions {
+            auto_rulebook: forced.is_none(),
+            ..ReadOptions::default()
+        };
+        let format = LogFormat::from_path(path);
+        read_log(path, format, &log.accounts, &log.markets, &read, &|_| {})
     };
     let read = match read {
         Ok(r) => r,
@@ -68,7 +73,7 @@ fn partitioned(
             spill: spill.path(),
             ledger: Some(&ledger),
             progress: &|_, _, _| {},
-            trace: false,
+            read: ReadOptions::default(),
         },
         &log.context(forced),
     ) {

@@ -110,11 +110,10 @@ fn test_names(source: &str) -> Vec<String> {
             continue;
         } else if after_test_attribute {
             after_test_attribute = false;
-            let name = line.split("fn ").nth(1).map(|rest| {
-                rest.split(['(', '<'])
-                    .next()
-                    .unwrap_or("")
-            });
+            let name = line
+                .split("fn ")
+                .nth(1)
+                .map(|rest| rest.split(['(', '<']).next().unwrap_or(""));
             if let Some(name) = name {
                 names.push(name.trim().to_string());
             }

@@ -14,12 +14,12 @@ use crate::billing::markets::MarketTable;
 use crate::billing::rates::RateBook;
 use crate::billing::types::Rulebook;
 use crate::io::generated::log_from_scenario;
-use crate::io::log::{read_log, Log, LogFormat};
+use crate::io::log::{read_log, Log, LogFormat, ReadOptions};
 use crate::io::rates_dir::RatesDir;
 use crate::io::scenario_file::load_scenario;
-use crate::report::compare::{self, Variant};
 use crate::replay::partitioned::{self, Request};
 use crate::replay::Summary as ReplaySummary;
+use crate::report::compare::{self, Variant};
 use crate::traffic::scenario::settings_grid;
 use crate::traffic::{scale_to_rows, Scenario, Summary};
 
@@ -122,19 +122,22 @@ pub(super) fn prepare(
     rulebooks: &[Option<Rulebook>],
 ) -> Result<Prepared> {
     let markets = &rates.markets;
-    let auto_rulebook = rulebooks.iter().any(|r| r.is_none());
+    let read_opts = ReadOptions {
+        auto_rulebook: rulebooks.iter().any(|r| r.is_none()),
+        ..crate::cmd::read_options()
+    };
     match src {
         Source::Scenario { scenario, .. } => {
             let accounts = file_accounts
                 .cloned()
                 .unwrap_or_else(|| scenario.accounts());
-            generated(src, scenario, args.seed, accounts, markets, auto_rulebook)
+            generated(src, scenario, args.seed, accounts, markets, &read_opts)
         }
         Source::Log { path } => {
             let accounts = file_accounts
                 .cloned()
                 .unwrap_or_else(Accounts::default_single);
-            read(path, args, accounts, rates, rulebooks, auto_rulebook)
+            read(path, args, accounts, rates, rulebooks, &read_opts)
         }
     }
 }
@@ -147,7 +150,7 @@ fn generated(
     seed: u64,
     accounts: Accounts,
     markets: &MarketTable,
-    auto_rulebook: bool,
+    read_opts: &ReadOptions,
 ) -> Result<Prepared> {
     let label = src.label();
     let (log, g) = log_from_scenario(
@@ -156,7 +159,7 @@ fn generated(
         &label,
         &accounts,
         markets,
-        auto_rulebook,
+        read_opts,
         &mut |_| {},
     );
     if let Some(r) = log.rejects.first() {
@@ -199,14 +202,14 @@ fn read(
     accounts: Accounts,
     rates: &RatesDir,
     rulebooks: &[Option<Rulebook>],
-    auto_rulebook: bool,
+    read_opts: &ReadOptions,
 ) -> Result<Prepared> {
     let markets = &rates.markets;
     let format = LogFormat::from_path(path);
     let parts = partitioned::partitions(args.partitions, path, format);
     let (traffic, rejects) = match parts {
         None => {
-            let log = read_log(path, &accounts, markets, auto_rulebook, &|_| {})?;
+            let log = read_log(path, format, &accounts, markets, read_opts, &|_| {})?;
             let rejects = log.rejects.clone();
             (Loaded::InMemory(Box::new(log)), rejects)
         }
@@ -231,10 +234,9 @@ fn read(
                     spill: &spill,
                     ledger: None,
                     progress: &|_, _, _| {},
-                    trace: false,
+                    read: *read_opts,
                 },
                 &ctxs,
-                auto_rulebook,
             )?;
             let rejects = results
                 .iter()

@@ -9,8 +9,8 @@ use std::path::Path;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
-use crate::billing::engine::{self, Context, PendingUnit, WabaCalendar};
 use crate::billing::calendar::month_label;
+use crate::billing::engine::{self, Context, PendingUnit, WabaCalendar};
 use crate::billing::types::Kind;
 use crate::replay::ledger::Entry;
 
@@ -100,7 +100,13 @@ fn render_partition(job: &Job, p: usize) -> anyhow::Result<()> {
         order,
         mut outcomes,
         ..
-    } = engine::pass_one(&loaded.events, &loaded.chats, &loaded.countries, ctx, calendars);
+    } = engine::pass_one(
+        &loaded.events,
+        &loaded.chats,
+        &loaded.countries,
+        ctx,
+        calendars,
+    );
     let mut decisions = decisions.chunks_exact(PendingUnit::PRICED_BYTES);
     let mut file = SpillFile::create(&job.dir.file("ledger", p))?;
     let record = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
@@ -108,9 +114,9 @@ fn render_partition(job: &Job, p: usize) -> anyhow::Result<()> {
     for &ei in &order {
         let o = &mut outcomes[ei as usize];
         if o.is_pending() {
-            let d = decisions
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("partition {p}: a pending unit without its price"))?;
+            let d = decisions.next().ok_or_else(|| {
+                anyhow::anyhow!("partition {p}: a pending unit without its price")
+            })?;
             PendingUnit::apply_priced(o, d);
         }
         let e = &loaded.events[ei as usize];
@@ -139,7 +145,8 @@ fn render_partition(job: &Job, p: usize) -> anyhow::Result<()> {
         let mut record = record.borrow_mut();
         file.buf.extend_from_slice(&e.ts.to_le_bytes());
         file.buf.extend_from_slice(&e.row.to_le_bytes());
-        file.buf.extend_from_slice(&(record.len() as u32).to_le_bytes());
+        file.buf
+            .extend_from_slice(&(record.len() as u32).to_le_bytes());
         file.buf.extend_from_slice(&record);
         record.clear();
         file.spill_if_full()?;

@@ -82,7 +82,11 @@ pub(super) struct Loaded {
 
 /// Step 3, first half: a chat file → events (rows of duplicate ids left out), users'
 /// countries resolved once per user.
-pub(super) fn load_partition(bytes: &[u8], dropped: &FxHashSet<u32>, markets: &MarketTable) -> Loaded {
+pub(super) fn load_partition(
+    bytes: &[u8],
+    dropped: &FxHashSet<u32>,
+    markets: &MarketTable,
+) -> Loaded {
     let mut rejects = Vec::new();
     let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut record: Vec<u32> = Vec::with_capacity(bytes.len() / CHAT_RECORD);

@@ -53,7 +53,6 @@ fn next_unit(r: &mut impl Read, part: usize) -> std::io::Result<Option<Head>> {
     }
 }
 
-
 /// Step 4: the pending units of every partition's unit file, merged into one CONV-1 order
 /// (each file is in that order) and priced by the one [`Pricer`], added to `totals`.
 /// With `priced` (one path per unit file), each unit's decision is also written there, in its

@@ -40,8 +40,10 @@ use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
 use crate::billing::accounts::Accounts;
-use crate::billing::engine::{build_calendars, replay_currency, BillingError, Context, Totals, WabaCalendar};
-use crate::io::log::{check_log_file, LogError, LogFormat, Reject};
+use crate::billing::engine::{
+    build_calendars, replay_currency, BillingError, Context, Totals, WabaCalendar,
+};
+use crate::io::log::{check_log_file, LogError, LogFormat, ReadOptions, Reject};
 use crate::replay::sink::{Summary, Tally};
 
 use load::{duplicates_in, load_partition, replay_loaded};
@@ -71,8 +73,9 @@ pub struct Request<'a> {
     /// Write the first context's per-message ledger here (CSV, or Parquet by extension).
     pub ledger: Option<&'a Path>,
     pub progress: Progress<'a>,
-    /// Phase timings on stderr.
-    pub trace: bool,
+    /// How the log is read (`auto_rulebook`: at least one context follows the date, §1:
+    /// business rows before 2022-02-01 are then rejected; `trace`: phase timings on stderr).
+    pub read: ReadOptions,
 }
 
 /// Errors of a partitioned replay.
@@ -115,10 +118,14 @@ pub fn auto_partitions(path: &Path, format: LogFormat) -> Option<usize> {
     Some(parts.div_ceil(threads) * threads)
 }
 
-/// Replay one log under one context, partitioned.
+/// Replay one log under one context, partitioned (`auto_rulebook` taken from the context).
 pub fn replay_partitioned(req: &Request, ctx: &Context) -> Result<Summary, PartitionError> {
-    let auto = ctx.forced.is_none();
-    let mut all = replay_partitioned_many(req, std::slice::from_ref(ctx), auto)?;
+    let read = ReadOptions {
+        auto_rulebook: ctx.forced.is_none(),
+        ..req.read
+    };
+    let req = Request { read, ..*req };
+    let mut all = replay_partitioned_many(&req, std::slice::from_ref(ctx))?;
     Ok(all.pop().expect("one context")?)
 }
 
@@ -131,7 +138,10 @@ struct Lap {
 impl Lap {
     fn done(&mut self, phase: &str) {
         if self.on {
-            eprintln!("wabill: {phase}: {:.3} s", self.clock.elapsed().as_secs_f64());
+            eprintln!(
+                "wabill: {phase}: {:.3} s",
+                self.clock.elapsed().as_secs_f64()
+            );
             self.clock = std::time::Instant::now();
         }
     }
@@ -163,7 +173,11 @@ impl Run<'_> {
     }
 
     /// Step 2: rows to drop for a repeated id, and their rejects.
-    fn duplicate_ids(&self, markets: &crate::billing::markets::MarketTable, rejects: &mut Vec<Reject>) -> Result<FxHashSet<u32>, PartitionError> {
+    fn duplicate_ids(
+        &self,
+        markets: &crate::billing::markets::MarketTable,
+        rejects: &mut Vec<Reject>,
+    ) -> Result<FxHashSet<u32>, PartitionError> {
         let mut dropped = FxHashSet::default();
         for (k, wave) in self.waves.iter().enumerate() {
             self.progress("checking ids", k);
@@ -197,7 +211,8 @@ impl Run<'_> {
     ) -> Result<Vec<(Totals, Tally)>, PartitionError> {
         let markets = ctxs[0].markets;
         let provider = self.req.accounts.provider.is_some();
-        let mut acc: Vec<(Totals, Tally)> = vec![(Totals::default(), Tally::new(provider)); ctxs.len()];
+        let mut acc: Vec<(Totals, Tally)> =
+            vec![(Totals::default(), Tally::new(provider)); ctxs.len()];
         for (w, wave) in self.waves.iter().enumerate() {
             self.progress("replaying partitions", w);
             let done = wave
@@ -214,7 +229,8 @@ impl Run<'_> {
                         .enumerate()
                         .map(|(k, ctx)| {
                             let mut units = SpillFile::create(&self.units_file(k, p))?;
-                            let out = replay_loaded(&loaded, ctx, &calendars[k], &mut units, provider)?;
+                            let out =
+                                replay_loaded(&loaded, ctx, &calendars[k], &mut units, provider)?;
                             units.finish()?;
                             Ok(out)
                         })
@@ -264,18 +280,19 @@ impl Run<'_> {
                 merge::price_units(&files, priced.as_deref(), ctx, calendars, totals, &report)
             })
             .collect();
-        priced.into_iter().collect::<std::io::Result<_>>().map_err(|e| self.io(e))
+        priced
+            .into_iter()
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| self.io(e))
     }
 }
 
 /// Read once, price many: the log scanned, checked and loaded once, each partition replayed
-/// under every context (rulebooks, `--rates-at`), one result per context. `auto_rulebook`: at
-/// least one context follows the date (§1: business rows before 2022-02-01 are then rejected).
-/// The request's ledger is the first context's.
+/// under every context (rulebooks, `--rates-at`), one result per context. The request's
+/// ledger is the first context's.
 pub fn replay_partitioned_many(
     req: &Request,
     ctxs: &[Context],
-    auto_rulebook: bool,
 ) -> Result<Vec<Result<Summary, BillingError>>, PartitionError> {
     check_log_file(req.path)?;
     let parts = req.parts.max(1);
@@ -285,12 +302,19 @@ pub fn replay_partitioned_many(
         source,
     })?;
     let threads = rayon::current_num_threads().max(1);
-    let waves = (0..parts).collect::<Vec<_>>().chunks(threads).map(|w| w.to_vec()).collect();
+    let waves = (0..parts)
+        .collect::<Vec<_>>()
+        .chunks(threads)
+        .map(|w| w.to_vec())
+        .collect();
     let run = Run { req, dir, waves };
-    let mut lap = Lap { on: req.trace, clock: std::time::Instant::now() };
+    let mut lap = Lap {
+        on: req.read.trace,
+        clock: std::time::Instant::now(),
+    };
 
     // 1. Scan.
-    let scanned = scan::scan(req, auto_rulebook, &run.dir)?;
+    let scanned = scan::scan(req, &run.dir)?;
     let mut rejects = scanned.rejects;
     let currency = replay_currency(&ctxs[0]);
     let calendars: Vec<Vec<WabaCalendar>> = ctxs
@@ -304,7 +328,10 @@ pub fn replay_partitioned_many(
     lap.done("duplicate ids");
 
     // 3. Chats, partition by partition, each under every context.
-    let (totals, tallies): (Vec<Totals>, Vec<Tally>) = run.chats(ctxs, &calendars, &dropped, &mut rejects)?.into_iter().unzip();
+    let (totals, tallies): (Vec<Totals>, Vec<Tally>) = run
+        .chats(ctxs, &calendars, &dropped, &mut rejects)?
+        .into_iter()
+        .unzip();
     lap.done("partitions");
 
     // 4. Pricing.
@@ -336,7 +363,9 @@ pub fn replay_partitioned_many(
         .zip(tallies)
         .zip(ctxs)
         .map(|((res, tally), ctx)| {
-            res.map(|totals| tally.finish(currency.clone(), rows, rejects.clone(), totals.lines(ctx)))
+            res.map(|totals| {
+                tally.finish(currency.clone(), rows, rejects.clone(), totals.lines(ctx))
+            })
         })
         .collect())
 }

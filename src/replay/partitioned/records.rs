@@ -75,7 +75,6 @@ impl ChatRecord {
     }
 }
 
-
 /// One message id occurrence in an id file.
 pub(super) struct IdRecord {
     pub(super) ts: i64,
@@ -142,7 +141,6 @@ impl IdRecord {
         (u64::from_le_bytes(at8(0)), r, at + i + len)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

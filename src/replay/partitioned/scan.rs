@@ -2,7 +2,10 @@
 //! parser, and route kept rows to the chat and id files of their partitions.
 
 use crate::billing::engine::WabaRanges;
-use crate::io::log::{fatal, Interner, LogFormat, Parsed, Reject, RowRules, RowSink};
+use crate::io::log::{
+    fatal, read_rows, CsvReader, Interner, LogFormat, Parsed, ReadOptions, Reject, RowRules,
+    RowSink,
+};
 
 use super::records::{ChatRecord, IdRecord};
 use super::spill::{SpillDir, SpillFile};
@@ -97,14 +100,9 @@ impl<'a> RowSink<'a> for Scan<'a> {
     }
 }
 
-
 /// Step 1: read the log, validate every row, and route kept rows to the chat and id files of
 /// `dir`. Returns the sink with its row count, rejects and instants seen.
-pub(super) fn scan<'a>(
-    req: &Request<'a>,
-    auto_rulebook: bool,
-    dir: &SpillDir,
-) -> Result<Scan<'a>, PartitionError> {
+pub(super) fn scan<'a>(req: &Request<'a>, dir: &SpillDir) -> Result<Scan<'a>, PartitionError> {
     let (path, format, accounts, parts) = (req.path, req.format, req.accounts, req.parts);
     let texts = req.ledger.is_some();
     let progress = req.progress;
@@ -118,7 +116,7 @@ pub(super) fn scan<'a>(
             .collect()
     };
     let mut scan = Scan {
-        rules: RowRules::new(accounts, auto_rulebook),
+        rules: RowRules::new(accounts, req.read.auto_rulebook),
         chat_files: create("chats").map_err(io)?,
         id_files: create("ids").map_err(io)?,
         text_files: if texts {
@@ -133,11 +131,15 @@ pub(super) fn scan<'a>(
         error: None,
     };
     let report = |n: u64| progress("scanning", n, 0);
+    // The scan reads CSV with the block reader whatever `read.reader` says (the plain reader
+    // is the in-memory replay's reference).
+    let read = ReadOptions {
+        reader: CsvReader::Block,
+        ..req.read
+    };
     match format {
-        LogFormat::Csv => crate::io::log::read_csv(path, &mut scan, &report)?,
-        LogFormat::Jsonl => crate::io::log::read_jsonl(path, &mut scan, &report)?,
-        LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut scan, &report)?,
-        LogFormat::Webhooks => {
+        _ if format != LogFormat::Webhooks => read_rows(path, format, &mut scan, &read, &report)?,
+        _ => {
             return Err(fatal(
                 path,
                 "webhook input is not supported by the partitioned replay (drop --partitions)",
@@ -162,7 +164,6 @@ pub(super) fn scan<'a>(
     }
     Ok(scan)
 }
-
 
 #[cfg(test)]
 mod tests {

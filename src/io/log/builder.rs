@@ -1,0 +1,393 @@
+//! The in-memory [`Log`]: rows interned to integers as they arrive (numbers, business numbers,
+//! WABAs, countries and message types), so the engine never touches a string; then, once, each
+//! user's country (MKT-1) and the repeated message ids.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::billing::accounts::Accounts;
+use crate::billing::engine::{ChatKey, Event};
+use crate::billing::markets::MarketTable;
+use crate::billing::types::Country;
+
+use super::options::ReadOptions;
+use super::schema::{Parsed, Reject, RowRules};
+use super::sink::RowSink;
+
+/// A parsed log: events plus the tables they index into.
+#[derive(Debug, Default)]
+pub struct Log {
+    pub path: String,
+    pub events: Vec<Event>,
+    pub chats: Vec<ChatKey>,
+    pub countries: Vec<Country>,
+    /// User numbers, digits only.
+    pub users: Vec<String>,
+    /// Business numbers (`""` = the WABA's only number, CONV-3).
+    pub numbers: Vec<String>,
+    /// Message type per event (index into `types`).
+    pub event_type: Vec<u16>,
+    pub types: Vec<String>,
+    /// Message id per event: index into `ids`, or `u32::MAX`.
+    pub event_id: Vec<u32>,
+    /// All message ids, concatenated; `id_ends[i]` is the end of id `i`.
+    pub ids: String,
+    pub id_ends: Vec<usize>,
+    pub rows: u64,
+    pub rejects: Vec<Reject>,
+}
+
+impl Log {
+    pub fn id_of(&self, event: usize) -> &str {
+        match self.event_id[event] {
+            u32::MAX => "",
+            i => self.id_str(i),
+        }
+    }
+
+    /// Message id number `i` (an index from `event_id`).
+    pub fn id_str(&self, i: u32) -> &str {
+        let end = self.id_ends[i as usize];
+        let start = if i == 0 {
+            0
+        } else {
+            self.id_ends[i as usize - 1]
+        };
+        &self.ids[start..end]
+    }
+}
+
+/// Country index placeholder: the user's country, resolved in [`LogBuilder::finish`].
+pub(crate) const FROM_USER: u16 = u16::MAX;
+
+/// Strings interned to dense ids in order of first sight; most logs repeat the previous row's
+/// value (one business number, few message types), so it is checked before hashing.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    pub(crate) names: Vec<String>,
+    ix: FxHashMap<String, u32>,
+    last: Option<u32>,
+}
+
+impl Interner {
+    pub(crate) fn id(&mut self, s: &str) -> u32 {
+        let id = match self.last {
+            Some(l) if self.names[l as usize] == s => l,
+            _ => match self.ix.get(s) {
+                Some(&i) => i,
+                None => {
+                    let i = self.names.len() as u32;
+                    self.names.push(s.to_string());
+                    self.ix.insert(s.to_string(), i);
+                    i
+                }
+            },
+        };
+        self.last = Some(id);
+        id
+    }
+}
+
+/// Builds a [`Log`] row by row (any reader), or block by block (the parallel CSV reader).
+pub struct LogBuilder<'a> {
+    pub(crate) rules: RowRules<'a>,
+    markets: &'a MarketTable,
+    trace: bool,
+    log: Log,
+    user_ix: FxHashMap<u64, u32>,
+    user_num: Vec<u64>,
+    /// The last chat of each user.
+    user_chat: Vec<u32>,
+    numbers: Interner,
+    types: Interner,
+    country_ix: FxHashMap<Country, u16>,
+    chat_ix: FxHashMap<ChatKey, u32>,
+}
+
+impl<'a> RowSink<'a> for LogBuilder<'a> {
+    fn rules(&self) -> RowRules<'a> {
+        self.rules.clone()
+    }
+
+    fn next_row(&mut self) -> u64 {
+        self.log.rows += 1;
+        self.log.rows
+    }
+
+    fn rows(&self) -> u64 {
+        self.log.rows
+    }
+
+    fn keep(&mut self, p: &Parsed, row: u64) {
+        self.intern(p, row);
+    }
+
+    fn reject(&mut self, r: Reject) {
+        self.log.rejects.push(r);
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        self.log.events.reserve(rows);
+        self.log.event_type.reserve(rows);
+        self.log.event_id.reserve(rows);
+        self.log.id_ends.reserve(rows);
+    }
+}
+
+impl<'a> LogBuilder<'a> {
+    /// A builder validating rows as `read` says (`auto_rulebook`); with `read.trace`,
+    /// [`LogBuilder::finish`] times the country resolution on stderr.
+    pub fn new(accounts: &'a Accounts, markets: &'a MarketTable, read: &ReadOptions) -> Self {
+        LogBuilder {
+            rules: RowRules::new(accounts, read.auto_rulebook),
+            markets,
+            trace: read.trace,
+            log: Log::default(),
+            user_ix: FxHashMap::default(),
+            user_num: Vec::new(),
+            user_chat: Vec::new(),
+            numbers: Interner::default(),
+            types: Interner::default(),
+            country_ix: FxHashMap::default(),
+            chat_ix: FxHashMap::default(),
+        }
+    }
+
+    fn country_index(&mut self, c: Country) -> u16 {
+        let n = self.log.countries.len() as u16;
+        *self.country_ix.entry(c).or_insert_with(|| {
+            self.log.countries.push(c);
+            n
+        })
+    }
+
+    fn user_index(&mut self, number: u64) -> u32 {
+        match self.user_ix.get(&number) {
+            Some(&u) => u,
+            None => {
+                let u = self.user_num.len() as u32;
+                self.user_num.push(number);
+                self.user_chat.push(u32::MAX);
+                self.user_ix.insert(number, u);
+                u
+            }
+        }
+    }
+
+    /// The chat of `key` (CONV-3), new ones numbered in order of first sight.
+    fn chat_index(&mut self, key: ChatKey) -> u32 {
+        // Most users talk to one business number: their last chat answers without hashing.
+        let user = key.user as usize;
+        let cached = self.user_chat[user];
+        if cached != u32::MAX && self.log.chats[cached as usize] == key {
+            return cached;
+        }
+        let next_chat = self.chat_ix.len() as u32;
+        let chat = *self.chat_ix.entry(key).or_insert(next_chat);
+        if chat == next_chat {
+            self.log.chats.push(key);
+        }
+        self.user_chat[user] = chat;
+        chat
+    }
+
+    fn intern(&mut self, p: &Parsed, row: u64) {
+        let user = self.user_index(p.user);
+        // MKT-3: an explicit country overrides the number (resolved later, once per user).
+        let country = match p.country {
+            Some(c) => self.country_index(c),
+            None => FROM_USER,
+        };
+        let number = self.numbers.id(p.number);
+        let chat = self.chat_index(ChatKey {
+            waba: p.waba,
+            number,
+            user,
+        });
+        let ty_ix = self.types.id(p.ty) as u16;
+        let id_ix = if p.id.is_empty() {
+            u32::MAX
+        } else {
+            self.log.ids.push_str(p.id);
+            self.log.id_ends.push(self.log.ids.len());
+            (self.log.id_ends.len() - 1) as u32
+        };
+        self.log.events.push(Event {
+            ts: p.ts,
+            row: row as u32,
+            chat,
+            country,
+            kind: p.kind,
+        });
+        self.log.event_type.push(ty_ix);
+        self.log.event_id.push(id_ix);
+    }
+
+    /// Finish: resolve each user's country once (MKT-1, in parallel), reject rows whose number
+    /// has no country, drop duplicate message ids (the first in CONV-1 order is kept; each later
+    /// one is a reject), sort rejects by row.
+    pub fn finish(mut self, path: &str) -> Log {
+        self.log.numbers = std::mem::take(&mut self.numbers.names);
+        self.log.types = std::mem::take(&mut self.types.names);
+        let t = std::time::Instant::now();
+        let needed = users_needing_country(&self.log.events, &self.log.chats, self.user_num.len());
+        let resolved = resolve_countries(self.markets, &self.user_num, &needed);
+        let user_cidx: Vec<u16> = resolved
+            .iter()
+            .map(|r| match r {
+                Some(Ok(c)) => self.country_index(*c),
+                _ => FROM_USER,
+            })
+            .collect();
+        if self.trace {
+            eprintln!("wabill: resolve users: {:.3} s", t.elapsed().as_secs_f64());
+        }
+        let mut log = self.log;
+        log.path = path.to_string();
+        log.users = self.user_num.iter().map(|n| n.to_string()).collect();
+        let mut drop = vec![false; log.events.len()];
+        let mut dropped =
+            assign_countries(&mut log, &user_cidx, &resolved, &self.user_num, &mut drop);
+        dropped.extend(duplicate_ids(&log, &mut drop));
+        if !dropped.is_empty() {
+            retain_kept(&mut log.events, &drop);
+            retain_kept(&mut log.event_type, &drop);
+            retain_kept(&mut log.event_id, &drop);
+            log.rejects.extend(dropped);
+        }
+        log.rejects.sort_by_key(|r| r.row);
+        log
+    }
+}
+
+/// MKT-1: each event whose country comes from the number gets its user's (`user_cidx`); an
+/// event whose user has none is marked in `drop` and rejected.
+fn assign_countries(
+    log: &mut Log,
+    user_cidx: &[u16],
+    resolved: &[Option<Result<Country, String>>],
+    user_num: &[u64],
+    drop: &mut [bool],
+) -> Vec<Reject> {
+    let mut dropped = Vec::new();
+    for (i, e) in log.events.iter_mut().enumerate() {
+        if e.country == FROM_USER {
+            let user = log.chats[e.chat as usize].user as usize;
+            e.country = user_cidx[user];
+            if e.country == FROM_USER {
+                drop[i] = true;
+                dropped.push(Reject::without_country(
+                    e.row,
+                    user_num[user],
+                    &resolved[user],
+                ));
+            }
+        }
+    }
+    dropped
+}
+
+/// Repeated message ids among the events not yet dropped: each later occurrence is marked in
+/// `drop` and rejected, the first in CONV-1 order is kept. The ids are sorted by (hash, instant,
+/// row) in parallel, then the ids of equal hashes compared.
+fn duplicate_ids(log: &Log, drop: &mut [bool]) -> Vec<Reject> {
+    let hasher = rustc_hash::FxBuildHasher;
+    let mut keyed: Vec<(u64, i64, u32, u32)> = (0..log.events.len() as u32)
+        .into_par_iter()
+        .filter(|&i| log.event_id[i as usize] != u32::MAX && !drop[i as usize])
+        .map(|i| {
+            let e = &log.events[i as usize];
+            let h = std::hash::BuildHasher::hash_one(&hasher, log.id_str(log.event_id[i as usize]));
+            (h, e.ts, e.row, i)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let mut dropped = Vec::new();
+    let mut g = 0;
+    while g < keyed.len() {
+        let mut end = g + 1;
+        while end < keyed.len() && keyed[end].0 == keyed[g].0 {
+            end += 1;
+        }
+        if end - g > 1 {
+            let group = &keyed[g..end];
+            let id = |k: &(u64, i64, u32, u32)| log.id_str(log.event_id[k.3 as usize]);
+            let ids: Vec<&[u8]> = group.iter().map(|k| id(k).as_bytes()).collect();
+            for (j, first) in repeated_ids(&ids, &vec![true; ids.len()]) {
+                drop[group[j].3 as usize] = true;
+                dropped.push(Reject::duplicate_id(
+                    group[j].2,
+                    id(&group[j]),
+                    group[first].2,
+                ));
+            }
+        }
+        g = end;
+    }
+    dropped
+}
+
+/// Keep the items of `v` not marked in `drop` (one mark per item).
+fn retain_kept<T>(v: &mut Vec<T>, drop: &[bool]) {
+    let mut k = 0;
+    v.retain(|_| {
+        k += 1;
+        !drop[k - 1]
+    });
+}
+
+/// MKT-1: each user number's country, in parallel (a +1 area-code memo per chunk).
+/// Only users with a row that has no explicit country (`needed`) are looked up (MKT-3: an
+/// explicit country wins); the others are `None`.
+pub(crate) fn resolve_countries(
+    markets: &MarketTable,
+    users: &[u64],
+    needed: &[bool],
+) -> Vec<Option<Result<Country, String>>> {
+    users
+        .par_chunks(4096)
+        .zip(needed.par_chunks(4096))
+        .flat_map_iter(|(chunk, needed)| {
+            let mut memo = std::collections::HashMap::new();
+            chunk
+                .iter()
+                .zip(needed)
+                .map(|(n, &need)| {
+                    need.then(|| markets.country_of_number_memo(&n.to_string(), &mut memo))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// One group of occurrences of ids that share a hash, in CONV-1 order: for each occurrence
+/// that repeats an earlier id, its index and the index of the first one (which is kept).
+/// Occurrences that are not `eligible` (rows rejected for another reason) neither repeat nor
+/// count as a first.
+pub(crate) fn repeated_ids(ids: &[&[u8]], eligible: &[bool]) -> Vec<(usize, usize)> {
+    let mut kept = eligible.to_vec();
+    let mut repeats = Vec::new();
+    for j in 0..ids.len() {
+        if !kept[j] {
+            continue;
+        }
+        if let Some(first) = (0..j).find(|&k| kept[k] && ids[k] == ids[j]) {
+            kept[j] = false;
+            repeats.push((j, first));
+        }
+    }
+    repeats
+}
+
+/// Which users have a row whose country comes from the number (`FROM_USER`).
+pub(crate) fn users_needing_country(
+    events: &[Event],
+    chats: &[ChatKey],
+    users: usize,
+) -> Vec<bool> {
+    let mut needed = vec![false; users];
+    for e in events.iter().filter(|e| e.country == FROM_USER) {
+        needed[chats[e.chat as usize].user as usize] = true;
+    }
+    needed
+}

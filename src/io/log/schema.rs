@@ -1,0 +1,356 @@
+//! The message log's schema (formats.md §1): its columns, the validation of one row (pure, so the
+//! readers run it in parallel), and what a read reports when something cannot be read: a
+//! [`Reject`] per row, a [`LogError`] for a file that cannot be read at all.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::billing::accounts::Accounts;
+use crate::billing::calendar::local_midnight;
+use crate::billing::markets::number_digits;
+use crate::billing::types::{Country, Kind, Rulebook, Status, TemplateCategory};
+
+use super::timestamp::{parse_timestamp, MAX_INSTANT, MIN_INSTANT};
+
+/// The message log's columns (formats.md §1), in this order: the core's vocabulary, which the
+/// test generators also write.
+pub use crate::billing::types::LOG_COLUMNS as COLUMNS;
+pub(crate) const C_TS: usize = 0;
+pub(crate) const C_DIR: usize = 1;
+pub(crate) const C_USER: usize = 2;
+pub(crate) const C_TYPE: usize = 3;
+pub(crate) const C_CAT: usize = 4;
+pub(crate) const C_STATUS: usize = 5;
+pub(crate) const C_EP: usize = 6;
+pub(crate) const C_WABA: usize = 7;
+pub(crate) const C_NUMBER: usize = 8;
+pub(crate) const C_COUNTRY: usize = 9;
+pub(crate) const C_ID: usize = 10;
+
+/// One row's fields, in [`COLUMNS`] order (`None`: the column is absent).
+pub(crate) type Fields<'r> = [Option<&'r str>; 11];
+
+/// Where each of [`COLUMNS`] is in a file's header (`None`: the file has no such column).
+pub(crate) type HeaderMap = [Option<usize>; 11];
+
+/// A row that is not billed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub row: u64,
+    pub column: String,
+    pub value: String,
+    pub message: String,
+    /// The row as read (CSV fields re-joined, or the JSON line).
+    pub record: String,
+}
+
+impl Reject {
+    /// A repeated message id: the row is not billed twice.
+    pub(crate) fn duplicate_id(row: u32, id: &str, first_row: u32) -> Reject {
+        Reject {
+            row: row as u64,
+            column: "id".into(),
+            value: id.to_string(),
+            message: format!(
+                "duplicate message id (first seen on row {first_row}); not billed twice"
+            ),
+            record: String::new(),
+        }
+    }
+
+    /// A row without an explicit country whose user number has none (MKT-1); `resolved` is
+    /// the number's resolution (its error says why).
+    pub(crate) fn without_country(
+        row: u32,
+        user: u64,
+        resolved: &Option<Result<Country, String>>,
+    ) -> Reject {
+        Reject {
+            row: row as u64,
+            column: "user".into(),
+            value: format!("+{user}"),
+            message: resolved.clone().and_then(Result::err).unwrap_or_default(),
+            record: String::new(),
+        }
+    }
+
+    /// The rejection of field `col` of a row.
+    pub(crate) fn of_field(
+        row: u64,
+        col: usize,
+        message: String,
+        f: &Fields,
+        record: &dyn Fn() -> String,
+    ) -> Reject {
+        Reject {
+            row,
+            column: COLUMNS[col].to_string(),
+            value: f[col].map(str::trim).unwrap_or("").to_string(),
+            message,
+            record: record(),
+        }
+    }
+
+    /// A row that could not even be split into fields.
+    pub(crate) fn unreadable(row: u64, message: String, record: String) -> Reject {
+        Reject {
+            row,
+            column: String::new(),
+            value: String::new(),
+            message,
+            record,
+        }
+    }
+}
+
+/// A log that cannot be read at all (missing, empty, no header…).
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{path}: {message}")]
+    Fatal { path: String, message: String },
+}
+
+pub(crate) fn fatal(path: &Path, message: impl Into<String>) -> LogError {
+    LogError::Fatal {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// The columns of a header row (names matched trimmed, case-insensitively, a byte-order mark
+/// ignored; the first of repeated names wins); `timestamp`, `direction` and `user` are required.
+pub(crate) fn header_map(path: &Path, names: &[String]) -> Result<HeaderMap, LogError> {
+    let mut map = [None; 11];
+    for (i, h) in names.iter().enumerate() {
+        let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        if let Some(c) = COLUMNS.iter().position(|c| *c == h) {
+            map[c].get_or_insert(i);
+        }
+    }
+    for (c, req) in [(C_TS, "timestamp"), (C_DIR, "direction"), (C_USER, "user")] {
+        if map[c].is_none() {
+            return Err(fatal(
+                path,
+                format!(
+                    "the header has no `{req}` column (found: {}); required: timestamp, direction, user",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(map)
+}
+
+/// One row, validated, before interning: what every reader produces (in parallel for CSV).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parsed<'r> {
+    pub(crate) ts: i64,
+    pub(crate) kind: Kind,
+    /// The user's number as an integer (E.164 has at most 15 digits, never a leading 0).
+    pub(crate) user: u64,
+    pub(crate) waba: u16,
+    pub(crate) number: &'r str,
+    pub(crate) ty: &'r str,
+    pub(crate) country: Option<Country>,
+    pub(crate) id: &'r str,
+}
+
+/// What [`parse_row`] needs to know.
+#[derive(Clone)]
+pub(crate) struct RowRules<'a> {
+    accounts: &'a Accounts,
+    auto_rulebook: bool,
+    /// Per WABA: the UTC instant of 2022-02-01 00:00 local, before which no rulebook applies.
+    first_rulebook: Vec<i64>,
+}
+
+impl<'a> RowRules<'a> {
+    pub(crate) fn new(accounts: &'a Accounts, auto_rulebook: bool) -> RowRules<'a> {
+        let (y, m, d) = Rulebook::Cbp2022.start();
+        RowRules {
+            accounts,
+            auto_rulebook,
+            first_rulebook: accounts
+                .wabas
+                .iter()
+                .map(|w| local_midnight(w.tz, NaiveDate::from_ymd_opt(y, m, d).expect("date")))
+                .collect(),
+        }
+    }
+
+    /// The accounts file the `waba` column is checked against.
+    pub(crate) fn accounts(&self) -> &'a Accounts {
+        self.accounts
+    }
+}
+
+/// `str::trim`, without its Unicode scan for the common field that starts and ends with a
+/// visible ASCII byte (every whitespace character is ASCII ≤ 0x20 or starts/ends with a byte ≥
+/// 0x80).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if (0x21..0x80).contains(&a) && (0x21..0x80).contains(&z) => s,
+        _ => s.trim(),
+    }
+}
+
+/// A row's verdict on one field: `Err((column, message))`, the value being the column's field.
+type FieldResult<T> = Result<T, (usize, String)>;
+
+fn bad<T>(column: usize, message: &str) -> FieldResult<T> {
+    Err((column, message.to_string()))
+}
+
+/// Validate one row's fields; pure, so readers can run it in parallel. The fields are checked in
+/// a fixed order (timestamp, direction, user, WABA, the kind's columns, country): the first bad
+/// one names the rejection.
+pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> FieldResult<Parsed<'r>> {
+    let get = |c: usize| field(f, c);
+    let ts = instant(get(C_TS))?;
+    let inbound = inbound(get(C_DIR))?;
+    let user = user(get(C_USER))?;
+    let waba = waba(get(C_WABA), r.accounts)?;
+    let kind = if inbound {
+        Kind::In {
+            entry_point: entry_point(get(C_EP))?,
+        }
+    } else {
+        outbound(f, ts, waba, r)?
+    };
+    let country = country(get(C_COUNTRY))?;
+    Ok(Parsed {
+        ts,
+        kind,
+        user,
+        waba,
+        number: get(C_NUMBER),
+        ty: if inbound { "" } else { get(C_TYPE) },
+        country,
+        id: get(C_ID),
+    })
+}
+
+/// Field `c`, trimmed (`""` when absent).
+fn field<'r>(f: &Fields<'r>, c: usize) -> &'r str {
+    f[c].map(trim).unwrap_or("")
+}
+
+fn instant(s: &str) -> FieldResult<i64> {
+    match parse_timestamp(s) {
+        Some(t) if (MIN_INSTANT..=MAX_INSTANT).contains(&t) => Ok(t),
+        Some(_) => bad(C_TS, "instant out of range (years 0001 to 9999 UTC)"),
+        None if s.is_empty() => bad(C_TS, "missing timestamp"),
+        None => bad(
+            C_TS,
+            "not an RFC 3339 instant with offset (2025-07-03T10:00:00Z) or integer Unix seconds",
+        ),
+    }
+}
+
+/// `true` for an inbound row.
+fn inbound(dir: &str) -> FieldResult<bool> {
+    if dir.eq_ignore_ascii_case("in") || dir.eq_ignore_ascii_case("inbound") {
+        Ok(true)
+    } else if dir.eq_ignore_ascii_case("out") || dir.eq_ignore_ascii_case("outbound") {
+        Ok(false)
+    } else if dir.is_empty() {
+        bad(C_DIR, "missing direction")
+    } else {
+        bad(
+            C_DIR,
+            "unknown direction (expected in, out, inbound or outbound)",
+        )
+    }
+}
+
+fn user(s: &str) -> FieldResult<u64> {
+    match number_digits(s) {
+        Some(u) => Ok(u),
+        None if s.is_empty() => bad(C_USER, "missing user number"),
+        None => bad(
+            C_USER,
+            "unparseable number (E.164: 4 to 15 digits; `+`, spaces and dashes tolerated)",
+        ),
+    }
+}
+
+fn waba(s: &str, accounts: &Accounts) -> FieldResult<u16> {
+    match accounts.waba_index(s) {
+        Some(w) => Ok(w as u16),
+        None => Err((
+            C_WABA,
+            format!(
+                "unknown WABA (the accounts file defines: {})",
+                accounts
+                    .wabas
+                    .iter()
+                    .map(|w| w.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// An inbound row's entry point (formats.md §1): `ctwa` or `page_cta`, or none.
+fn entry_point(ep: &str) -> FieldResult<bool> {
+    if ep.is_empty() {
+        Ok(false)
+    } else if ep.eq_ignore_ascii_case("ctwa") || ep.eq_ignore_ascii_case("page_cta") {
+        Ok(true)
+    } else {
+        bad(
+            C_EP,
+            "unknown entry point (expected ctwa, page_cta or empty)",
+        )
+    }
+}
+
+/// An outbound row: its type, template category and status; under the date's rulebook, not
+/// before the first one (§1).
+fn outbound(f: &Fields, ts: i64, waba: u16, r: &RowRules) -> FieldResult<Kind> {
+    let get = |c: usize| field(f, c);
+    let ty = get(C_TYPE);
+    if ty.is_empty() {
+        return bad(C_TYPE, "missing message type on an outbound row");
+    }
+    let template = if ty.eq_ignore_ascii_case("template") {
+        match TemplateCategory::parse(get(C_CAT)) {
+            Some(c) => Some(c),
+            None if get(C_CAT).is_empty() => return bad(C_CAT, "template without category"),
+            None => {
+                return bad(
+                    C_CAT,
+                    "unknown template category (expected marketing, utility or authentication)",
+                )
+            }
+        }
+    } else {
+        None
+    };
+    let Some(status) = Status::parse(get(C_STATUS)) else {
+        return bad(
+            C_STATUS,
+            "unknown status (expected delivered, read, sent or failed)",
+        );
+    };
+    if r.auto_rulebook && ts < r.first_rulebook[waba as usize] {
+        return bad(
+            C_TS,
+            "business message before 2022-02-01, when no rulebook applies (§1); use --rulebook to price it anyway",
+        );
+    }
+    Ok(Kind::Out { template, status })
+}
+
+/// MKT-3: an explicit country (ISO 3166 alpha-2) overrides the user's number.
+fn country(s: &str) -> FieldResult<Option<Country>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    match Country::parse(s) {
+        Some(c) => Ok(Some(c)),
+        None => bad(C_COUNTRY, "not an ISO 3166 alpha-2 country code"),
+    }
+}

@@ -1,0 +1,45 @@
+//! Where readers send rows, in file order: the in-memory [`super::builder::LogBuilder`], or the
+//! partitioned replay's spill writer.
+
+use super::schema::{parse_row, Fields, Parsed, Reject, RowRules};
+
+/// A consumer of validated rows. Readers call [`RowSink::push`] (or [`RowSink::absorb`] when they
+/// validated in parallel) once per data row, in file order.
+pub(crate) trait RowSink<'a> {
+    /// The validation rules ([`parse_row`] runs in parallel with a copy of them).
+    fn rules(&self) -> RowRules<'a>;
+    /// Count one more data row (read or not); its number, from 1.
+    fn next_row(&mut self) -> u64;
+    /// Rows seen so far (data rows, rejected ones included).
+    fn rows(&self) -> u64;
+    /// Keep a valid row.
+    fn keep(&mut self, p: &Parsed, row: u64);
+    /// Keep a rejected row.
+    fn reject(&mut self, r: Reject);
+    /// Reserve room for about `rows` more rows.
+    fn reserve(&mut self, _rows: usize) {}
+    /// Add one validated row (or its rejection) in file order; `record` renders the raw row
+    /// for the rejects file (only called on reject).
+    fn absorb(
+        &mut self,
+        parsed: Result<Parsed, (usize, String)>,
+        f: &Fields,
+        record: &dyn Fn() -> String,
+    ) {
+        let row = self.next_row();
+        match parsed {
+            Ok(p) => self.keep(&p, row),
+            Err((col, message)) => self.reject(Reject::of_field(row, col, message, f, record)),
+        }
+    }
+    /// Reject a row that could not even be split into fields.
+    fn push_unreadable(&mut self, message: String, record: String) {
+        let row = self.next_row();
+        self.reject(Reject::unreadable(row, message, record));
+    }
+    /// Validate and add one row.
+    fn push(&mut self, f: &Fields, record: &dyn Fn() -> String) {
+        let parsed = parse_row(f, &self.rules());
+        self.absorb(parsed, f, record);
+    }
+}

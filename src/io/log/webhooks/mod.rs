@@ -1,0 +1,157 @@
+//! `replay --input-format webhooks`: Meta's webhooks (read in `payloads.rs`) as log rows, so
+//! validation and rejects are those of every other log format.
+//!
+//! Each inbound message is one row (once per id: webhooks are retried), each business message
+//! one row (its statuses merged by [`merge_statuses`]); its template category comes from
+//! `pricing.category` (`service` and `referral_conversion` → a non-template message). Problems
+//! become rejects naming the line; rows are pushed in the order of their first line.
+
+mod payloads;
+
+use std::path::Path;
+
+use crate::billing::accounts::Accounts;
+use crate::billing::meta::{merge_statuses, MetaCategory, MetaMessage};
+use crate::billing::reconcile::Problem;
+
+use super::schema::{
+    fatal, Fields, LogError, C_CAT, C_DIR, C_EP, C_ID, C_NUMBER, C_STATUS, C_TS, C_TYPE, C_USER,
+    C_WABA,
+};
+use super::sink::RowSink;
+
+pub use payloads::{parse_webhooks, read_webhooks, InboundMessage, WebhookFile};
+
+/// One thing read from the file, at its first line.
+enum Item {
+    Problem(Problem),
+    In(InboundMessage),
+    Out(MetaMessage),
+}
+
+/// Read a webhook file as log rows into `b` (the module's rules).
+pub(crate) fn read_rows(
+    path: &Path,
+    b: &mut dyn RowSink<'_>,
+    progress: &dyn Fn(u64),
+) -> Result<(), LogError> {
+    let file = read_webhooks(path)?;
+    if file.lines == 0 {
+        return Err(fatal(path, "no webhook payloads"));
+    }
+    let accounts = b.rules().accounts();
+    let items = items(file);
+    let n = items.len() as u64;
+    for (line, item) in items {
+        match item {
+            Item::Problem(p) => b.push_unreadable(
+                format!("line {line}: {}{}", p.message, at(&p)),
+                format!("line {line}"),
+            ),
+            Item::In(m) => push_inbound(b, accounts, line, &m),
+            Item::Out(m) => push_outbound(b, accounts, line, &m),
+        }
+    }
+    progress(n);
+    Ok(())
+}
+
+/// The file's problems, inbound messages and business messages, by first line.
+fn items(file: WebhookFile) -> Vec<(u64, Item)> {
+    let mut items: Vec<(u64, Item)> = Vec::new();
+    items.extend(
+        file.problems
+            .into_iter()
+            .map(|p| (p.line.unwrap_or(0), Item::Problem(p))),
+    );
+    items.extend(
+        dedup_inbound(file.inbound)
+            .into_iter()
+            .map(|m| (m.line, Item::In(m))),
+    );
+    items.extend(
+        merge_statuses(&file.statuses)
+            .into_iter()
+            .map(|m| (m.line, Item::Out(m))),
+    );
+    items.sort_by_key(|(line, _)| *line);
+    items
+}
+
+/// The WABA of a row: `entry[].id` when it names one of the accounts file, else the only WABA.
+fn waba(accounts: &Accounts, id: &str) -> String {
+    if accounts.waba_index(id).is_none() && accounts.wabas.len() == 1 {
+        String::new()
+    } else {
+        id.to_string()
+    }
+}
+
+fn push_inbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &InboundMessage) {
+    let ts = (m.ts / 1_000_000).to_string();
+    let w = waba(accounts, &m.waba);
+    let mut f: Fields = [None; 11];
+    f[C_TS] = Some(&ts);
+    f[C_DIR] = Some("in");
+    f[C_USER] = Some(&m.user);
+    f[C_TYPE] = Some(&m.kind);
+    f[C_EP] = m.entry_point.then_some("ctwa");
+    f[C_WABA] = Some(&w);
+    f[C_NUMBER] = Some(&m.number);
+    f[C_ID] = Some(&m.id);
+    b.push(&f, &|| format!("line {line}: inbound message {}", m.id));
+}
+
+fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &MetaMessage) {
+    if m.delivered() {
+        let why = match m.pricing {
+            _ if m.pricing_unreadable => return, // reported at its line
+            None => Some("no status carries a `pricing` object, so its category is unknown"),
+            Some(p) if p.category == MetaCategory::BusinessInitiated => {
+                Some("category `business_initiated` (cbp-2022) does not name the template's category; replay the business's own log instead")
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            b.push_unreadable(
+                format!("line {line}: delivered message {}: {why}", m.id),
+                format!("line {line}"),
+            );
+            return;
+        }
+    }
+    let template = m.pricing.and_then(|p| p.category.template_category());
+    let ts = (m.ts / 1_000_000).to_string();
+    let w = waba(accounts, &m.waba);
+    let mut f: Fields = [None; 11];
+    f[C_TS] = Some(&ts);
+    f[C_DIR] = Some("out");
+    f[C_USER] = Some(&m.user);
+    f[C_TYPE] = Some(if template.is_some() {
+        "template"
+    } else {
+        "non_template"
+    });
+    f[C_CAT] = template.map(|c| c.id());
+    f[C_STATUS] = Some(m.status.id());
+    f[C_WABA] = Some(&w);
+    f[C_NUMBER] = Some(&m.number);
+    f[C_ID] = Some(&m.id);
+    b.push(&f, &|| format!("line {line}: message {}", m.id));
+}
+
+/// Inbound messages once per id (webhooks are retried): the earliest is kept.
+fn dedup_inbound(mut v: Vec<InboundMessage>) -> Vec<InboundMessage> {
+    v.sort_by(|a, b| (&a.id, a.ts, a.line).cmp(&(&b.id, b.ts, b.line)));
+    v.dedup_by(|b, a| a.id == b.id);
+    v
+}
+
+/// Where a problem is, for its reject message.
+fn at(p: &Problem) -> String {
+    match (p.path.is_empty(), p.value.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!(" (at {})", p.path),
+        (false, false) => format!(" (at {}: `{}`)", p.path, p.value),
+    }
+}
