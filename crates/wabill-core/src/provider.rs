@@ -9,7 +9,7 @@
 //! Exactness: per-message fees are micro-units (like rates, at most 6 decimal places), so
 //! `fee × count` is exact. A markup is a decimal fraction (`0.06` = 6 %): the product with
 //! Meta's charge is computed exactly and rounded once per month and category, half to even to
-//! 6 places ([`crate::billing::money::ROUNDING`]).
+//! 6 places ([`crate::money::ROUNDING`]).
 
 use rust_decimal::Decimal;
 
