@@ -36,6 +36,7 @@ use crate::billing::markets::{normalize_number, MarketId, MarketTable};
 use crate::billing::money::Money;
 use crate::billing::rates::{Band, Cell, RateBook, RateCard};
 use crate::billing::types::*;
+use crate::io::market_map::parse_market_map;
 
 const MARKET_MAP: &str = include_str!("../rates/market_map.csv");
 
@@ -97,7 +98,7 @@ pub fn time_zones() -> Vec<Tz> {
 pub fn market_table() -> MarketTable {
     static TABLE: OnceLock<MarketTable> = OnceLock::new();
     TABLE
-        .get_or_init(|| MarketTable::parse_csv(MARKET_MAP).expect("rates/market_map.csv parses"))
+        .get_or_init(|| parse_market_map(MARKET_MAP).expect("rates/market_map.csv parses"))
         .clone()
 }
 

@@ -15,6 +15,7 @@ use crate::billing::provider::MonthTally;
 use crate::cmd::replay::{parse_rulebook, Format};
 use crate::cmd::{load_accounts, notice, rates_dir};
 use crate::io::rates_dir;
+use crate::io::volumes_file::parse_volumes;
 use crate::report::breakdown::{provider_lines, JsonProvider};
 use crate::report::table::{csv_field, Table};
 
@@ -207,7 +208,7 @@ pub fn run(args: EstimateArgs) -> Result<i32> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read volumes file {}", p.display()))?;
-            Volumes::parse(&text).with_context(|| format!("in {}", p.display()))?
+            parse_volumes(&text).with_context(|| format!("in {}", p.display()))?
         }
         None => Volumes::default(),
     };

@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::billing::accounts::Accounts;
+use crate::io::accounts_file::parse_accounts;
 
 /// The rates directory: `--rates`, else `$WABILL_RATES`, else `./rates`, else the project's.
 pub fn rates_dir(arg: Option<&Path>) -> PathBuf {
@@ -36,7 +37,7 @@ pub fn load_accounts(path: Option<&Path>) -> Result<Accounts> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read accounts file {}", p.display()))?;
-            Accounts::parse(&text).with_context(|| format!("in {}", p.display()))
+            parse_accounts(&text).with_context(|| format!("in {}", p.display()))
         }
     }
 }

@@ -1,12 +1,15 @@
-//! Input and output at the edges: log readers, the rates directory and Meta's rate-card layout,
-//! Meta's webhooks and analytics responses, generated logs, atomic writers. The billing core
-//! never calls into here.
+//! Input and output at the edges: log readers, the accounts, volumes and market-map files, the
+//! rates directory and Meta's rate-card layout, Meta's webhooks and analytics responses,
+//! generated logs, atomic writers. The billing core never calls into here.
 
+pub mod accounts_file;
 pub mod analytics;
 pub mod generated;
 pub mod log;
+pub mod market_map;
 pub mod meta_layout;
 pub mod output;
 pub mod parquet;
 pub mod rates_dir;
+pub mod volumes_file;
 pub mod webhooks;

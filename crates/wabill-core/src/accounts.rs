@@ -1,18 +1,19 @@
-//! The accounts file (formats.md §2): the portfolio, its WABAs with time zone and currency, and
-//! optionally the provider's fees (`[provider]`, see [`super::provider`]).
+//! The accounts (formats.md §2) as typed values: the portfolio, its WABAs with time zone and
+//! currency, and optionally the provider's fees (`[provider]`, see [`crate::provider`]), with the
+//! checks each value passes.
 //!
-//! Parsing TOML text is pure, so it lives in the core; reading the file happens in `io`.
+//! The file's TOML syntax is read at the edge (`wabill::io::accounts_file`), which hands the values
+//! here as they were written ([`AccountsSettings`]); every check and every message about a value
+//! is made here, so the core decides what an accounts file means.
 
 use std::collections::BTreeMap;
 
 use chrono::DateTime;
 use chrono_tz::Tz;
-use serde::Deserialize;
 
 use rust_decimal::Decimal;
 
 use super::money::Money;
-use super::provider::Provider;
 use super::types::{Country, RateColumn};
 
 #[derive(Debug, Clone)]
@@ -42,6 +43,7 @@ pub struct Accounts {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountsError {
+    /// The file's syntax, as the reader at the edge reports it.
     #[error("accounts: {0}")]
     Toml(String),
     #[error("accounts: `{key}` = `{value}`: {message}")]
@@ -57,57 +59,69 @@ pub enum AccountsError {
     MixedCurrency(String),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAccounts {
-    #[serde(default)]
-    portfolio: Option<RawPortfolio>,
-    #[serde(default)]
-    waba: Vec<RawWaba>,
-    #[serde(default)]
-    provider: Option<RawProvider>,
+/// The `[provider]` section of the accounts file: what a Business Solution Provider charges on
+/// top of Meta's bill (the fees themselves are computed in [`crate::provider`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Provider {
+    pub name: String,
+    /// Per business message delivered (status `delivered` or `read`).
+    pub per_message_sent: Option<Money>,
+    /// Per inbound message.
+    pub per_message_received: Option<Money>,
+    /// Per business message not delivered (status `sent` or `failed`).
+    pub per_failed_message: Option<Money>,
+    /// Fraction of Meta's charge added per billed category (`0.06` = 6 %), in
+    /// [`RateColumn::ALL`] order.
+    pub markup: Vec<(RateColumn, Decimal)>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProvider {
-    #[serde(default)]
-    name: String,
-    per_message_sent: Option<toml::Value>,
-    per_message_received: Option<toml::Value>,
-    per_failed_message: Option<toml::Value>,
-    #[serde(default)]
-    markup: BTreeMap<String, toml::Value>,
+/// A decimal value as the file wrote it: a string (`"0.0015"`) or a number (`0.0015`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecimalSetting {
+    /// What the value says: a string's content (trimmed) or a number's literal; `None` when the
+    /// value is neither (a boolean, a table…). A float is given through its shortest round-trip
+    /// text, which is the literal as written for anything up to 15 significant digits.
+    pub text: Option<String>,
+    /// The value as written, for messages.
+    pub shown: String,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPortfolio {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    primary_country: Option<String>,
-    #[serde(default)]
-    auth_international_start: Option<String>,
-    #[serde(default)]
-    auth_international_exceptions: BTreeMap<String, String>,
+/// `[provider]` as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderSettings {
+    pub name: String,
+    pub per_message_sent: Option<DecimalSetting>,
+    pub per_message_received: Option<DecimalSetting>,
+    pub per_failed_message: Option<DecimalSetting>,
+    /// Category → fraction, by category name as written.
+    pub markup: BTreeMap<String, DecimalSetting>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWaba {
-    id: String,
-    #[serde(default = "utc")]
-    timezone: String,
-    #[serde(default = "usd")]
-    currency: String,
+/// `[portfolio]` as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortfolioSettings {
+    pub name: String,
+    pub primary_country: Option<String>,
+    /// RFC 3339 instant.
+    pub auth_international_start: Option<String>,
+    /// Country → RFC 3339 instant.
+    pub auth_international_exceptions: BTreeMap<String, String>,
 }
 
-fn utc() -> String {
-    "UTC".into()
+/// One `[[waba]]` as written; a missing time zone is UTC, a missing currency USD.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WabaSettings {
+    pub id: String,
+    pub timezone: Option<String>,
+    pub currency: Option<String>,
 }
-fn usd() -> String {
-    "USD".into()
+
+/// A whole accounts file as written, before any check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountsSettings {
+    pub portfolio: Option<PortfolioSettings>,
+    pub wabas: Vec<WabaSettings>,
+    pub provider: Option<ProviderSettings>,
 }
 
 fn instant(key: &str, v: &str) -> Result<i64, AccountsError> {
@@ -120,31 +134,26 @@ fn instant(key: &str, v: &str) -> Result<i64, AccountsError> {
         })
 }
 
-/// An exact, non-negative decimal from a TOML string (`"0.0015"`) or number (`0.0015`). A TOML
-/// float is read back through its shortest round-trip text, which is the literal as written for
-/// anything up to 15 significant digits; write a string to be sure beyond that.
-fn exact_decimal(key: &str, v: &toml::Value) -> Result<Decimal, AccountsError> {
+/// An exact, non-negative decimal.
+fn exact_decimal(key: &str, v: &DecimalSetting) -> Result<Decimal, AccountsError> {
     let bad = |shown: String, message: &str| AccountsError::Value {
         key: key.into(),
         value: shown,
         message: message.into(),
     };
-    let text = match v {
-        toml::Value::String(s) => s.trim().to_string(),
-        toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) if f.is_finite() => f.to_string(),
-        other => return Err(bad(other.to_string(), "expected a decimal number")),
+    let Some(text) = &v.text else {
+        return Err(bad(v.shown.clone(), "expected a decimal number"));
     };
     let d: Decimal = text
         .parse()
         .map_err(|_| bad(text.clone(), "expected a decimal number"))?;
     if d.is_sign_negative() && !d.is_zero() {
-        return Err(bad(text, "must not be negative"));
+        return Err(bad(text.clone(), "must not be negative"));
     }
     Ok(d.normalize())
 }
 
-fn fee(key: &str, v: &Option<toml::Value>) -> Result<Option<Money>, AccountsError> {
+fn fee(key: &str, v: &Option<DecimalSetting>) -> Result<Option<Money>, AccountsError> {
     let Some(v) = v else { return Ok(None) };
     let d = exact_decimal(key, v)?;
     Money::from_decimal(d)
@@ -156,28 +165,31 @@ fn fee(key: &str, v: &Option<toml::Value>) -> Result<Option<Money>, AccountsErro
         })
 }
 
-fn provider(p: RawProvider) -> Result<Provider, AccountsError> {
-    let mut markup = Vec::new();
-    for (cat, v) in &p.markup {
-        let key = format!("provider.markup.{cat}");
-        let col = RateColumn::from_id(cat.trim()).ok_or_else(|| AccountsError::Value {
-            key: key.clone(),
-            value: v.to_string(),
-            message: format!(
-                "unknown category `{cat}` (expected one of {})",
-                RateColumn::ALL.map(|c| c.id()).join(", ")
-            ),
-        })?;
-        markup.push((col, exact_decimal(&key, v)?));
+impl Provider {
+    /// `[provider]`: every fee an exact, non-negative amount; markups by known category.
+    pub fn from_settings(p: ProviderSettings) -> Result<Provider, AccountsError> {
+        let mut markup = Vec::new();
+        for (cat, v) in &p.markup {
+            let key = format!("provider.markup.{cat}");
+            let col = RateColumn::from_id(cat.trim()).ok_or_else(|| AccountsError::Value {
+                key: key.clone(),
+                value: v.shown.clone(),
+                message: format!(
+                    "unknown category `{cat}` (expected one of {})",
+                    RateColumn::ALL.map(|c| c.id()).join(", ")
+                ),
+            })?;
+            markup.push((col, exact_decimal(&key, v)?));
+        }
+        markup.sort_by_key(|(c, _)| *c);
+        Ok(Provider {
+            name: p.name,
+            per_message_sent: fee("provider.per_message_sent", &p.per_message_sent)?,
+            per_message_received: fee("provider.per_message_received", &p.per_message_received)?,
+            per_failed_message: fee("provider.per_failed_message", &p.per_failed_message)?,
+            markup,
+        })
     }
-    markup.sort_by_key(|(c, _)| *c);
-    Ok(Provider {
-        name: p.name,
-        per_message_sent: fee("provider.per_message_sent", &p.per_message_sent)?,
-        per_message_received: fee("provider.per_message_received", &p.per_message_received)?,
-        per_failed_message: fee("provider.per_failed_message", &p.per_failed_message)?,
-        markup,
-    })
 }
 
 fn country(key: &str, v: &str) -> Result<Country, AccountsError> {
@@ -186,6 +198,56 @@ fn country(key: &str, v: &str) -> Result<Country, AccountsError> {
         value: v.into(),
         message: "not an ISO 3166 alpha-2 country code".into(),
     })
+}
+
+impl Portfolio {
+    /// `[portfolio]`: the primary country and the PMP-6 instants.
+    pub fn from_settings(p: PortfolioSettings) -> Result<Portfolio, AccountsError> {
+        let mut portfolio = Portfolio {
+            name: p.name,
+            ..Portfolio::default()
+        };
+        if let Some(c) = p.primary_country {
+            portfolio.primary_country = Some(country("portfolio.primary_country", &c)?);
+        }
+        if let Some(s) = p.auth_international_start {
+            portfolio.auth_international_start =
+                Some(instant("portfolio.auth_international_start", &s)?);
+        }
+        for (c, s) in p.auth_international_exceptions {
+            let key = format!("portfolio.auth_international_exceptions.{c}");
+            portfolio
+                .auth_international_exceptions
+                .push((country(&key, &c)?, instant(&key, &s)?));
+        }
+        Ok(portfolio)
+    }
+}
+
+impl Waba {
+    /// The `i`-th `[[waba]]` (0-based, for messages): an IANA time zone and an ISO 4217 code.
+    pub fn from_settings(i: usize, w: WabaSettings) -> Result<Waba, AccountsError> {
+        let timezone = w.timezone.unwrap_or_else(|| "UTC".into());
+        let currency = w.currency.unwrap_or_else(|| "USD".into());
+        let tz: Tz = timezone.trim().parse().map_err(|_| AccountsError::Value {
+            key: format!("waba[{i}].timezone"),
+            value: timezone.clone(),
+            message: "not an IANA time zone name".into(),
+        })?;
+        let cur = currency.trim().to_ascii_uppercase();
+        if cur.len() != 3 || !cur.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(AccountsError::Value {
+                key: format!("waba[{i}].currency"),
+                value: currency,
+                message: "not an ISO 4217 currency code".into(),
+            });
+        }
+        Ok(Waba {
+            id: w.id,
+            tz,
+            currency: cur,
+        })
+    }
 }
 
 impl Accounts {
@@ -202,61 +264,28 @@ impl Accounts {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Accounts, AccountsError> {
-        let raw: RawAccounts =
-            toml::from_str(text).map_err(|e| AccountsError::Toml(e.to_string().trim().into()))?;
-        let provider = raw.provider.map(provider).transpose()?;
-        let mut portfolio = Portfolio::default();
-        if let Some(p) = raw.portfolio {
-            portfolio.name = p.name;
-            if let Some(c) = p.primary_country {
-                portfolio.primary_country = Some(country("portfolio.primary_country", &c)?);
-            }
-            if let Some(s) = p.auth_international_start {
-                portfolio.auth_international_start =
-                    Some(instant("portfolio.auth_international_start", &s)?);
-            }
-            for (c, s) in p.auth_international_exceptions {
-                let key = format!("portfolio.auth_international_exceptions.{c}");
-                portfolio
-                    .auth_international_exceptions
-                    .push((country(&key, &c)?, instant(&key, &s)?));
-            }
-        }
-        if raw.waba.is_empty() {
+    /// A whole accounts file, checked in the order it reads: `[provider]`, `[portfolio]`, each
+    /// `[[waba]]` (at least one, ids unique), then CONV-6 (one currency).
+    pub fn from_settings(s: AccountsSettings) -> Result<Accounts, AccountsError> {
+        let provider = s.provider.map(Provider::from_settings).transpose()?;
+        let portfolio = match s.portfolio {
+            Some(p) => Portfolio::from_settings(p)?,
+            None => Portfolio::default(),
+        };
+        if s.wabas.is_empty() {
             return Err(AccountsError::NoWaba);
         }
-        let mut wabas = Vec::new();
-        for (i, w) in raw.waba.into_iter().enumerate() {
-            let tz: Tz = w
-                .timezone
-                .trim()
-                .parse()
-                .map_err(|_| AccountsError::Value {
-                    key: format!("waba[{i}].timezone"),
-                    value: w.timezone.clone(),
-                    message: "not an IANA time zone name".into(),
-                })?;
-            let cur = w.currency.trim().to_ascii_uppercase();
-            if cur.len() != 3 || !cur.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(AccountsError::Value {
-                    key: format!("waba[{i}].currency"),
-                    value: w.currency,
-                    message: "not an ISO 4217 currency code".into(),
-                });
-            }
-            if wabas.iter().any(|x: &Waba| x.id == w.id) {
+        let mut wabas: Vec<Waba> = Vec::new();
+        for (i, w) in s.wabas.into_iter().enumerate() {
+            let w = Waba::from_settings(i, w)?;
+            if wabas.iter().any(|x| x.id == w.id) {
                 return Err(AccountsError::Value {
                     key: format!("waba[{i}].id"),
                     value: w.id,
                     message: "duplicate WABA id".into(),
                 });
             }
-            wabas.push(Waba {
-                id: w.id,
-                tz,
-                currency: cur,
-            });
+            wabas.push(w);
         }
         let acc = Accounts {
             portfolio,
@@ -320,26 +349,34 @@ impl Accounts {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_the_documented_example() {
-        let a = Accounts::parse(
-            r#"
-[portfolio]
-name = "Acme Retail"
-primary_country = "IN"
-auth_international_start = "2024-07-01T00:00:00Z"
-auth_international_exceptions = { ID = "2024-08-01T00:00:00Z" }
+    fn t(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
 
-[[waba]]
-id = "acme-in"
-timezone = "Asia/Kolkata"
-currency = "USD"
-"#,
-        )
+    fn waba(id: &str, currency: &str) -> WabaSettings {
+        WabaSettings {
+            id: id.into(),
+            timezone: None,
+            currency: Some(currency.into()),
+        }
+    }
+
+    #[test]
+    fn pmp6_exceptions_start_later_and_the_primary_country_is_never_international() {
+        let a = Accounts::from_settings(AccountsSettings {
+            portfolio: Some(PortfolioSettings {
+                name: "Acme Retail".into(),
+                primary_country: Some("IN".into()),
+                auth_international_start: Some("2024-07-01T00:00:00Z".into()),
+                auth_international_exceptions: [("ID".into(), "2024-08-01T00:00:00Z".into())]
+                    .into(),
+            }),
+            wabas: vec![waba("acme-in", "usd")],
+            provider: None,
+        })
         .unwrap();
-        assert_eq!(a.wabas[0].tz, chrono_tz::Asia::Kolkata);
-        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
-        // PMP-6: exception for ID starts later
+        assert_eq!(a.wabas[0].tz, Tz::UTC);
+        assert_eq!(a.wabas[0].currency, "USD");
         assert!(!a.auth_international_applies(Country(*b"ID"), t("2024-07-15T00:00:00Z")));
         assert!(a.auth_international_applies(Country(*b"ID"), t("2024-08-01T00:00:00Z")));
         assert!(a.auth_international_applies(Country(*b"BR"), t("2024-07-01T00:00:00Z")));
@@ -348,10 +385,12 @@ currency = "USD"
     }
 
     #[test]
-    fn conv_6_mixed_currencies_name_the_wabas() {
-        let e =
-            Accounts::parse("[[waba]]\nid='a'\ncurrency='USD'\n[[waba]]\nid='b'\ncurrency='EUR'\n")
-                .unwrap_err();
+    fn conv6_one_currency_per_replay() {
+        let e = Accounts::from_settings(AccountsSettings {
+            wabas: vec![waba("a", "USD"), waba("b", "EUR")],
+            ..AccountsSettings::default()
+        })
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "accounts: all WABAs must share one currency (CONV-6), found a (USD), b (EUR)"
@@ -359,73 +398,36 @@ currency = "USD"
     }
 
     #[test]
-    fn provider_fees_are_exact_decimals() {
-        let a = Accounts::parse(
-            r#"
-[[waba]]
-id = "a"
-[provider]
-name = "Acme BSP"
-per_message_sent = 0.001
-per_message_received = "0.0005"
-per_failed_message = 0
-markup = { marketing = 0.06, authentication_international = "0.125" }
-"#,
-        )
-        .unwrap();
-        let p = a.provider.unwrap();
-        assert_eq!(p.name, "Acme BSP");
-        assert_eq!(p.per_message_sent, Some(Money(1_000)));
-        assert_eq!(p.per_message_received, Some(Money(500)));
-        assert_eq!(p.per_failed_message, Some(Money::ZERO));
+    fn values_are_checked_with_key_and_value_in_the_message() {
+        let e = Accounts::from_settings(AccountsSettings {
+            wabas: vec![waba("a", "USD"), waba("a", "USD")],
+            ..AccountsSettings::default()
+        })
+        .unwrap_err();
         assert_eq!(
-            p.markup,
-            vec![
-                (RateColumn::Marketing, "0.06".parse().unwrap()),
-                (
-                    RateColumn::AuthenticationInternational,
-                    "0.125".parse().unwrap()
-                ),
-            ]
+            e.to_string(),
+            "accounts: `waba[1].id` = `a`: duplicate WABA id"
         );
-        assert!(Accounts::parse("[[waba]]\nid='a'\n")
-            .unwrap()
-            .provider
-            .is_none());
-    }
-
-    #[test]
-    fn bad_provider_values_name_key_and_value() {
-        let e = |body: &str| {
-            Accounts::parse(&format!("[[waba]]\nid='a'\n[provider]\n{body}\n"))
-                .unwrap_err()
-                .to_string()
+        let e = Accounts::from_settings(AccountsSettings::default()).unwrap_err();
+        assert_eq!(e.to_string(), "accounts: no [[waba]] defined");
+        let sent = |text: Option<&str>, shown: &str| ProviderSettings {
+            per_message_sent: Some(DecimalSetting {
+                text: text.map(String::from),
+                shown: shown.into(),
+            }),
+            ..ProviderSettings::default()
         };
-        let m = e("per_message_sent = 0.0000001");
-        assert!(
-            m.contains("provider.per_message_sent") && m.contains("6 decimal"),
-            "{m}"
+        let e = Provider::from_settings(sent(None, "true")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "accounts: `provider.per_message_sent` = `true`: expected a decimal number"
         );
-        let m = e("per_message_sent = -1");
-        assert!(
-            m.contains("provider.per_message_sent") && m.contains("negative"),
-            "{m}"
+        let e = Provider::from_settings(sent(Some("-1"), "-1")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "accounts: `provider.per_message_sent` = `-1`: must not be negative"
         );
-        let m = e("markup = { marketting = 0.06 }");
-        assert!(
-            m.contains("provider.markup.marketting") && m.contains("unknown category"),
-            "{m}"
-        );
-        let m = e("per_message_sent = \"abc\"");
-        assert!(m.contains("`abc`"), "{m}");
-        let m = e("monthly = 3");
-        assert!(m.contains("monthly"), "{m}");
-    }
-
-    #[test]
-    fn bad_timezone_names_key_and_value() {
-        let e = Accounts::parse("[[waba]]\nid='a'\ntimezone='Mars/Base'\n").unwrap_err();
-        assert!(e.to_string().contains("waba[0].timezone"));
-        assert!(e.to_string().contains("Mars/Base"));
+        let p = Provider::from_settings(sent(Some("0.00100"), "0.001")).unwrap();
+        assert_eq!(p.per_message_sent, Some(Money(1_000)));
     }
 }

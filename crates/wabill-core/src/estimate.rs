@@ -21,7 +21,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use serde::Deserialize;
 
 use super::calendar::{month_key, month_label};
 use super::engine::{rulebook_on, Context, Line, MissingRate, PMP_SERVICE_ALLOWANCE};
@@ -46,7 +45,7 @@ pub struct Volume {
     pub waba: String,
 }
 
-/// A parsed estimate file.
+/// The volumes of an estimate (an estimate file, `wabill::io::volumes_file`, or `--volume` flags).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volumes {
     pub volumes: Vec<Volume>,
@@ -65,6 +64,7 @@ impl Default for Volumes {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EstimateError {
+    /// The file's syntax or a missing key, as the reader at the edge reports it.
     #[error("volumes: {0}")]
     Syntax(String),
     #[error("volumes: `{key}` = `{value}`: {message}")]
@@ -91,94 +91,22 @@ fn value_err(key: &str, value: impl ToString, message: impl Into<String>) -> Est
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    service_numbers: Option<toml::Value>,
-    #[serde(default)]
-    volume: Vec<RawVolume>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVolume {
-    month: Option<toml::Value>,
-    market: Option<toml::Value>,
-    category: Option<toml::Value>,
-    messages: Option<toml::Value>,
-    waba: Option<toml::Value>,
-}
-
-fn text(key: &str, v: &Option<toml::Value>, required: bool) -> Result<String, EstimateError> {
-    match v {
-        None if required => Err(EstimateError::Syntax(format!("missing key `{key}`"))),
-        None => Ok(String::new()),
-        Some(toml::Value::String(s)) => Ok(s.trim().to_string()),
-        Some(other) => Err(value_err(key, other, "expected a string")),
-    }
-}
-
-fn whole(key: &str, v: &toml::Value) -> Result<u64, EstimateError> {
-    match v {
-        toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
-        toml::Value::Integer(_) => Err(value_err(key, v, "must not be negative")),
-        toml::Value::String(s) => s
-            .trim()
-            .replace(['_', ','], "")
-            .parse()
-            .map_err(|_| value_err(key, v, "expected a whole number of messages")),
-        _ => Err(value_err(key, v, "expected a whole number of messages")),
-    }
-}
-
 impl Volumes {
-    /// Reads an estimate file:
-    ///
-    /// ```toml
-    /// service_numbers = 2          # optional, default 1
-    /// [[volume]]
-    /// month = "2026-10"
-    /// market = "India"
-    /// category = "utility"
-    /// messages = 250000
-    /// waba = "acme-in"             # optional
-    /// ```
-    pub fn parse(text_: &str) -> Result<Volumes, EstimateError> {
-        let raw: RawFile = toml::from_str(text_)
-            .map_err(|e| EstimateError::Syntax(e.to_string().trim().to_string()))?;
-        let mut out = Volumes::default();
-        if let Some(v) = &raw.service_numbers {
-            let n = whole("service_numbers", v)?;
-            if n == 0 || n > 100_000 {
-                return Err(value_err(
-                    "service_numbers",
-                    v,
-                    "expected between 1 and 100000",
-                ));
-            }
-            out.service_numbers = n as u32;
+    /// Business numbers per WABA an estimate can name.
+    pub const SERVICE_NUMBERS: std::ops::RangeInclusive<u64> = 1..=100_000;
+
+    /// `service_numbers` (PMP-5: each number has its own allowance); `shown` is the value as
+    /// written, for the message.
+    pub fn set_service_numbers(&mut self, n: u64, shown: &str) -> Result<(), EstimateError> {
+        if !Self::SERVICE_NUMBERS.contains(&n) {
+            return Err(value_err(
+                "service_numbers",
+                shown,
+                "expected between 1 and 100000",
+            ));
         }
-        for (i, r) in raw.volume.iter().enumerate() {
-            let k = |f: &str| format!("volume[{i}].{f}");
-            let messages = match &r.messages {
-                None => {
-                    return Err(EstimateError::Syntax(format!(
-                        "missing key `{}`",
-                        k("messages")
-                    )))
-                }
-                Some(v) => whole(&k("messages"), v)?,
-            };
-            out.volumes.push(Volume {
-                origin: format!("volume[{i}]"),
-                month: text(&k("month"), &r.month, true)?,
-                market: text(&k("market"), &r.market, true)?,
-                category: text(&k("category"), &r.category, true)?,
-                messages,
-                waba: text(&k("waba"), &r.waba, false)?,
-            });
-        }
-        Ok(out)
+        self.service_numbers = n as u32;
+        Ok(())
     }
 }
 
@@ -497,22 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn volumes_file_errors_name_the_key() {
-        let e = Volumes::parse(
-            "[[volume]]\nmonth = \"2026-10\"\nmarket = \"India\"\ncategory = \"utility\"\n",
-        )
-        .unwrap_err();
-        assert_eq!(e.to_string(), "volumes: missing key `volume[0].messages`");
-        let e = Volumes::parse("[[volume]]\nmonth = 2026\nmessages = 1\n").unwrap_err();
-        assert!(e.to_string().contains("volume[0].month"), "{e}");
-        let e = Volumes::parse("[[volume]]\nmonths = 1\n").unwrap_err();
-        assert!(e.to_string().contains("months"), "{e}");
-        let v = Volumes::parse(
-            "service_numbers = 3\n[[volume]]\nmonth = \"2026-10\"\nmarket = \"India\"\ncategory = \"utility\"\nmessages = \"250,000\"\n",
-        )
-        .unwrap();
-        assert_eq!(v.service_numbers, 3);
-        assert_eq!(v.volumes[0].messages, 250_000);
+    fn volume_flags_and_service_numbers_are_checked() {
         let f = Volume::parse_flag("2026-10, Rest of Africa ,utility,1_000,acme", 2).unwrap();
         assert_eq!(
             (
@@ -524,5 +437,9 @@ mod tests {
             ("Rest of Africa", 1000, "acme", "--volume #2")
         );
         assert!(Volume::parse_flag("2026-10,India,utility", 1).is_err());
+        let mut v = Volumes::default();
+        assert!(v.set_service_numbers(100_001, "100001").is_err());
+        v.set_service_numbers(3, "3").unwrap();
+        assert_eq!(v.service_numbers, 3);
     }
 }
