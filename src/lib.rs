@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod io;
 pub mod report;
 pub mod scale;
+pub mod spill_records;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod traffic;

@@ -29,8 +29,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{
-    self, build_calendars, replay_currency, BillingError, ChatKey, Context, Event, Line,
-    PendingUnit, Pricer, Totals, WabaCalendar, WabaRanges,
+    self, build_calendars, replay_currency, BillingError, ChatKey, Context, Event, Line, Pricer,
+    Totals, WabaCalendar, WabaRanges,
 };
 use crate::billing::markets::MarketTable;
 use crate::billing::money::Money;
@@ -41,6 +41,7 @@ use crate::io::log::{
     LogError, LogFormat, Parsed, Reject, RowRules, RowSink, FROM_USER,
 };
 use crate::report::breakdown::{JsonIssue, MessageCounts};
+use crate::spill_records::PendingUnit;
 
 /// From this many rows `replay` and `compare` partition by themselves: the partitioned replay
 /// is then the faster one too (interning and windows run a partition per thread, in cache).

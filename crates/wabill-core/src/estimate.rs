@@ -14,20 +14,27 @@
 //! Counters that span rows — PMP-4 tiers per portfolio × market × category group × month
 //! (authentication and authentication-international share one), PMP-5 allowance per WABA ×
 //! month — are used by the rows **in the order given**, as if each row's messages came before
-//! the next row's. That only matters when several rows share a counter. Conversation-based
+//! the next row's. They and the tier bands are the replay's own (`pricing::tiers`,
+//! `pricing::allowance`). That only matters when several rows share a counter. Conversation-based
 //! months (before 2025-07-01 unless a rulebook is forced) cannot be estimated from message
 //! volumes and are refused.
-
-use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
 use super::calendar::{month_key, month_label};
-use super::engine::{rulebook_on, Context, Line, MissingRate, PMP_SERVICE_ALLOWANCE};
+use super::context::{replay_currency, Context};
+use super::ids::Rule;
 use super::markets::{MarketId, MarketTable};
+use super::model::{Line, MissingRate};
 use super::money::Money;
-use super::rates::{Band, RateCard};
-use super::types::{normalize_name, RateColumn, Rulebook};
+use super::pricing::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
+use super::pricing::tiers::{graduated, TierCounters};
+use super::pricing::MissingRates;
+use super::rates::RateCard;
+use super::rulebook::{rulebook_on, Rulebook};
+use super::types::{normalize_name, RateColumn};
+
+pub use super::pricing::tiers::BandUse;
 
 /// One volume as written: where it came from (for errors) and its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,17 +148,6 @@ impl Volume {
     }
 }
 
-/// Messages of one line priced in one band of a tier table, or at the list rate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BandUse {
-    /// For a tier band: the first and last monthly counts (1-based) these messages took;
-    /// `None` at the list rate of a market without a tier table.
-    pub counts: Option<(u64, u64)>,
-    pub rate: Money,
-    pub messages: u64,
-    pub amount: Money,
-}
-
 /// One priced volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EstimateLine {
@@ -183,180 +179,184 @@ fn market_id(markets: &MarketTable, name: &str) -> Option<MarketId> {
     })
 }
 
-/// Price the messages `first..first + n` (1-based monthly counts) with a graduated table.
-/// `Err(count)` names the first count no band covers (RATE-4).
-fn graduated(bands: &[Band], first: u64, n: u64) -> Result<Vec<BandUse>, u64> {
-    let mut out = Vec::new();
-    let last = first + n - 1;
-    let mut c = first;
-    while c <= last {
-        let Some(b) = bands
-            .iter()
-            .find(|b| b.from <= c && b.to.is_none_or(|t| c <= t))
-        else {
-            return Err(c);
-        };
-        let end = b.to.map_or(last, |t| t.min(last));
-        let k = end - c + 1;
-        out.push(BandUse {
-            counts: Some((c, end)),
-            rate: b.rate,
-            messages: k,
-            amount: b.rate.times(k),
-        });
-        c = end + 1;
+/// One volume, checked: where and under what it is billed.
+struct Checked {
+    /// The month's first day.
+    date: NaiveDate,
+    month: u32,
+    waba: usize,
+    market: MarketId,
+    col: RateColumn,
+    rulebook: Rulebook,
+}
+
+/// Check a volume's month, WABA, market and category, and find its (per-message) rulebook.
+fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
+    let key = |f: &str| format!("{}.{f}", v.origin);
+    let date = NaiveDate::parse_from_str(&format!("{}-01", v.month), "%Y-%m-%d")
+        .map_err(|_| value_err(&key("month"), &v.month, "expected a month YYYY-MM"))?;
+    let waba = ctx.accounts.waba_index(&v.waba).ok_or_else(|| {
+        value_err(
+            &key("waba"),
+            &v.waba,
+            format!(
+                "unknown WABA (the accounts file defines: {})",
+                ctx.accounts
+                    .wabas
+                    .iter()
+                    .map(|w| w.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let market = market_id(ctx.markets, &v.market).ok_or_else(|| {
+        value_err(
+            &key("market"),
+            &v.market,
+            "unknown market (see `wabill rates show` for the market names of the rate cards)",
+        )
+    })?;
+    let col = RateColumn::from_id(&normalize_name(&v.category))
+        .filter(|c| {
+            !matches!(
+                c,
+                RateColumn::BusinessInitiated | RateColumn::UserInitiated
+            )
+        })
+        .ok_or_else(|| {
+            value_err(
+                &key("category"),
+                &v.category,
+                "expected marketing, utility, authentication, authentication_international or service",
+            )
+        })?;
+    let rulebook = match ctx.forced.or_else(|| rulebook_on(date)) {
+        Some(r) if !r.is_cbp() => r,
+        other => {
+            return Err(EstimateError::NotPerMessage {
+                key: key("month"),
+                month: v.month.clone(),
+                rulebook: other.map_or("no rulebook", |r| r.id()),
+            })
+        }
+    };
+    Ok(Checked {
+        date,
+        month: month_key(date),
+        waba,
+        market,
+        col,
+        rulebook,
+    })
+}
+
+/// The counters that span volumes, used in the order given: the same as the replay's.
+struct Counters {
+    /// PMP-4, per portfolio × market × category group × month.
+    tiers: TierCounters,
+    /// PMP-5, per WABA × month: one allowance per service number.
+    allowance: ServiceAllowance<(usize, u32)>,
+}
+
+/// How a volume's messages are priced.
+struct Priced {
+    rule: Rule,
+    charged: u64,
+    free: u64,
+    /// The bands, or Err((first count beyond a tier table, messages without a rate)).
+    bands: Result<Vec<BandUse>, (Option<u64>, u64)>,
+}
+
+/// Price `n` messages of a checked volume with the card in force.
+fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) -> Priced {
+    let all_charged = |rule, bands| Priced {
+        rule,
+        charged: n,
+        free: 0,
+        bands,
+    };
+    match c.col {
+        RateColumn::Service if c.rulebook == Rulebook::Pmp2025 => Priced {
+            // PMP-2: non-template messages are free.
+            rule: Rule::Pmp2,
+            charged: 0,
+            free: n,
+            bands: Ok(Vec::new()),
+        },
+        RateColumn::Service => {
+            // PMP-5: the first 1,000 a month per business number are free.
+            let free = counters.allowance.take((c.waba, c.month), n);
+            Priced {
+                rule: Rule::Pmp5,
+                charged: n - free,
+                free,
+                bands: list(card, c.market, c.col, n - free),
+            }
+        }
+        RateColumn::Marketing => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
+        _ => {
+            // PMP-4: graduated bands per portfolio, market, category group and month.
+            let first = counters.tiers.take(c.market, c.col, c.month, n);
+            match card.and_then(|card| card.tiers(c.market, c.col)) {
+                Some(bands) if n > 0 => all_charged(
+                    Rule::Pmp4,
+                    graduated(bands, first, n).map_err(|k| (Some(k), first + n - k)),
+                ),
+                _ => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
+            }
+        }
     }
-    Ok(out)
 }
 
 /// Prices `volumes` under the rulebook in force each month (or `ctx.forced`).
 pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateError> {
-    let currency = ctx
-        .accounts
-        .currency()
-        .unwrap_or_else(|_| ctx.accounts.wabas[0].currency.clone());
-    let mut tiers: HashMap<(MarketId, bool, u32), u64> = HashMap::new();
-    let mut allowance: HashMap<(usize, u32), u64> = HashMap::new();
-    let allowance_cap = u64::from(PMP_SERVICE_ALLOWANCE) * u64::from(volumes.service_numbers);
-    let mut missing: BTreeMap<(String, &'static str, Option<NaiveDate>, bool), MissingRate> =
-        BTreeMap::new();
+    let currency = replay_currency(ctx);
+    let mut counters = Counters {
+        tiers: TierCounters::default(),
+        allowance: ServiceAllowance::new(
+            u64::from(PMP_SERVICE_ALLOWANCE) * u64::from(volumes.service_numbers),
+        ),
+    };
+    let mut missing = MissingRates::default();
     let mut lines = Vec::new();
     for v in &volumes.volumes {
-        let key = |f: &str| format!("{}.{f}", v.origin);
-        let date = NaiveDate::parse_from_str(&format!("{}-01", v.month), "%Y-%m-%d")
-            .map_err(|_| value_err(&key("month"), &v.month, "expected a month YYYY-MM"))?;
-        let month = month_key(date);
-        let waba = ctx.accounts.waba_index(&v.waba).ok_or_else(|| {
-            value_err(
-                &key("waba"),
-                &v.waba,
-                format!(
-                    "unknown WABA (the accounts file defines: {})",
-                    ctx.accounts
-                        .wabas
-                        .iter()
-                        .map(|w| w.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
-        let market = market_id(ctx.markets, &v.market).ok_or_else(|| {
-            value_err(
-                &key("market"),
-                &v.market,
-                "unknown market (see `wabill rates show` for the market names of the rate cards)",
-            )
-        })?;
-        let col = RateColumn::from_id(&normalize_name(&v.category))
-            .filter(|c| {
-                !matches!(
-                    c,
-                    RateColumn::BusinessInitiated | RateColumn::UserInitiated
-                )
-            })
-            .ok_or_else(|| {
-                value_err(
-                    &key("category"),
-                    &v.category,
-                    "expected marketing, utility, authentication, authentication_international or service",
-                )
-            })?;
-        let rulebook = ctx.forced.or_else(|| rulebook_on(date));
-        let rulebook = match rulebook {
-            Some(r) if !r.is_cbp() => r,
-            other => {
-                return Err(EstimateError::NotPerMessage {
-                    key: key("month"),
-                    month: v.month.clone(),
-                    rulebook: other.map_or("no rulebook", |r| r.id()),
-                })
-            }
-        };
-        let card_ix = ctx.rates.card_at(&currency, date);
-        let card: Option<&RateCard> = card_ix.map(|c| &ctx.rates.cards[c]);
-        let n = v.messages;
-        let mut charged = n;
-        let mut free = 0;
-        let mut rule = "PMP-1";
-        // Ok(bands), or Err((first count beyond a tier table, messages without a rate)).
-        let priced: Result<Vec<BandUse>, (Option<u64>, u64)> = match col {
-            RateColumn::Service => {
-                if rulebook == Rulebook::Pmp2025 {
-                    // PMP-2: non-template messages are free.
-                    rule = "PMP-2";
-                    charged = 0;
-                    free = n;
-                    Ok(Vec::new())
-                } else {
-                    // PMP-5: the first 1,000 a month per business number are free.
-                    rule = "PMP-5";
-                    let used = allowance.entry((waba, month)).or_insert(0);
-                    free = n.min(allowance_cap - *used);
-                    *used += free;
-                    charged = n - free;
-                    list(card, market, col, charged)
-                }
-            }
-            RateColumn::Marketing => list(card, market, col, n),
-            _ => {
-                // PMP-4: graduated bands per portfolio, market, category group and month.
-                let auth = col != RateColumn::Utility;
-                let count = tiers.entry((market, auth, month)).or_insert(0);
-                let first = *count + 1;
-                *count += n;
-                match card.and_then(|c| c.tiers(market, col)) {
-                    Some(bands) if n > 0 => {
-                        rule = "PMP-4";
-                        graduated(bands, first, n).map_err(|c| (Some(c), first + n - c))
-                    }
-                    _ => list(card, market, col, n),
-                }
-            }
-        };
-        let bands = match priced {
-            Ok(b) => b,
-            Err((beyond, affected)) => {
-                let market_name = ctx.markets.name(market).to_string();
-                missing
-                    .entry((
-                        market_name.clone(),
-                        col.id(),
-                        card.map(|c| c.effective),
-                        beyond.is_some(),
-                    ))
-                    .and_modify(|m| m.messages += affected)
-                    .or_insert(MissingRate {
-                        market: market_name,
-                        category: col.id(),
-                        date,
-                        card: card.map(|c| c.effective),
-                        beyond_tier: beyond,
-                        messages: affected,
-                    });
-                Vec::new()
-            }
-        };
-        let cost = bands.iter().map(|b| b.amount).sum();
+        let c = check(v, ctx)?;
+        let card: Option<&RateCard> = ctx
+            .rates
+            .card_at(&currency, c.date)
+            .map(|i| &ctx.rates.cards[i]);
+        let priced = price(&c, v.messages, card, &mut counters);
+        let bands = priced.bands.unwrap_or_else(|(beyond_tier, messages)| {
+            missing.add(MissingRate {
+                market: ctx.markets.name(c.market).to_string(),
+                category: c.col.id(),
+                date: c.date,
+                card: card.map(|c| c.effective),
+                beyond_tier,
+                messages,
+            });
+            Vec::new()
+        });
         lines.push(EstimateLine {
             line: Line {
-                month: month_label(month),
-                waba: ctx.accounts.wabas[waba].id.clone(),
-                market: ctx.markets.name(market).to_string(),
-                category: col.id(),
-                rulebook: rulebook.id(),
-                charged,
-                free,
-                cost,
+                month: month_label(c.month),
+                waba: ctx.accounts.wabas[c.waba].id.clone(),
+                market: ctx.markets.name(c.market).to_string(),
+                category: c.col.id(),
+                rulebook: c.rulebook.id(),
+                charged: priced.charged,
+                free: priced.free,
+                cost: bands.iter().map(|b| b.amount).sum(),
             },
-            messages: n,
-            rule,
+            messages: v.messages,
+            rule: priced.rule.id(),
             card: card.map(|c| c.effective),
             bands,
         });
     }
     if !missing.is_empty() {
-        return Err(EstimateError::MissingRates(missing.into_values().collect()));
+        return Err(EstimateError::MissingRates(missing.into_vec()));
     }
     lines.sort_by(|a, b| {
         let (a, b) = (&a.line, &b.line);
@@ -392,37 +392,6 @@ fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn m(s: &str) -> Money {
-        Money::parse(s).unwrap()
-    }
-
-    #[test]
-    fn pmp_4_graduated_splits_a_row_across_bands_and_stops_beyond_a_partial_table() {
-        let bands = [
-            Band {
-                from: 0,
-                to: Some(100),
-                rate: m("0.004"),
-            },
-            Band {
-                from: 101,
-                to: Some(200),
-                rate: m("0.0038"),
-            },
-        ];
-        let b = graduated(&bands, 91, 20).unwrap();
-        assert_eq!(
-            b.iter()
-                .map(|b| (b.counts, b.messages, b.amount))
-                .collect::<Vec<_>>(),
-            vec![
-                (Some((91, 100)), 10, m("0.04")),
-                (Some((101, 110)), 10, m("0.038")),
-            ]
-        );
-        assert_eq!(graduated(&bands, 150, 100), Err(201));
-    }
 
     #[test]
     fn volume_flags_and_service_numbers_are_checked() {

@@ -291,6 +291,30 @@ impl MarketTable {
     }
 }
 
+/// MKT-2 precomputed for a replay: the market of each (country, market-table version).
+pub(crate) struct MarketIndex {
+    by_country: Vec<Vec<MarketId>>,
+}
+
+impl MarketIndex {
+    /// Index `countries` (a log's countries table) under every version of `markets`.
+    pub(crate) fn new(markets: &MarketTable, countries: &[Country]) -> MarketIndex {
+        let versions = markets.change_dates();
+        let mut starts = vec![NaiveDate::MIN];
+        starts.extend(versions.iter().copied());
+        let by_country = countries
+            .iter()
+            .map(|c| starts.iter().map(|d| markets.market_of(*c, *d)).collect())
+            .collect();
+        MarketIndex { by_country }
+    }
+
+    /// The market of a countries-table index under a version (`PeriodInfo::mkt_version`).
+    pub(crate) fn market(&self, country: u16, version: u16) -> MarketId {
+        self.by_country[country as usize][version as usize]
+    }
+}
+
 /// A user's number as logs write it, as an integer: `+`, spaces, dashes, dots and parentheses
 /// tolerated; 4 to 15 digits (E.164), not starting with 0. The one rule for every reader.
 pub fn number_digits(raw: &str) -> Option<u64> {

@@ -13,8 +13,8 @@
 
 use rust_decimal::Decimal;
 
-use super::calendar::month_label;
-use super::engine::{ChatKey, Event, Line, Outcome, Replay, WabaCalendar};
+use super::calendar::{month_label, WabaCalendar};
+use super::model::{ChatKey, Event, Line, Outcome, Replay};
 use super::money::Money;
 use super::types::Kind;
 
