@@ -7,8 +7,8 @@
 pub use wabill_core as billing;
 pub mod cmd;
 pub mod io;
+pub mod replay;
 pub mod report;
-pub mod scale;
 pub mod spill_records;
 #[cfg(feature = "testing")]
 pub mod testing;

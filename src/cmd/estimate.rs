@@ -1,23 +1,21 @@
 //! `wabill estimate`: a monthly bill from message volumes per market and category, for finance.
-//! The pricing itself is `billing::estimate` (pure); this file reads the inputs and prints.
+//! The pricing itself is `billing::estimate` (pure) and the outputs `report::estimate`; this
+//! file reads the inputs and prints.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
-use serde::Serialize;
 
 use crate::billing::engine::Context;
-use crate::billing::estimate::{estimate, Estimate, EstimateError, Volume, Volumes};
-use crate::billing::money::{Money, MARKUP_ROUNDING};
-use crate::billing::provider::MonthTally;
-use crate::cmd::replay::{parse_rulebook, Format};
-use crate::cmd::{load_accounts, notice, rates_dir};
+use crate::billing::estimate::{estimate, EstimateError, Volume, Volumes};
+use crate::cmd::{
+    load_accounts, missing_rates, parse_rulebook, print_stdout, rates_dir, OutputFormat,
+};
 use crate::io::rates_dir;
 use crate::io::volumes_file::parse_volumes;
-use crate::report::breakdown::{provider_lines, JsonProvider};
-use crate::report::table::{csv_field, Table};
+use crate::report::estimate as render;
+use crate::report::missing_rates::Remedy;
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
@@ -57,173 +55,13 @@ pub struct EstimateArgs {
     #[arg(long)]
     pub rates: Option<PathBuf>,
     /// Output on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-}
-
-/// What the numbers assume, printed with every estimate.
-pub const ASSUMPTIONS: &str = "messages are the messages Meta will charge (templates outside the free windows; service: all delivered non-template messages, pmp-2026 allowance applied); rows sharing a volume-tier counter or a service allowance use it in the order given";
-
-#[derive(Serialize)]
-struct JsonBand {
-    /// Monthly counts of the tier band (absent at a list rate without tier table).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    from: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    to: Option<u64>,
-    rate: String,
-    messages: u64,
-    amount: String,
-}
-
-#[derive(Serialize)]
-struct JsonLine {
-    month: String,
-    waba: String,
-    market: String,
-    category: String,
-    rulebook: String,
-    messages: u64,
-    charged: u64,
-    free: u64,
-    rule: &'static str,
-    card: Option<String>,
-    cost: String,
-    bands: Vec<JsonBand>,
-}
-
-#[derive(Serialize)]
-struct JsonEstimate {
-    currency: String,
-    total: String,
-    lines: Vec<JsonLine>,
-    rulebook: String,
-    assumptions: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provider: Option<JsonProvider>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    grand_total: Option<String>,
-}
-
-fn table(e: &Estimate, provider: Option<&JsonProvider>) -> String {
-    let mut t = Table::new(&[
-        ("month", false),
-        ("waba", false),
-        ("market", false),
-        ("category", false),
-        ("rulebook", false),
-        ("messages", true),
-        ("charged", true),
-        ("free", true),
-        ("rule", false),
-        ("cost", true),
-    ]);
-    let mut month_total = Money::ZERO;
-    for (i, l) in e.lines.iter().enumerate() {
-        let x = &l.line;
-        t.row(vec![
-            x.month.clone(),
-            x.waba.clone(),
-            x.market.clone(),
-            x.category.to_string(),
-            x.rulebook.to_string(),
-            l.messages.to_string(),
-            x.charged.to_string(),
-            x.free.to_string(),
-            l.rule.to_string(),
-            x.cost.to_string(),
-        ]);
-        for b in l.bands.iter().filter(|b| b.counts.is_some()) {
-            let (from, to) = b.counts.expect("tier band");
-            t.row(vec![
-                String::new(),
-                String::new(),
-                format!("  messages {from}–{to}"),
-                format!("at {}", b.rate),
-                String::new(),
-                b.messages.to_string(),
-                String::new(),
-                String::new(),
-                String::new(),
-                b.amount.to_string(),
-            ]);
-        }
-        month_total += x.cost;
-        if e.lines.get(i + 1).is_none_or(|n| n.line.month != x.month) {
-            t.row(vec![
-                x.month.clone(),
-                String::new(),
-                "month total".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                month_total.to_string(),
-            ]);
-            t.rule();
-            month_total = Money::ZERO;
-        }
-    }
-    let mut out = t.render();
-    out.push_str(&format!("total {} {}\n", e.currency, e.total));
-    if let Some(p) = provider {
-        out.push_str(&provider_lines(p, &e.currency, &e.total.to_string()));
-    }
-    out.push_str(&format!("assumes: {ASSUMPTIONS}\n"));
-    if provider.is_some() {
-        out.push_str(&format!("Meta's amounts are exact; {MARKUP_ROUNDING}\n"));
-    } else {
-        out.push_str("amounts are exact (no rounding)\n");
-    }
-    out
-}
-
-fn csv(e: &Estimate) -> String {
-    let mut out =
-        String::from("month,waba,market,category,rulebook,messages,charged,free,rule,cost\n");
-    for l in &e.lines {
-        let x = &l.line;
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            x.month,
-            csv_field(&x.waba),
-            csv_field(&x.market),
-            x.category,
-            x.rulebook,
-            l.messages,
-            x.charged,
-            x.free,
-            l.rule,
-            x.cost
-        ));
-    }
-    out
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 pub fn run(args: EstimateArgs) -> Result<i32> {
     let forced = parse_rulebook(&args.rulebook)?;
-    let mut volumes = match &args.volumes {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read volumes file {}", p.display()))?;
-            parse_volumes(&text).with_context(|| format!("in {}", p.display()))?
-        }
-        None => Volumes::default(),
-    };
-    for (i, s) in args.volume.iter().enumerate() {
-        volumes.volumes.push(Volume::parse_flag(s, i + 1)?);
-    }
-    if let Some(n) = args.service_numbers {
-        if n == 0 {
-            bail!("--service-numbers must be at least 1");
-        }
-        volumes.service_numbers = n;
-    }
-    if volumes.volumes.is_empty() {
-        bail!("no volumes: give a volumes file or --volume MONTH,MARKET,CATEGORY,MESSAGES");
-    }
+    let volumes = volumes(&args)?;
     let accounts = load_accounts(args.accounts.as_deref())?;
     let currency = accounts.currency()?;
     let rates = rates_dir::load(&rates_dir(args.rates.as_deref()))?;
@@ -244,83 +82,44 @@ pub fn run(args: EstimateArgs) -> Result<i32> {
     let e = match estimate(&volumes, &ctx) {
         Ok(e) => e,
         Err(EstimateError::MissingRates(m)) => {
-            for x in &m {
-                notice(x);
-            }
-            bail!(
-                "{} missing rate(s); add them to the rates directory (`wabill rates import`) or change the volumes",
-                m.len()
-            );
+            return Err(missing_rates(&m, Remedy::ChangeTheVolumes))
         }
         Err(other) => return Err(other.into()),
     };
-    // Per-message provider fees: every volume is delivered business messages; an estimate has
-    // no inbound or failed messages.
-    let provider = accounts.provider.as_ref().map(|p| {
-        let mut tallies: Vec<MonthTally> = Vec::new();
-        for l in &e.lines {
-            match tallies.iter_mut().find(|t| t.month == l.line.month) {
-                Some(t) => t.sent += l.messages,
-                None => tallies.push(MonthTally {
-                    month: l.line.month.clone(),
-                    sent: l.messages,
-                    ..MonthTally::default()
-                }),
-            }
-        }
-        let lines: Vec<_> = e.lines.iter().map(|l| l.line.clone()).collect();
-        JsonProvider::of(&p.bill(&tallies, &lines))
-    });
+    let provider = accounts
+        .provider
+        .as_ref()
+        .map(|p| render::provider_fees(&e, p));
     let out = match args.format {
-        Format::Table => table(&e, provider.as_ref()),
-        Format::Csv => csv(&e),
-        Format::Json => {
-            let grand_total = provider
-                .as_ref()
-                .map(|p| (e.total + Money::parse(&p.total).unwrap_or_default()).to_string());
-            let j = JsonEstimate {
-                currency: e.currency.clone(),
-                total: e.total.to_string(),
-                lines: e
-                    .lines
-                    .iter()
-                    .map(|l| JsonLine {
-                        month: l.line.month.clone(),
-                        waba: l.line.waba.clone(),
-                        market: l.line.market.clone(),
-                        category: l.line.category.to_string(),
-                        rulebook: l.line.rulebook.to_string(),
-                        messages: l.messages,
-                        charged: l.line.charged,
-                        free: l.line.free,
-                        rule: l.rule,
-                        card: l.card.map(|c| c.to_string()),
-                        cost: l.line.cost.to_string(),
-                        bands: l
-                            .bands
-                            .iter()
-                            .map(|b| JsonBand {
-                                from: b.counts.map(|c| c.0),
-                                to: b.counts.map(|c| c.1),
-                                rate: b.rate.to_string(),
-                                messages: b.messages,
-                                amount: b.amount.to_string(),
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-                rulebook: forced.map_or("auto", |r| r.id()).to_string(),
-                assumptions: ASSUMPTIONS,
-                provider,
-                grand_total,
-            };
-            let mut s = serde_json::to_string_pretty(&j)?;
-            s.push('\n');
-            s
-        }
+        OutputFormat::Table => render::table(&e, provider.as_ref()),
+        OutputFormat::Csv => render::csv(&e),
+        OutputFormat::Json => render::json(&e, forced, provider)?,
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    print_stdout(&out)?;
     Ok(0)
+}
+
+/// The volumes file's volumes, then every `--volume`, and the `--service-numbers` override.
+fn volumes(args: &EstimateArgs) -> Result<Volumes> {
+    let mut volumes = match &args.volumes {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read volumes file {}", p.display()))?;
+            parse_volumes(&text).with_context(|| format!("in {}", p.display()))?
+        }
+        None => Volumes::default(),
+    };
+    for (i, s) in args.volume.iter().enumerate() {
+        volumes.volumes.push(Volume::parse_flag(s, i + 1)?);
+    }
+    if let Some(n) = args.service_numbers {
+        if n == 0 {
+            bail!("--service-numbers must be at least 1");
+        }
+        volumes.service_numbers = n;
+    }
+    if volumes.volumes.is_empty() {
+        bail!("no volumes: give a volumes file or --volume MONTH,MARKET,CATEGORY,MESSAGES");
+    }
+    Ok(volumes)
 }

@@ -1,4 +1,6 @@
-//! One file per subcommand; each parses nothing itself (clap does) and only wires the pieces.
+//! One file per subcommand; each parses nothing itself (clap does) and only wires the pieces:
+//! arguments, one library call, printing. Commands do not import each other: what several share
+//! (the output format, `--rulebook`, the inputs' defaults, notices and progress) is here.
 
 pub mod compare;
 pub mod estimate;
@@ -7,13 +9,37 @@ pub mod reconcile;
 pub mod replay;
 pub mod synth;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::billing::accounts::Accounts;
+use crate::billing::engine::MissingRate;
+use crate::billing::types::Rulebook;
 use crate::io::accounts_file::parse_accounts;
+use crate::io::log::Reject;
+use crate::replay::service::Inputs;
+use crate::report::missing_rates::{MissingRates, Remedy};
+
+/// `--format`: what goes to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+/// `--rulebook`: `auto` (`None`: the rulebook follows the date) or one rulebook id.
+pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
+    if s.eq_ignore_ascii_case("auto") {
+        Ok(None)
+    } else {
+        s.parse::<Rulebook>().map(Some).map_err(anyhow::Error::msg)
+    }
+}
 
 /// The rates directory: `--rates`, else `$WABILL_RATES`, else `./rates`, else the project's.
 pub fn rates_dir(arg: Option<&Path>) -> PathBuf {
@@ -75,4 +101,102 @@ pub fn steps_style() -> ProgressStyle {
 /// Print a notice on stderr in the house style.
 pub fn notice(msg: impl std::fmt::Display) {
     eprintln!("wabill: {msg}");
+}
+
+/// The accounts and rates of a replay, loaded and checked against each other (CONV-6).
+pub fn load_inputs(accounts: Option<&Path>, rates: Option<&Path>) -> Result<Inputs> {
+    let accounts = load_accounts(accounts)?;
+    accounts.currency()?;
+    let rates = crate::io::rates_dir::load(&rates_dir(rates))?;
+    Inputs::new(accounts, rates)
+}
+
+/// `WABILL_TRACE=1`: phase timings on stderr (for benchmarks).
+pub fn trace(phase: &str, since: std::time::Instant) {
+    if std::env::var_os("WABILL_TRACE").is_some() {
+        notice(format_args!(
+            "{phase}: {:.3} s",
+            since.elapsed().as_secs_f64()
+        ));
+    }
+}
+
+/// A progress callback `(phase, done, of)` drawing on `pb`: a new phase counts (and measures
+/// its rate) from zero; a phase of known length shows a bar.
+pub fn phase_progress(pb: &ProgressBar) -> impl Fn(&str, u64, u64) + Sync + '_ {
+    let phase = std::sync::Mutex::new(String::from("scanning"));
+    move |name: &str, done: u64, of: u64| {
+        let mut phase = phase.lock().expect("progress");
+        if *phase != name {
+            *phase = name.to_string();
+            if of > 0 {
+                pb.set_style(steps_style());
+                pb.set_length(of);
+            } else {
+                pb.set_style(rows_style());
+            }
+            pb.set_message(name.to_string());
+            pb.reset();
+        }
+        pb.set_position(done);
+    }
+}
+
+/// Write `out` to stdout and flush (a closed pipe comes back as an error, which `main` ends
+/// quietly).
+pub fn print_stdout(out: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Each missing rate as a notice, then the error that ends the command
+/// ([`MissingRates`]: one wording for every command).
+pub fn missing_rates(rates: &[MissingRate], remedy: Remedy) -> anyhow::Error {
+    for x in rates {
+        notice(x);
+    }
+    anyhow!(
+        "{}",
+        MissingRates::Rates {
+            count: rates.len(),
+            remedy
+        }
+    )
+}
+
+/// Where rejected rows go by default: next to the ledger, else `reports/<log>.rejects.csv`.
+pub fn default_rejects_path(log: &Path, ledger: Option<&Path>) -> PathBuf {
+    let stem = log
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "log".into());
+    match ledger {
+        Some(l) => l.with_file_name(format!("{stem}.rejects.csv")),
+        None => PathBuf::from("reports").join(format!("{stem}.rejects.csv")),
+    }
+}
+
+/// Report the rejects of `file` on stderr (the first ten) and write them to `path`; returns
+/// their count.
+pub fn handle_rejects(file: &str, rejects: &[Reject], path: &Path) -> Result<usize> {
+    let n = rejects.len();
+    if n > 0 {
+        for r in rejects.iter().take(10) {
+            notice(format_args!(
+                "{}: row {}, column `{}`, value `{}`: {}",
+                file, r.row, r.column, r.value, r.message
+            ));
+        }
+        if n > 10 {
+            notice(format_args!("… and {} more rejected row(s)", n - 10));
+        }
+        crate::replay::ledger::write_rejects(path, file, rejects)?;
+        notice(format_args!(
+            "{n} row(s) rejected, written to {}",
+            path.display()
+        ));
+    }
+    Ok(n)
 }

@@ -1,15 +1,16 @@
-//! `wabill rates import | list | show`: manage and inspect the rates directory.
+//! `wabill rates import | list | show`: manage and inspect the rates directory. The listings
+//! are rendered by `report::rates`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
 
-use crate::billing::rates::Cell;
-use crate::billing::types::RateColumn;
-use crate::cmd::{notice, rates_dir};
+use crate::billing::markets::MarketId;
+use crate::cmd::{notice, print_stdout, rates_dir};
 use crate::io::rates_dir;
+use crate::report;
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum RatesCmd {
@@ -49,14 +50,6 @@ pub enum RatesCmd {
     },
 }
 
-fn cell(c: Cell) -> String {
-    match c {
-        Cell::Rate(m) => m.to_decimal_string(),
-        Cell::NotOffered => "n/a".into(),
-        Cell::Unknown => "?".into(),
-    }
-}
-
 pub fn run(cmd: RatesCmd) -> Result<i32> {
     match cmd {
         RatesCmd::Import {
@@ -64,61 +57,10 @@ pub fn run(cmd: RatesCmd) -> Result<i32> {
             currency,
             effective,
             rates,
-        } => {
-            let root = rates_dir(rates.as_deref());
-            let source = files
-                .iter()
-                .map(|f| {
-                    f.file_name()
-                        .map(|n| n.to_string_lossy().to_string())
-                        .unwrap_or_default()
-                })
-                .collect::<Vec<_>>()
-                .join("+");
-            let rep = rates_dir::import(&root, &files, &currency, effective, &source)?;
-            if rep.replaced {
-                notice(format_args!(
-                    "replaced the existing card {}",
-                    rep.dir.display()
-                ));
-            }
-            for m in &rep.unknown_markets {
-                notice(format_args!(
-                    "market `{m}` is not in market_map.csv: no number will map to it"
-                ));
-            }
-            println!(
-                "imported {} market(s) and {} tier table(s) into {}",
-                rep.markets,
-                rep.tier_tables,
-                rep.dir.display()
-            );
-            // Prove the directory still loads.
-            rates_dir::load(&root)?;
-            Ok(0)
-        }
+        } => import(&files, &currency, effective, rates.as_deref()),
         RatesCmd::List { rates } => {
             let d = rates_dir::load(&rates_dir(rates.as_deref()))?;
-            println!("rates directory: {}", d.root.display());
-            println!(
-                "{:<8} {:<10} {:>7} {:>6}  columns",
-                "currency", "effective", "markets", "tiers"
-            );
-            for c in &d.book.cards {
-                let cols: Vec<&str> = RateColumn::ALL
-                    .iter()
-                    .filter(|col| c.columns[col.index()])
-                    .map(|col| col.id())
-                    .collect();
-                println!(
-                    "{:<8} {:<10} {:>7} {:>6}  {}",
-                    c.currency,
-                    c.effective,
-                    c.markets().count(),
-                    c.tier_tables().count(),
-                    cols.join(" ")
-                );
-            }
+            print_stdout(&report::rates::list(&d.root, &d.book))?;
             Ok(0)
         }
         RatesCmd::Show {
@@ -126,65 +68,77 @@ pub fn run(cmd: RatesCmd) -> Result<i32> {
             date,
             currency,
             rates,
-        } => {
-            let d = rates_dir::load(&rates_dir(rates.as_deref()))?;
-            let date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
-            let cur = currency.to_ascii_uppercase();
-            let Some(ci) = d.book.card_at(&cur, date) else {
-                bail!("no {cur} rate card in force on {date}");
-            };
-            let card = &d.book.cards[ci];
-            println!(
-                "{cur} card effective {} ({}), in force on {date}; `?` = unknown, n/a = not offered",
-                card.effective, card.source
+        } => show(market.as_deref(), date, &currency, rates.as_deref()),
+    }
+}
+
+fn import(
+    files: &[PathBuf],
+    currency: &str,
+    effective: NaiveDate,
+    rates: Option<&Path>,
+) -> Result<i32> {
+    let root = rates_dir(rates);
+    let source = files
+        .iter()
+        .map(|f| {
+            f.file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("+");
+    let rep = rates_dir::import(&root, files, currency, effective, &source)?;
+    if rep.replaced {
+        notice(format_args!(
+            "replaced the existing card {}",
+            rep.dir.display()
+        ));
+    }
+    for m in &rep.unknown_markets {
+        notice(format_args!(
+            "market `{m}` is not in market_map.csv: no number will map to it"
+        ));
+    }
+    print_stdout(&format!(
+        "imported {} market(s) and {} tier table(s) into {}\n",
+        rep.markets,
+        rep.tier_tables,
+        rep.dir.display()
+    ))?;
+    // Prove the directory still loads.
+    rates_dir::load(&root)?;
+    Ok(0)
+}
+
+fn show(
+    market: Option<&str>,
+    date: Option<NaiveDate>,
+    currency: &str,
+    rates: Option<&Path>,
+) -> Result<i32> {
+    let d = rates_dir::load(&rates_dir(rates))?;
+    let date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let cur = currency.to_ascii_uppercase();
+    let Some(ci) = d.book.card_at(&cur, date) else {
+        bail!("no {cur} rate card in force on {date}");
+    };
+    let card = &d.book.cards[ci];
+    print_stdout(&report::rates::card_heading(&cur, card, date))?;
+    let mut markets: Vec<(String, MarketId)> = card
+        .markets()
+        .map(|(m, _)| (d.markets.name(*m).to_string(), *m))
+        .collect();
+    markets.sort();
+    if let Some(want) = market {
+        markets.retain(|(n, _)| n.eq_ignore_ascii_case(want));
+        if markets.is_empty() {
+            bail!(
+                "market `{want}` is not on the {cur} card of {}",
+                card.effective
             );
-            let cols: Vec<RateColumn> = RateColumn::ALL
-                .into_iter()
-                .filter(|c| card.columns[c.index()])
-                .collect();
-            let mut markets: Vec<(String, u16)> = card
-                .markets()
-                .map(|(m, _)| (d.markets.name(*m).to_string(), *m))
-                .collect();
-            markets.sort();
-            if let Some(want) = &market {
-                markets.retain(|(n, _)| n.eq_ignore_ascii_case(want));
-                if markets.is_empty() {
-                    bail!(
-                        "market `{want}` is not on the {cur} card of {}",
-                        card.effective
-                    );
-                }
-            }
-            print!("{:<34}", "market");
-            for c in &cols {
-                print!(
-                    " {:>12}",
-                    c.id().replace("authentication_international", "auth_intl")
-                );
-            }
-            println!();
-            for (name, m) in &markets {
-                print!("{name:<34}");
-                for c in &cols {
-                    print!(" {:>12}", cell(card.cell(*m, *c)));
-                }
-                println!();
-                for c in &cols {
-                    if let Some(bands) = card.tiers(*m, *c) {
-                        for b in bands {
-                            println!(
-                                "    {} tier {:>10}..{:<10} {}",
-                                c.id(),
-                                b.from,
-                                b.to.map(|t| t.to_string()).unwrap_or_else(|| "".into()),
-                                b.rate
-                            );
-                        }
-                    }
-                }
-            }
-            Ok(0)
         }
     }
+    print_stdout(&report::rates::card_table(card, &markets))?;
+    Ok(0)
 }

@@ -1,7 +1,6 @@
 //! `wabill reconcile`: replay the business's own log and list where Meta's reports (status
 //! webhooks, and optionally analytics responses) bill differently.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -11,17 +10,21 @@ use rust_decimal::Decimal;
 use crate::billing::accounts::Accounts;
 use crate::billing::meta::merge_statuses;
 use crate::billing::reconcile::{self, Ours};
-use crate::cmd::notice;
-use crate::cmd::replay::{
-    default_rejects_path, handle_rejects, load_and_replay, parse_rulebook, price,
+use crate::billing::engine::BillingError;
+use crate::cmd::{
+    default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
+    print_stdout, progress,
 };
+use crate::replay::service;
+use crate::report::missing_rates::Remedy;
 use crate::io::analytics::read_analytics;
 use crate::io::log::LogFormat;
 use crate::io::webhooks::read_webhooks;
 use crate::report::reconcile::Report;
 
+// `--format` of `reconcile` (no CSV).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum ReconcileFormat {
     Table,
     Json,
 }
@@ -50,8 +53,8 @@ pub struct ReconcileArgs {
     #[arg(long, default_value = "auto")]
     pub rulebook: String,
     /// Output on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReconcileFormat::Table)]
+    pub format: ReconcileFormat,
     /// Largest cost difference (absolute, in the WABA's currency) per day × country × type ×
     /// category that still counts as equal.
     #[arg(long, default_value = "0.0001")]
@@ -73,15 +76,19 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     if args.tolerance.is_sign_negative() {
         bail!("--tolerance must not be negative");
     }
-    let (log, rates, accounts) = load_and_replay(
+    let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let pb = progress("reading");
+    let log = inputs.read(
         &args.log,
         LogFormat::from_path(&args.log),
-        args.accounts.as_deref(),
-        args.rates.as_deref(),
-        forced,
+        forced.is_none(),
+        &|n| pb.set_position(n),
     )?;
-    handle_rejects(&log, &default_rejects_path(&args.log, None))?;
-    let r = price(log, rates, accounts, forced)?;
+    pb.finish_and_clear();
+    handle_rejects(&log.path, &log.rejects, &default_rejects_path(&args.log, None))?;
+    let r = service::price(log, inputs, forced, None).map_err(|e| match e {
+        BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
+    })?;
 
     let webhooks = read_webhooks(&args.webhooks)?;
     if webhooks.lines == 0 {
@@ -119,16 +126,14 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         &problems,
     );
     let out = match args.format {
-        Format::Json => {
+        ReconcileFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report)?;
             s.push('\n');
             s
         }
-        Format::Table => report.table(),
+        ReconcileFormat::Table => report.table(),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    print_stdout(&out)?;
     if !problems.is_empty() {
         notice(format_args!(
             "{} problem(s) in Meta's files (see the report); the other lines were read",

@@ -6,21 +6,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
-use crate::billing::engine::{self, BillingError, Context, Replay};
-use crate::billing::provider;
+use crate::billing::engine::{BillingError, Line};
 use crate::billing::types::Rulebook;
-use crate::cmd::{load_accounts, notice, progress, rates_dir};
-use crate::io::log::{read_log_as, Log, LogFormat};
-use crate::io::rates_dir::{self, RatesDir};
-use crate::report::breakdown::{self, JsonCard, JsonReport};
-use crate::report::{ledger, site};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-}
+use crate::cmd::{
+    default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
+    progress, trace, OutputFormat as Format,
+};
+use crate::report::missing_rates::Remedy;
+use crate::io::log::LogFormat;
+use crate::replay::ledger;
+use crate::replay::partitioned::{self, PartitionError, Request};
+use crate::replay::service::{self, Inputs, Replayed};
+use crate::replay::Summary;
+use crate::report::breakdown::{self, JsonReport};
+use crate::report::site;
 
 /// `--input-format`: how to read the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,155 +99,6 @@ pub struct ReplayArgs {
     pub spill_dir: Option<PathBuf>,
 }
 
-pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
-    if s.eq_ignore_ascii_case("auto") {
-        Ok(None)
-    } else {
-        s.parse::<Rulebook>().map(Some).map_err(anyhow::Error::msg)
-    }
-}
-
-/// Everything a replay produced, for `replay`, `compare` and reports.
-pub struct Replayed {
-    pub log: Log,
-    pub rates: RatesDir,
-    pub accounts: crate::billing::accounts::Accounts,
-    pub replay: Replay,
-    pub forced: Option<Rulebook>,
-}
-
-impl Replayed {
-    /// Webhook payloads for this replay (see [`crate::io::webhooks::webhooks_from_replay`]).
-    pub fn webhooks(&self) -> String {
-        crate::io::webhooks::webhooks_from_replay(&self.log, &self.replay, &self.accounts)
-    }
-
-    pub fn json(&self) -> JsonReport {
-        let mut r = breakdown::json_report(&self.log, &self.replay, self.forced, self.cards_used());
-        if self.accounts.provider.is_some() {
-            let tallies = provider::tally(&self.log.events, &self.log.chats, &self.replay);
-            breakdown::add_provider(
-                &mut r,
-                &self.accounts,
-                &tallies,
-                &self.replay.lines,
-                self.replay.total,
-            );
-        }
-        r
-    }
-
-    /// Cards of the replay currency, for provenance.
-    pub fn cards_used(&self) -> Vec<JsonCard> {
-        cards_of(&self.rates, &self.replay.currency)
-    }
-}
-
-/// The rate cards of `currency`, for provenance.
-fn cards_of(rates: &RatesDir, currency: &str) -> Vec<JsonCard> {
-    rates
-        .book
-        .cards
-        .iter()
-        .filter(|c| c.currency == currency)
-        .map(|c| JsonCard {
-            currency: c.currency.clone(),
-            effective: c.effective.to_string(),
-            source: c.source.clone(),
-        })
-        .collect()
-}
-
-/// The accounts and rates of a replay, checked against each other (CONV-6: one currency per
-/// replay, checked before reading the log).
-pub fn load_inputs(
-    accounts: Option<&Path>,
-    rates: Option<&Path>,
-) -> Result<(crate::billing::accounts::Accounts, RatesDir)> {
-    let accounts = load_accounts(accounts)?;
-    let currency = accounts.currency()?;
-    let rates = rates_dir::load(&rates_dir(rates))?;
-    if !rates.book.cards.iter().any(|c| c.currency == currency) {
-        bail!(
-            "no rate card in {} for currency {currency} (have: {})",
-            rates.root.display(),
-            rates.book.currencies().join(", ")
-        );
-    }
-    Ok((accounts, rates))
-}
-
-/// Load, read and price: the shared front half of every command that replays a log.
-pub fn load_and_replay(
-    log_path: &Path,
-    format: LogFormat,
-    accounts: Option<&Path>,
-    rates: Option<&Path>,
-    forced: Option<Rulebook>,
-) -> Result<(Log, RatesDir, crate::billing::accounts::Accounts)> {
-    let (accounts, rates) = load_inputs(accounts, rates)?;
-    let t0 = std::time::Instant::now();
-    let pb = progress("reading");
-    let log = read_log_as(
-        log_path,
-        format,
-        &accounts,
-        &rates.markets,
-        forced.is_none(),
-        &|n| pb.set_position(n),
-    )?;
-    pb.finish_and_clear();
-    trace("read", t0);
-    Ok((log, rates, accounts))
-}
-
-pub fn price(
-    log: Log,
-    rates: RatesDir,
-    accounts: crate::billing::accounts::Accounts,
-    forced: Option<Rulebook>,
-) -> Result<Replayed> {
-    price_at(log, rates, accounts, forced, None)
-}
-
-/// [`price`] with every message priced at the rate card and market table of `rates_at`.
-pub fn price_at(
-    log: Log,
-    rates: RatesDir,
-    accounts: crate::billing::accounts::Accounts,
-    forced: Option<Rulebook>,
-    rates_at: Option<chrono::NaiveDate>,
-) -> Result<Replayed> {
-    let ctx = Context {
-        accounts: &accounts,
-        rates: &rates.book,
-        markets: &rates.markets,
-        forced,
-        rates_at,
-    };
-    let t0 = std::time::Instant::now();
-    let replay = match engine::replay(&log.events, &log.chats, &log.countries, &ctx) {
-        Ok(r) => r,
-        Err(BillingError::MissingRates(m)) => {
-            for x in &m {
-                notice(x);
-            }
-            bail!(
-                "{} missing rate(s); add them to the rates directory (`wabill rates import`) or fix the log",
-                m.len()
-            );
-        }
-    };
-    trace("price", t0);
-    Ok(Replayed {
-        log,
-        rates,
-        accounts,
-        replay,
-        forced,
-    })
-}
-
 fn log_stem(args: &ReplayArgs) -> String {
     args.log
         .file_stem()
@@ -293,78 +143,40 @@ pub fn write_report(
     Ok(())
 }
 
-/// `WABILL_TRACE=1`: phase timings on stderr (for benchmarks).
-pub fn trace(phase: &str, since: std::time::Instant) {
-    if std::env::var_os("WABILL_TRACE").is_some() {
-        notice(format_args!(
-            "{phase}: {:.3} s",
-            since.elapsed().as_secs_f64()
-        ));
-    }
-}
-
-/// Where rejected rows go by default: next to the ledger, else `reports/<log>.rejects.csv`.
-pub fn default_rejects_path(log: &Path, ledger: Option<&Path>) -> PathBuf {
-    let stem = log
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "log".into());
-    match ledger {
-        Some(l) => l.with_file_name(format!("{stem}.rejects.csv")),
-        None => PathBuf::from("reports").join(format!("{stem}.rejects.csv")),
-    }
-}
-
-/// Report and write rejects; returns their count.
-pub fn handle_rejects(log: &Log, path: &Path) -> Result<usize> {
-    let n = log.rejects.len();
-    if n > 0 {
-        for r in log.rejects.iter().take(10) {
-            notice(format_args!(
-                "{}: row {}, column `{}`, value `{}`: {}",
-                log.path, r.row, r.column, r.value, r.message
-            ));
-        }
-        if n > 10 {
-            notice(format_args!("… and {} more rejected row(s)", n - 10));
-        }
-        ledger::write_rejects(path, log)?;
-        notice(format_args!(
-            "{n} row(s) rejected, written to {}",
-            path.display()
-        ));
-    }
-    Ok(n)
-}
-
 pub fn run(args: ReplayArgs) -> Result<i32> {
     let forced = parse_rulebook(&args.rulebook)?;
     let format = args.input_format.resolve(&args.log);
+    let rejects_path = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref()));
     if let Some(parts) = partitions_for(&args, format)? {
-        return run_partitioned(&args, format, forced, parts);
+        let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+        let summary = run_partitioned(&args, format, &inputs, forced, parts)?;
+        let file = args.log.display().to_string();
+        let rejected = handle_rejects(&file, &summary.rejects, &rejects_path)?;
+        let report = json(&summary, &inputs, forced);
+        return finish(&args, &report, &summary.lines, rejected);
     }
-    let (log, rates, accounts) = load_and_replay(
-        &args.log,
-        format,
-        args.accounts.as_deref(),
-        args.rates.as_deref(),
-        forced,
-    )?;
-    let rejected = handle_rejects(
-        &log,
-        &args
-            .rejects
-            .clone()
-            .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref())),
-    )?;
-    let r = price_at(log, rates, accounts, forced, args.rates_at)?;
+    let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let t0 = std::time::Instant::now();
+    let pb = progress("reading");
+    let log = inputs.read(&args.log, format, forced.is_none(), &|n| pb.set_position(n))?;
+    pb.finish_and_clear();
+    trace("read", t0);
+    let rejected = handle_rejects(&log.path, &log.rejects, &rejects_path)?;
+    let t0 = std::time::Instant::now();
+    let r = service::price(log, inputs, forced, args.rates_at).map_err(|e| match e {
+        BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
+    })?;
+    trace("price", t0);
     if let Some(path) = &args.ledger {
         ledger::write(path, &r.log, &r.replay, &r.rates.markets, &r.accounts)?;
     }
     if let Some(path) = &args.emit_webhooks {
         crate::io::output::write_atomic(path, r.webhooks().as_bytes())?;
     }
-    let report = r.json();
+    let report = breakdown::json(&r.summary, &r.accounts, forced, breakdown::rate_cards(&r.rates.book, &r.summary.currency));
     if let Some(dir) = report_dir(&args) {
         let rates_label = if args.rates.is_none() && std::env::var_os("WABILL_RATES").is_none() {
             "rates/ (the rate cards shipped with wabill)".to_string()
@@ -373,7 +185,13 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         };
         write_report(&r, &report, &dir, &rates_label)?;
     }
-    finish(&args, &report, &r.replay.lines, rejected)
+    finish(&args, &report, &r.summary.lines, rejected)
+}
+
+/// The JSON object of a summary, with the cards of its currency for provenance.
+fn json(summary: &Summary, inputs: &Inputs, forced: Option<Rulebook>) -> JsonReport {
+    let cards = breakdown::rate_cards(&inputs.rates.book, &summary.currency);
+    breakdown::json(summary, &inputs.accounts, forced, cards)
 }
 
 /// `--partitions`, or the automatic choice: `Some(n)` to replay in `n` partitions.
@@ -389,18 +207,13 @@ fn partitions_for(args: &ReplayArgs, format: LogFormat) -> Result<Option<usize>>
             bail!("--partitions reads CSV, JSON Lines or Parquet logs, not webhooks")
         }
         None if in_memory_only || format == LogFormat::Webhooks => Ok(None),
-        requested => Ok(crate::scale::partitions(requested, &args.log, format)),
+        requested => Ok(partitioned::partitions(requested, &args.log, format)),
     }
 }
 
 /// The breakdown on stdout, the first issues on stderr, and the exit code: 1 under `--strict`
 /// when a row was rejected or an issue found.
-fn finish(
-    args: &ReplayArgs,
-    report: &JsonReport,
-    lines: &[engine::Line],
-    rejected: usize,
-) -> Result<i32> {
+fn finish(args: &ReplayArgs, report: &JsonReport, lines: &[Line], rejected: usize) -> Result<i32> {
     let out = match args.format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(report)?;
@@ -431,21 +244,14 @@ fn finish(
     Ok(if args.strict && strict_failure { 1 } else { 0 })
 }
 
-/// The partitioned replay (bounded memory): same breakdown, rejects and exit code.
+/// The partitioned replay (bounded memory), with its progress on stderr.
 fn run_partitioned(
     args: &ReplayArgs,
     format: LogFormat,
+    inputs: &Inputs,
     forced: Option<Rulebook>,
     parts: usize,
-) -> Result<i32> {
-    let (accounts, rates) = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
-    let ctx = Context {
-        accounts: &accounts,
-        rates: &rates.book,
-        markets: &rates.markets,
-        forced,
-        rates_at: args.rates_at,
-    };
+) -> Result<Summary> {
     let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     if args.partitions.is_none() {
         notice(format_args!(
@@ -455,61 +261,25 @@ fn run_partitioned(
     }
     let t0 = std::time::Instant::now();
     let pb = progress("scanning");
-    let phase = std::sync::Mutex::new(String::from("scanning"));
-    let on_progress = |name: &str, done: u64, of: u64| {
-        let mut phase = phase.lock().expect("progress");
-        if *phase != name {
-            // A new phase counts (and measures its rate) from zero.
-            *phase = name.to_string();
-            if of > 0 {
-                pb.set_style(crate::cmd::steps_style());
-                pb.set_length(of);
-            } else {
-                pb.set_style(crate::cmd::rows_style());
-            }
-            pb.set_message(name.to_string());
-            pb.reset();
-        }
-        pb.set_position(done);
-    };
-    let result = crate::scale::replay_partitioned(
-        &args.log,
-        format,
-        &accounts,
-        &ctx,
-        parts,
-        &spill,
-        args.ledger.as_deref(),
-        &on_progress,
+    let on_progress = crate::cmd::phase_progress(&pb);
+    let result = partitioned::replay_partitioned(
+        &Request {
+            path: &args.log,
+            format,
+            accounts: &inputs.accounts,
+            parts,
+            spill: &spill,
+            ledger: args.ledger.as_deref(),
+            progress: &on_progress,
+            trace: std::env::var_os("WABILL_TRACE").is_some(),
+        },
+        &inputs.context(forced, args.rates_at),
     );
     pb.finish_and_clear();
     trace("partitioned replay", t0);
-    let mut p = match result {
-        Ok(p) => p,
-        Err(crate::scale::ScaleError::Billing(BillingError::MissingRates(m))) => {
-            for x in &m {
-                notice(x);
-            }
-            bail!(
-                "{} missing rate(s); add them to the rates directory (`wabill rates import`) or fix the log",
-                m.len()
-            );
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let rejects_log = Log {
-        path: args.log.display().to_string(),
-        rows: p.messages.rows,
-        rejects: std::mem::take(&mut p.rejects),
-        ..Log::default()
-    };
-    let rejected = handle_rejects(
-        &rejects_log,
-        &args
-            .rejects
-            .clone()
-            .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref())),
-    )?;
-    let report = p.json(&accounts, forced, cards_of(&rates, &p.currency));
-    finish(args, &report, &p.lines, rejected)
+    match result {
+        Ok(summary) => Ok(summary),
+        Err(PartitionError::Billing(BillingError::MissingRates(m))) => Err(missing_rates(&m, Remedy::FixTheLog)),
+        Err(e) => Err(e.into()),
+    }
 }

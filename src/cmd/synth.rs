@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cmd::notice;
 use crate::io::output::write_atomic_with;
-use crate::traffic::{self, generate, generate_to, parse_scenario, Format, Scenario};
+use crate::io::scenario_file::load_scenario;
+use crate::traffic::{self, generate_to, scale_to_rows, Format};
 
 #[derive(Debug, Clone, Args)]
 pub struct SynthArgs {
@@ -24,24 +25,6 @@ pub struct SynthArgs {
     /// per user first).
     #[arg(long)]
     pub rows: Option<u64>,
-}
-
-pub fn load_scenario(path: &std::path::Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read scenario {}", path.display()))?;
-    parse_scenario(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}
-
-/// Scale a scenario's audience to about `rows` rows.
-pub fn scale_to_rows(scenario: &mut Scenario, seed: u64, rows: u64) {
-    let mut pilot = scenario.clone();
-    let users = scenario.total_users().max(1) as f64;
-    pilot.scale_audience((2000.0 / users).min(1.0));
-    let g = generate(&pilot, seed, &mut |_| {});
-    let per_user = g.summary.rows as f64 / g.summary.users.max(1) as f64;
-    if per_user > 0.0 {
-        scenario.scale_audience(rows as f64 / per_user / users);
-    }
 }
 
 pub fn run(args: SynthArgs) -> Result<i32> {

@@ -11,5 +11,6 @@ pub mod meta_layout;
 pub mod output;
 pub mod parquet;
 pub mod rates_dir;
+pub mod scenario_file;
 pub mod volumes_file;
 pub mod webhooks;

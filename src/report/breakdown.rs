@@ -2,50 +2,13 @@
 
 use serde::Serialize;
 
-use crate::billing::engine::{Line, Replay};
+use crate::billing::engine::Line;
 use crate::billing::money::{Money, MARKUP_ROUNDING};
 use crate::billing::provider::ProviderBill;
-use crate::billing::types::{Kind, Rulebook};
-use crate::io::log::Log;
+use crate::billing::types::Rulebook;
+use crate::replay::Summary;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
-pub struct MessageCounts {
-    pub rows: u64,
-    pub inbound: u64,
-    pub outbound: u64,
-    pub delivered: u64,
-    pub not_delivered: u64,
-    pub rejected: u64,
-}
-
-impl MessageCounts {
-    pub fn of(log: &Log) -> MessageCounts {
-        let mut m = MessageCounts {
-            rows: log.rows,
-            rejected: log.rejects.len() as u64,
-            ..Default::default()
-        };
-        for e in &log.events {
-            m.count(e.kind);
-        }
-        m
-    }
-
-    /// Count one kept message.
-    pub fn count(&mut self, kind: Kind) {
-        match kind {
-            Kind::In { .. } => self.inbound += 1,
-            Kind::Out { status, .. } => {
-                self.outbound += 1;
-                if status.is_delivered() {
-                    self.delivered += 1;
-                } else {
-                    self.not_delivered += 1;
-                }
-            }
-        }
-    }
-}
+pub use crate::replay::MessageCounts;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct JsonLine {
@@ -180,71 +143,57 @@ pub fn provider_lines(p: &JsonProvider, currency: &str, meta_total: &str) -> Str
     )
 }
 
-pub fn json_report(
-    log: &Log,
-    replay: &Replay,
+/// The rate cards of `currency` in `book`, for provenance.
+pub fn rate_cards(book: &crate::billing::rates::RateBook, currency: &str) -> Vec<JsonCard> {
+    book.cards
+        .iter()
+        .filter(|c| c.currency == currency)
+        .map(|c| JsonCard {
+            currency: c.currency.clone(),
+            effective: c.effective.to_string(),
+            source: c.source.clone(),
+        })
+        .collect()
+}
+
+/// The `--format json` object (formats.md §4) of a replay, in memory or partitioned: the one
+/// place it is built. With a `[provider]` in the accounts, its fees and the grand total are
+/// added after the other keys.
+pub fn json(
+    summary: &Summary,
+    accounts: &crate::billing::accounts::Accounts,
     forced: Option<Rulebook>,
-    cards: Vec<JsonCard>,
+    rate_cards: Vec<JsonCard>,
 ) -> JsonReport {
-    let issues = replay
+    let issues = summary
         .issues
         .iter()
         .map(|i| JsonIssue {
             code: i.code.to_string(),
             rule: i.rule.id().to_string(),
-            row: log.events[i.event as usize].row as u64,
+            row: i.row,
             message: i.message.clone(),
         })
         .collect();
-    assemble(
-        &replay.currency,
-        replay.total,
-        MessageCounts::of(log),
-        &replay.lines,
-        issues,
-        forced,
-        cards,
-    )
-}
-
-/// Add the provider's fees (when the accounts file has a `[provider]`) and the grand total.
-pub fn add_provider(
-    report: &mut JsonReport,
-    accounts: &crate::billing::accounts::Accounts,
-    tallies: &[crate::billing::provider::MonthTally],
-    lines: &[Line],
-    total: Money,
-) {
-    if let Some(p) = &accounts.provider {
-        let b = p.bill(tallies, lines);
-        report.grand_total = Some((total + b.total).to_decimal_string());
-        report.provider = Some(JsonProvider::of(&b));
-    }
-}
-
-/// The JSON object from its parts (issues in CONV-1 order).
-pub fn assemble(
-    currency: &str,
-    total: Money,
-    messages: MessageCounts,
-    lines: &[Line],
-    issues: Vec<JsonIssue>,
-    forced: Option<Rulebook>,
-    cards: Vec<JsonCard>,
-) -> JsonReport {
-    JsonReport {
-        currency: currency.to_string(),
-        total: total.to_decimal_string(),
-        messages,
-        lines: lines.iter().map(json_line).collect(),
+    let mut report = JsonReport {
+        currency: summary.currency.clone(),
+        total: summary.total.to_decimal_string(),
+        messages: summary.messages.clone(),
+        lines: summary.lines.iter().map(json_line).collect(),
         issues,
         rulebook: forced
             .map(|r| r.id().to_string())
             .unwrap_or_else(|| "auto".into()),
-        rate_cards: cards,
+        rate_cards,
         provider: None,
         grand_total: None,
+    };
+    if let Some(p) = &accounts.provider {
+        let b = p.bill(&summary.tallies, &summary.lines);
+        report.grand_total = Some((summary.total + b.total).to_decimal_string());
+        report.provider = Some(JsonProvider::of(&b));
     }
+    report
 }
 
 fn json_line(l: &Line) -> JsonLine {

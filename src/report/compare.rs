@@ -8,10 +8,9 @@
 
 use serde::Serialize;
 
-use crate::billing::engine::{Line, Replay};
+use crate::billing::engine::Line;
 use crate::billing::money::{Money, ROUNDING};
 use crate::billing::provider::ProviderBill;
-use crate::io::log::Log;
 use crate::report::breakdown::{JsonProvider, MessageCounts};
 use crate::report::table::{csv_field, Table};
 
@@ -116,22 +115,6 @@ pub fn month_totals(lines: &[Line]) -> Vec<(String, Money)> {
     }
     out.sort();
     out
-}
-
-/// Calendar months from the first to the last message of a replayed log (WABA-local months).
-pub fn months_spanned(log: &Log, replay: &Replay) -> u64 {
-    let (mut lo, mut hi) = (u32::MAX, 0u32);
-    for (e, o) in log.events.iter().zip(&replay.outcomes) {
-        let waba = log.chats[e.chat as usize].waba as usize;
-        let m = replay.calendars[waba].info[o.period as usize].month;
-        lo = lo.min(m);
-        hi = hi.max(m);
-    }
-    if lo > hi {
-        0
-    } else {
-        u64::from(hi - lo) + 1
-    }
 }
 
 fn money(m: Option<Money>) -> String {

@@ -1,5 +1,6 @@
-//! The report pages: a self-contained `index.html` (inline CSS, charts as inline SVG, no script,
-//! no external URL of any kind) and a `summary.md` for wikis and tickets.
+//! The HTML report page: a self-contained `index.html` (inline CSS, charts as inline SVG, no
+//! script, no external URL of any kind), built section by section; [`super::markdown`] writes
+//! the same figures as `summary.md` with the helpers shared here.
 //!
 //! Pure string building; [`super::site`] writes the files. Every text that comes from data (log
 //! names, markets, labels, issue messages) is escaped. Nothing here reads the clock: the same
@@ -9,8 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::breakdown::JsonReport;
-use super::charts::{group_thousands, Chart};
-use super::series::{ReportData, OTHERS};
+use super::charts::Chart;
+use super::format::count;
+use super::series::{MarketTotal, ReportData, OTHERS};
 use crate::billing::money::Money;
 
 /// What a page needs besides the numbers.
@@ -43,27 +45,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Escape text for a Markdown table cell or line.
-fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '|' | '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn count(n: u64) -> String {
-    group_thousands(&n.to_string())
-}
-
-fn percent(part: Money, whole: Money) -> String {
+pub(super) fn percent(part: Money, whole: Money) -> String {
     if whole == Money::ZERO {
         return "–".into();
     }
@@ -74,11 +56,20 @@ fn percent(part: Money, whole: Money) -> String {
 }
 
 /// Period of the log, from the daily series.
-fn period(d: &ReportData) -> String {
+pub(super) fn period(d: &ReportData) -> String {
     match (d.days.first(), d.days.last()) {
         (Some(a), Some(b)) if a.date == b.date => a.date.to_string(),
         (Some(a), Some(b)) => format!("{} to {}", a.date, b.date),
         _ => "no billable units".into(),
+    }
+}
+
+/// A market's name as listed: "others" names the markets it groups.
+pub(super) fn market_name(m: &MarketTotal) -> String {
+    if m.market == OTHERS {
+        format!("{} ({})", OTHERS, m.grouped.join(", "))
+    } else {
+        m.market.clone()
     }
 }
 
@@ -90,7 +81,7 @@ fn issue_counts(r: &JsonReport) -> Vec<(String, String, usize)> {
     m.into_iter().map(|((c, r), n)| (c, r, n)).collect()
 }
 
-fn chart_caption(c: &Chart) -> &'static str {
+pub(super) fn chart_caption(c: &Chart) -> &'static str {
     if c.name == "monthly-cost" {
         "Cost per WABA-local month, stacked by billed category. Free units cost nothing and do not appear here; see the market chart and the table of lines."
     } else if c.name == "market-cost" {
@@ -132,10 +123,23 @@ footer { color: #777; font-size: 0.8rem; margin-top: 32px; }
 
 /// The self-contained HTML page.
 pub fn html(p: &Page) -> String {
-    let d = p.data;
-    let r = p.report;
-    let cur = escape(&d.currency);
     let mut h = String::new();
+    head(&mut h, p);
+    cards(&mut h, p);
+    months(&mut h, p.data);
+    markets(&mut h, p.data);
+    charts(&mut h, p);
+    tiers(&mut h, p.data);
+    breakdown(&mut h, p);
+    issues(&mut h, p.report);
+    provenance(&mut h, p);
+    h
+}
+
+/// The document head, the title and the line under it.
+fn head(h: &mut String, p: &Page) {
+    let (d, r) = (p.data, p.report);
+    let cur = escape(&d.currency);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -151,8 +155,11 @@ pub fn html(p: &Page) -> String {
         escape(&period(d)),
         escape(&r.rulebook),
     );
+}
 
-    // Headline figures.
+/// Headline figures, one card each.
+fn cards(h: &mut String, p: &Page) {
+    let (d, r) = (p.data, p.report);
     let top = d.markets.first();
     let _ = writeln!(h, "<section class=\"cards\">");
     let card = |h: &mut String, k: &str, v: &str, n: &str| {
@@ -165,13 +172,13 @@ pub fn html(p: &Page) -> String {
         );
     };
     card(
-        &mut h,
+        h,
         "Total cost",
         &format!("{} {}", d.currency, d.totals.cost),
         &format!("{} month(s)", d.months.len()),
     );
     card(
-        &mut h,
+        h,
         "Units",
         &count(d.totals.units()),
         &format!(
@@ -181,13 +188,13 @@ pub fn html(p: &Page) -> String {
         ),
     );
     card(
-        &mut h,
+        h,
         "Share of free units",
         &format!("≈ {:.1} %", d.free_share_percent()),
         "free units / all units",
     );
     card(
-        &mut h,
+        h,
         "Top market",
         top.map(|m| m.market.as_str()).unwrap_or("–"),
         &top.map(|m| {
@@ -201,7 +208,7 @@ pub fn html(p: &Page) -> String {
         .unwrap_or_default(),
     );
     card(
-        &mut h,
+        h,
         "Messages",
         &count(r.messages.rows),
         &format!(
@@ -213,7 +220,7 @@ pub fn html(p: &Page) -> String {
         ),
     );
     card(
-        &mut h,
+        h,
         "Issues",
         &count(r.issues.len() as u64),
         if r.issues.is_empty() {
@@ -223,8 +230,11 @@ pub fn html(p: &Page) -> String {
         },
     );
     let _ = writeln!(h, "</section>");
+}
 
-    // Per month.
+/// The month table, with its total.
+fn months(h: &mut String, d: &ReportData) {
+    let cur = escape(&d.currency);
     let _ = writeln!(
         h,
         "<h2>Per month</h2>\n<table>\n<tr><th>month</th><th class=\"num\">charged</th>\
@@ -248,23 +258,21 @@ pub fn html(p: &Page) -> String {
         count(d.totals.free),
         d.totals.cost
     );
+}
 
-    // Top markets.
+/// The top markets, the rest as "others".
+fn markets(h: &mut String, d: &ReportData) {
+    let cur = escape(&d.currency);
     let _ = writeln!(
         h,
         "<h2>Markets</h2>\n<table>\n<tr><th>market</th><th class=\"num\">charged</th>\
          <th class=\"num\">free</th><th class=\"num\">cost ({cur})</th><th class=\"num\">share</th></tr>"
     );
     for m in &d.markets {
-        let name = if m.market == OTHERS {
-            format!("{} ({})", OTHERS, m.grouped.join(", "))
-        } else {
-            m.market.clone()
-        };
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">≈ {}</td></tr>",
-            escape(&name),
+            escape(&market_name(m)),
             count(m.tally.charged),
             count(m.tally.free),
             m.tally.cost,
@@ -272,8 +280,10 @@ pub fn html(p: &Page) -> String {
         );
     }
     let _ = writeln!(h, "</table>");
+}
 
-    // Charts.
+/// Every chart inline, with its caption and links to its files.
+fn charts(h: &mut String, p: &Page) {
     let _ = writeln!(h, "<h2>Charts</h2>");
     for c in p.charts {
         let file = format!("{}/{}", p.chart_dir, c.name);
@@ -287,41 +297,10 @@ pub fn html(p: &Page) -> String {
             escape(&file)
         );
     }
-    if !d.tiers.is_empty() {
-        let _ = writeln!(
-            h,
-            "<h2>Volume tiers (PMP-4)</h2>\n<table>\n<tr><th>month</th><th>market</th><th>category</th>\
-             <th class=\"num\">charged units</th><th class=\"num\">tier reached</th><th>next threshold</th><th>tier table</th></tr>"
-        );
-        for t in &d.tiers {
-            let next = t
-                .thresholds
-                .iter()
-                .find(|th| th.from > t.count())
-                .map(|th| {
-                    format!(
-                        "tier {} from message {} at {} {}",
-                        th.tier,
-                        count(th.from),
-                        th.rate,
-                        d.currency
-                    )
-                })
-                .unwrap_or_else(|| "last tier reached".into());
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                escape(&t.month),
-                escape(&t.market),
-                escape(&t.category),
-                count(t.count()),
-                if t.reached() == 0 { "list rate".to_string() } else { t.reached().to_string() },
-                escape(&next),
-                escape(&t.card)
-            );
-        }
-        let _ = writeln!(h, "</table>");
-    }
+}
+
+/// PMP-4 counters against the tier tables, or why there is no tier chart.
+fn tiers(h: &mut String, d: &ReportData) {
     if d.tiers.is_empty() {
         let _ = writeln!(
             h,
@@ -329,9 +308,47 @@ pub fn html(p: &Page) -> String {
              this log has a volume-tier table in the rate cards used (PMP-4 applies only where a \
              card has one), so every charged unit paid the list rate.</p>"
         );
+        return;
     }
+    let _ = writeln!(
+        h,
+        "<h2>Volume tiers (PMP-4)</h2>\n<table>\n<tr><th>month</th><th>market</th><th>category</th>\
+         <th class=\"num\">charged units</th><th class=\"num\">tier reached</th><th>next threshold</th><th>tier table</th></tr>"
+    );
+    for t in &d.tiers {
+        let next = t
+            .thresholds
+            .iter()
+            .find(|th| th.from > t.count())
+            .map(|th| {
+                format!(
+                    "tier {} from message {} at {} {}",
+                    th.tier,
+                    count(th.from),
+                    th.rate,
+                    d.currency
+                )
+            })
+            .unwrap_or_else(|| "last tier reached".into());
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            escape(&t.month),
+            escape(&t.market),
+            escape(&t.category),
+            count(t.count()),
+            if t.reached() == 0 { "list rate".to_string() } else { t.reached().to_string() },
+            escape(&next),
+            escape(&t.card)
+        );
+    }
+    let _ = writeln!(h, "</table>");
+}
 
-    // Lines.
+/// The breakdown's lines, as in `breakdown.csv`.
+fn breakdown(h: &mut String, p: &Page) {
+    let (d, r) = (p.data, p.report);
+    let cur = escape(&d.currency);
     let _ = writeln!(
         h,
         "<h2>Breakdown</h2>\n<p>One line per month (WABA time zone), WABA, market, billed \
@@ -360,8 +377,10 @@ pub fn html(p: &Page) -> String {
         count(d.totals.free),
         escape(&r.total)
     );
+}
 
-    // Issues.
+/// Issues by code and rule, each with its first row.
+fn issues(h: &mut String, r: &JsonReport) {
     let issues = issue_counts(r);
     if !issues.is_empty() {
         let _ = writeln!(
@@ -382,8 +401,11 @@ pub fn html(p: &Page) -> String {
         }
         let _ = writeln!(h, "</table>");
     }
+}
 
-    // Provenance.
+/// Rate cards and rulebooks used, the provenance note and the footer.
+fn provenance(h: &mut String, p: &Page) {
+    let d = p.data;
     let _ = writeln!(
         h,
         "<h2>Rate cards and rulebooks</h2>\n<p>Rate cards in force for the messages of this log. \
@@ -420,7 +442,6 @@ pub fn html(p: &Page) -> String {
          <a href=\"data.json\">data.json</a> (the numbers behind the charts).</footer>\n</main>\n</body>\n</html>",
         env!("CARGO_PKG_VERSION")
     );
-    h
 }
 
 /// The provenance note shared by both pages.
@@ -444,128 +465,6 @@ fn inline_svg(svg: &str, title: &str) -> String {
         ),
         None => body.trim_end().to_string(),
     }
-}
-
-/// The Markdown summary: headline figures, month and market tables, the charts as PNG links,
-/// cards, rulebooks and provenance.
-pub fn markdown(p: &Page) -> String {
-    let d = p.data;
-    let r = p.report;
-    let mut m = String::new();
-    let _ = writeln!(m, "# WhatsApp billing report: {}\n", md(p.log_name));
-    let _ = writeln!(
-        m,
-        "Period {} · rulebook: {} · amounts in {}, exact (no rounding) unless marked ≈.\n",
-        md(&period(d)),
-        md(&r.rulebook),
-        md(&d.currency)
-    );
-    let _ = writeln!(m, "- **Total cost:** {} {}", md(&d.currency), d.totals.cost);
-    let _ = writeln!(
-        m,
-        "- **Units:** {} ({} charged, {} free; free share ≈ {:.1} %)",
-        count(d.totals.units()),
-        count(d.totals.charged),
-        count(d.totals.free),
-        d.free_share_percent()
-    );
-    let _ = writeln!(
-        m,
-        "- **Messages:** {} rows; {} outbound ({} delivered), {} inbound, {} rejected; {} issue(s)\n",
-        count(r.messages.rows),
-        count(r.messages.outbound),
-        count(r.messages.delivered),
-        count(r.messages.inbound),
-        count(r.messages.rejected),
-        count(r.issues.len() as u64)
-    );
-    let _ = writeln!(
-        m,
-        "## Per month\n\n| month | charged | free | cost ({}) |\n|---|---:|---:|---:|",
-        md(&d.currency)
-    );
-    for x in &d.months {
-        let _ = writeln!(
-            m,
-            "| {} | {} | {} | {} |",
-            md(&x.month),
-            count(x.tally.charged),
-            count(x.tally.free),
-            x.tally.cost
-        );
-    }
-    let _ = writeln!(
-        m,
-        "| **total** | {} | {} | {} |\n",
-        count(d.totals.charged),
-        count(d.totals.free),
-        d.totals.cost
-    );
-    let _ = writeln!(
-        m,
-        "## Markets\n\n| market | charged | free | cost ({}) | share |\n|---|---:|---:|---:|---:|",
-        md(&d.currency)
-    );
-    for x in &d.markets {
-        let name = if x.market == OTHERS {
-            format!("{} ({})", OTHERS, x.grouped.join(", "))
-        } else {
-            x.market.clone()
-        };
-        let _ = writeln!(
-            m,
-            "| {} | {} | {} | {} | ≈ {} |",
-            md(&name),
-            count(x.tally.charged),
-            count(x.tally.free),
-            x.tally.cost,
-            percent(x.tally.cost, d.totals.cost)
-        );
-    }
-    let _ = writeln!(m, "\n## Charts\n");
-    for c in p.charts {
-        let _ = writeln!(
-            m,
-            "![{}]({}/{}.png)\n\n{} ([SVG]({}/{}.svg))\n",
-            md(&c.title),
-            p.chart_dir,
-            c.name,
-            md(chart_caption(c)),
-            p.chart_dir,
-            c.name
-        );
-    }
-    if d.tiers.is_empty() {
-        let _ = writeln!(
-            m,
-            "No volume-tier chart: none of the markets and categories charged in this log has a \
-             volume-tier table in the rate cards used, so every charged unit paid the list rate.\n"
-        );
-    }
-    let _ = writeln!(
-        m,
-        "## Rate cards and rulebooks\n\nRates directory: {}\n\n| currency | effective from | source |\n|---|---|---|",
-        md(p.rates_label)
-    );
-    for c in &d.cards {
-        let _ = writeln!(
-            m,
-            "| {} | {} | `{}` |",
-            md(&c.currency),
-            md(&c.effective),
-            c.source.replace('`', "'")
-        );
-    }
-    let _ = writeln!(m, "\n| rulebook | what it charges |\n|---|---|");
-    for rb in &d.rulebooks {
-        let _ = writeln!(m, "| {} | {} |", md(&rb.id), md(&rb.description));
-    }
-    let _ = writeln!(
-        m,
-        "\n{}\n\nThe full table of lines is in `breakdown.csv`; the numbers behind the charts in `data.json`.",
-        md(PROVENANCE)
-    );
-    m
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::billing::reconcile::{AnalyticsReport, MessageReport, Problem};
-use crate::report::ledger::rfc3339;
+use crate::replay::ledger::rfc3339;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Count {

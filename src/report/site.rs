@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::breakdown::{self, JsonReport};
 use super::charts::{self, Chart};
 use super::html::{self, Page};
+use super::markdown;
 use super::series::{self, ReportData};
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::Replay;
@@ -62,7 +63,7 @@ pub fn build(input: &Input) -> Result<Report> {
         chart_dir: CHART_DIR,
     };
     let html = html::html(&page);
-    let markdown = html::markdown(&page);
+    let markdown = markdown::markdown(&page);
     let mut data_json = serde_json::to_string_pretty(&data)?;
     data_json.push('\n');
     Ok(Report {

@@ -30,6 +30,7 @@
 pub mod countries;
 pub mod generate;
 pub mod model;
+pub mod scale;
 pub mod scenario;
 pub mod write;
 
@@ -38,7 +39,8 @@ pub use generate::{
     generate, generate_vec, us_marketing_pause, CampaignSummary, Generated, Progress, Summary,
     Traffic,
 };
-pub use model::{Category, Direction, EntryPoint, MessageType, Population, Row, Status, User};
+pub use model::{Direction, EntryPoint, MessageType, Population, Row, User};
+pub use scale::scale_to_rows;
 pub use scenario::{parse_scenario, Reengagement, Scenario, ScenarioError, Span};
 pub use write::{
     format_timestamp, generate_to, write_csv, write_jsonl, Format, RowWriter, COLUMNS,

@@ -3,8 +3,11 @@
 //! A [`Row`] is small and `Copy` (32 bytes, no heap) so that millions can be buffered, sorted
 //! and handed out without allocating; strings live once in the [`Population`] tables. Every
 //! field maps to one column of the message log (formats.md §1), so the same rows can be written
-//! as CSV, JSON Lines or, by the main crate, Parquet.
+//! as CSV, JSON Lines or, by the main crate, Parquet. Template categories and delivery statuses
+//! are the billing vocabulary's ([`TemplateCategory`], [`Status`]): the same words the log
+//! reader parses.
 
+use crate::billing::types::{Status, TemplateCategory};
 use crate::traffic::countries::Country;
 
 /// Whether the user or the business sent the message.
@@ -37,7 +40,7 @@ pub enum MessageType {
     Image,
     /// Buttons or a list (non-template).
     Interactive,
-    /// A pre-approved template: has a [`Category`].
+    /// A pre-approved template: has a [`TemplateCategory`].
     Template,
 }
 
@@ -49,49 +52,6 @@ impl MessageType {
             MessageType::Image => "image",
             MessageType::Interactive => "interactive",
             MessageType::Template => "template",
-        }
-    }
-}
-
-/// Template category.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum Category {
-    /// Campaigns.
-    Marketing,
-    /// Order updates and re-engagement after the customer service window closed.
-    Utility,
-    /// One-time passwords.
-    Authentication,
-}
-
-impl Category {
-    /// The log spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Marketing => "marketing",
-            Category::Utility => "utility",
-            Category::Authentication => "authentication",
-        }
-    }
-}
-
-/// Delivery status of a business message (inbound rows have none).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[repr(u8)]
-pub enum Status {
-    /// Delivered to the user's phone.
-    Delivered,
-    /// Not delivered: the configured failure rate, or a message Meta refuses (PMP-7).
-    Failed,
-}
-
-impl Status {
-    /// The log spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Delivered => "delivered",
-            Status::Failed => "failed",
         }
     }
 }
@@ -135,8 +95,9 @@ pub struct Row {
     /// `type` column.
     pub kind: MessageType,
     /// Set exactly when `kind` is [`MessageType::Template`].
-    pub category: Option<Category>,
-    /// Set on outbound rows only.
+    pub category: Option<TemplateCategory>,
+    /// Set on outbound rows only: `Delivered`, or `Failed` (the configured failure rate, or a
+    /// message Meta refuses: PMP-7).
     pub status: Option<Status>,
     /// Set only on the first inbound message of a contact that came from an ad or a Page button.
     pub entry_point: Option<EntryPoint>,

@@ -94,8 +94,8 @@ impl<'p, W: Write> RowWriter<'p, W> {
         two(&mut ts[17..19], sec % 60);
         ts[19] = b'Z';
 
-        let category = row.category.map_or("", |c| c.as_str());
-        let status = row.status.map_or("", |s| s.as_str());
+        let category = row.category.map_or("", |c| c.id());
+        let status = row.status.map_or("", |s| s.id());
         let entry = row.entry_point.map_or("", |e| e.as_str());
         let number: &[u8] = &self.numbers[row.number as usize];
         let b = &mut self.line;

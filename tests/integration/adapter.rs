@@ -1,5 +1,5 @@
 //! Runs the real engine on the reference model's inputs and checks both agree: every model
-//! test is also an engine test (model-based testing, issue 6).
+//! test is also an engine test (model-based testing).
 
 use std::collections::HashMap;
 

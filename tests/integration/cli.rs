@@ -33,7 +33,7 @@ fn write_log(dir: &Path, name: &str, body: &str) -> PathBuf {
 const HEADER: &str = "timestamp,direction,user,type,category,status\n";
 
 #[test]
-fn conv_1_output_is_identical_whatever_the_thread_count_and_row_order() {
+fn conv1_output_is_identical_whatever_the_thread_count_and_row_order() {
     let d = tmp();
     let acc = fixture("accounts.toml");
     let acc = acc.to_str().unwrap();
@@ -204,7 +204,7 @@ yesterday,out,+919812345601,template,marketing,delivered
 }
 
 #[test]
-fn rate_4_missing_rate_names_market_category_and_date() {
+fn rate4_missing_rate_names_market_category_and_date() {
     let d = tmp();
     // Saudi Arabia has no known utility rate on the 2025-07-01 card.
     let log = write_log(
@@ -223,7 +223,7 @@ fn rate_4_missing_rate_names_market_category_and_date() {
 }
 
 #[test]
-fn conv_6_mixed_currencies_stop_before_reading() {
+fn conv6_mixed_currencies_stop_before_reading() {
     let d = tmp();
     let acc = write_log(
         d.path(),
@@ -239,7 +239,7 @@ fn conv_6_mixed_currencies_stop_before_reading() {
 }
 
 #[test]
-fn rate_2_meta_files_import_and_replay_against_them() {
+fn rate2_meta_files_import_and_replay_against_them() {
     let d = tmp();
     let rates = d.path().join("rates");
     std::fs::create_dir_all(&rates).unwrap();
@@ -436,7 +436,7 @@ fn rates_at_prices_old_traffic_with_the_card_of_another_date() {
 }
 
 #[test]
-fn pmp_4_shipped_egypt_tiers_are_graduated_end_to_end() {
+fn pmp4_shipped_egypt_tiers_are_graduated_end_to_end() {
     // 100,002 utility templates to Egypt in July 2026 (no window open): the first 100,000 pay
     // the list band (0.0036), the next two tier 1 (0.0034), per the shipped 2026-07-01 tiers.
     let d = tmp();

@@ -31,7 +31,7 @@ fn estimate(volumes: &[&str], extra: &[&str]) -> Value {
 }
 
 #[test]
-fn pmp_1_list_rate_without_tier_table() {
+fn pmp1_list_rate_without_tier_table() {
     // India has no tier table on the 2026-10-01 card: 250,000 × 0.0014.
     let j = estimate(&["2026-10,India,utility,250000"], &[]);
     assert_eq!(j["total"], "350.0000");
@@ -45,7 +45,7 @@ fn pmp_1_list_rate_without_tier_table() {
 }
 
 #[test]
-fn pmp_4_graduated_bands_from_the_card_in_force() {
+fn pmp4_graduated_bands_from_the_card_in_force() {
     // Rest of Africa, utility, 2026-10-01 card: 1–100,000 at 0.0040, then 0.0038.
     let j = estimate(&["2026-10,Rest of Africa,utility,150000"], &[]);
     assert_eq!(j["total"], "590.0000");
@@ -65,7 +65,7 @@ fn pmp_4_graduated_bands_from_the_card_in_force() {
 }
 
 #[test]
-fn pmp_4_authentication_and_international_share_a_counter_in_row_order() {
+fn pmp4_authentication_and_international_share_a_counter_in_row_order() {
     // Egypt, 2026-07-01 card. Authentication takes counts 1–200,000 (list 0.0036); the
     // international messages continue at 200,001: 100,000 at the list 0.0650, 100,000 at 0.0618.
     let j = estimate(
@@ -99,7 +99,7 @@ fn pmp_4_authentication_and_international_share_a_counter_in_row_order() {
 }
 
 #[test]
-fn pmp_5_service_allowance_and_pmp_2_free_service() {
+fn pmp5_pmp2_service_allowance_and_free_service() {
     // pmp-2026: the first 1,000 service messages a month per number are free.
     let j = estimate(&["2026-10,India,service,1500"], &[]);
     assert_eq!(j["lines"][0]["free"], 1000);

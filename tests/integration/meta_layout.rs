@@ -1,3 +1,7 @@
+//! Meta's rate-card files as published (RATE-2, formats.md): `Pricing.csv` and `Tier Pricing.csv`
+//! parsed from real fixtures, in other column orders and encodings, and every error naming its
+//! line, column and value.
+
 use std::str::FromStr;
 
 use rust_decimal::Decimal;

@@ -1,4 +1,4 @@
-//! Invariants of the billing rules (issue 6): each property is named after the rule it protects
+//! Invariants of the billing rules: each property is named after the rule it protects
 //! and runs the real engine on logs from `wabill::testing::arb_log` (few users, instants packed
 //! around the 24 h and 72 h edges, month ends and switches, several WABAs in different time zones,
 //! random rate cards and tier tables).

@@ -9,7 +9,9 @@ use std::process::Command;
 
 use quick_xml::events::Event;
 use wabill::billing::money::Money;
-use wabill::cmd::replay::{load_and_replay, price};
+use wabill::cmd::load_inputs;
+use wabill::replay::service::price;
+use wabill::report::breakdown;
 use wabill::io::log::LogFormat;
 use wabill::report::charts::{self, Chart, SIZE};
 use wabill::report::site::{self, Report};
@@ -21,10 +23,11 @@ fn fixture(name: &str) -> PathBuf {
 /// Replay a log through the library and build its report in memory.
 fn build_report(log: &Path, accounts: Option<&Path>) -> Report {
     let rates = root().join("rates");
-    let (log, rates, accounts) =
-        load_and_replay(log, LogFormat::from_path(log), accounts, Some(&rates), None).unwrap();
-    let r = price(log, rates, accounts, None).unwrap();
-    let json = r.json();
+    let inputs = load_inputs(accounts, Some(&rates)).unwrap();
+    let log = inputs.read(log, LogFormat::from_path(log), true, &|_| {}).unwrap();
+    let r = price(log, inputs, None, None).unwrap();
+    let cards = breakdown::rate_cards(&r.rates.book, &r.summary.currency);
+    let json = breakdown::json(&r.summary, &r.accounts, None, cards);
     site::build(&site::Input {
         log: &r.log,
         replay: &r.replay,

@@ -1,4 +1,4 @@
-//! The fast paths (issue 7) against the plain one: the parallel CSV reader and the partitioned
+//! The fast paths against the plain one: the parallel CSV reader and the partitioned
 //! replay give the same breakdown, rejects, issues and ledger as the csv crate read row by row,
 //! whatever the number of partitions, on generated logs with duplicate ids, rejected rows and
 //! numbers without a country.
@@ -7,12 +7,10 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use wabill::billing::engine;
-use wabill::billing::provider;
 use wabill::billing::types::Rulebook;
 use wabill::io::log::{read_log, read_log_plain, LogFormat, Reject};
+use wabill::replay::partitioned::{replay_partitioned, Request};
 use wabill::report::breakdown;
-use wabill::scale;
 use wabill::testing::*;
 
 use crate::common::{root, stderr, wabill, wabill_ok};
@@ -37,21 +35,14 @@ fn in_memory(
         Ok(r) => r,
         Err(e) => return (Err(e.to_string()), None),
     };
-    let r = match engine::replay(
-        &read.events,
-        &read.chats,
-        &read.countries,
-        &log.context(forced),
-    ) {
+    let (r, summary) = match wabill::replay::memory::replay(&read, &log.context(forced)) {
         Ok(r) => r,
         Err(e) => return (Err(e.to_string()), None),
     };
-    let mut json = breakdown::json_report(&read, &r, forced, Vec::new());
-    let tallies = provider::tally(&read.events, &read.chats, &r);
-    breakdown::add_provider(&mut json, &log.accounts, &tallies, &r.lines, r.total);
+    let json = breakdown::json(&summary, &log.accounts, forced, Vec::new());
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("ledger.csv");
-    wabill::report::ledger::write(&ledger, &read, &r, &log.markets, &log.accounts).unwrap();
+    wabill::replay::ledger::write(&ledger, &read, &r, &log.markets, &log.accounts).unwrap();
     (
         Ok((serde_json::to_string_pretty(&json).unwrap(), read.rejects)),
         Some(std::fs::read(&ledger).unwrap()),
@@ -68,20 +59,23 @@ fn partitioned(
     let spill = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let ledger = out.path().join("ledger.csv");
-    let p = match scale::replay_partitioned(
-        path,
-        LogFormat::Csv,
-        &log.accounts,
+    let p = match replay_partitioned(
+        &Request {
+            path,
+            format: LogFormat::Csv,
+            accounts: &log.accounts,
+            parts,
+            spill: spill.path(),
+            ledger: Some(&ledger),
+            progress: &|_, _, _| {},
+            trace: false,
+        },
         &log.context(forced),
-        parts,
-        spill.path(),
-        Some(&ledger),
-        &|_, _, _| {},
     ) {
         Ok(p) => p,
         Err(e) => return (Err(e.to_string()), None),
     };
-    let json = p.json(&log.accounts, forced, Vec::new());
+    let json = breakdown::json(&p, &log.accounts, forced, Vec::new());
     // The spill folder is gone once the replay returns.
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
     (

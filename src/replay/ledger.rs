@@ -1,5 +1,7 @@
-//! The per-message ledger (formats.md §4): one row per business message, in CONV-1 order, with
-//! its price, the reason and the rule id behind it.
+//! The replay's per-row files: the per-message ledger (formats.md §4: one row per business
+//! message, in CONV-1 order, with its price, the reason and the rule id behind it) and the
+//! rejects file. One writer for both replays: the in-memory replay hands it every row, the
+//! partitioned replay its merged, already encoded records; CSV or Parquet by extension.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,8 +13,10 @@ use crate::billing::engine::{Outcome, Replay};
 use crate::billing::markets::MarketTable;
 use crate::billing::types::*;
 use crate::io::log::Log;
+use crate::io::log::Reject;
 use crate::io::output::write_atomic_with;
 
+/// The ledger's columns, in order (a contract: formats.md §4).
 pub const COLUMNS: [&str; 18] = [
     "row",
     "id",
@@ -34,6 +38,7 @@ pub const COLUMNS: [&str; 18] = [
     "rule",
 ];
 
+/// An instant as RFC 3339 UTC, with as many fraction digits as it needs.
 pub fn rfc3339(ts: i64) -> String {
     DateTime::from_timestamp_micros(ts)
         .map(|d| d.to_rfc3339_opts(SecondsFormat::AutoSi, true))
@@ -95,7 +100,7 @@ impl Entry<'_> {
     }
 }
 
-/// Rows of the ledger as strings, in CONV-1 order.
+/// Rows of the in-memory replay's ledger as strings, in CONV-1 order.
 pub fn rows<'a>(
     log: &'a Log,
     replay: &'a Replay,
@@ -130,7 +135,34 @@ pub fn rows<'a>(
     })
 }
 
-/// Write the ledger as CSV, or Parquet when the path ends in `.parquet`.
+/// The one ledger writer: the header, then `body` writes the records as CSV; the file is CSV,
+/// or Parquet (string columns) when `path` ends in `.parquet`. Written atomically.
+pub fn write_with(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let is_parquet = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    write_atomic_with(path, |w| {
+        let header = |w: &mut dyn Write| -> Result<()> {
+            w.write_all(COLUMNS.join(",").as_bytes())?;
+            w.write_all(b"\n")?;
+            Ok(())
+        };
+        if is_parquet {
+            let mut sink = crate::io::parquet::CsvToParquet::new(w);
+            header(&mut sink)?;
+            body(&mut sink)?;
+            sink.finish()
+        } else {
+            header(w)?;
+            body(w)
+        }
+    })
+}
+
+/// Write the in-memory replay's ledger.
 pub fn write(
     path: &Path,
     log: &Log,
@@ -138,21 +170,8 @@ pub fn write(
     markets: &MarketTable,
     accounts: &crate::billing::accounts::Accounts,
 ) -> Result<()> {
-    let is_parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet {
-        let mut cols: Vec<Vec<String>> = vec![Vec::new(); COLUMNS.len()];
-        for r in rows(log, replay, markets, accounts) {
-            for (c, v) in cols.iter_mut().zip(r) {
-                c.push(v);
-            }
-        }
-        return crate::io::parquet::write_string_columns(path, &COLUMNS, cols);
-    }
-    write_atomic_with(path, |w| {
+    write_with(path, |w| {
         let mut cw = csv::Writer::from_writer(w);
-        cw.write_record(COLUMNS)?;
         for r in rows(log, replay, markets, accounts) {
             cw.write_record(&r)?;
         }
@@ -161,14 +180,14 @@ pub fn write(
     })
 }
 
-/// Write rejected rows: where, what, why, and the row as read.
-pub fn write_rejects(path: &Path, log: &Log) -> Result<()> {
+/// Write rejected rows of `file`: where, what, why, and the row as read.
+pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> {
     write_atomic_with(path, |w| {
         let mut cw = csv::Writer::from_writer(w);
         cw.write_record(["file", "row", "column", "value", "error", "record"])?;
-        for r in &log.rejects {
+        for r in rejects {
             cw.write_record([
-                log.path.as_str(),
+                file,
                 &r.row.to_string(),
                 &r.column,
                 &r.value,

@@ -1,0 +1,179 @@
+//! Step 1 of the partitioned replay: read the log once, validate every row with the one row
+//! parser, and route kept rows to the chat and id files of their partitions.
+
+use crate::billing::engine::WabaRanges;
+use crate::io::log::{fatal, Interner, LogFormat, Parsed, Reject, RowRules, RowSink};
+
+use super::records::{ChatRecord, IdRecord};
+use super::spill::{SpillDir, SpillFile};
+use super::{PartitionError, Request};
+
+/// The scan's sink: routes rows to the spill files.
+pub(super) struct Scan<'a> {
+    rules: RowRules<'a>,
+    chat_files: Vec<SpillFile>,
+    id_files: Vec<SpillFile>,
+    /// For a ledger: each kept row's id and type, in its chat file's order.
+    text_files: Option<Vec<SpillFile>>,
+    pub(super) numbers: Interner,
+    pub(super) rows: u64,
+    pub(super) rejects: Vec<Reject>,
+    pub(super) ranges: WabaRanges,
+    error: Option<std::io::Error>,
+}
+
+pub(super) fn fx_hash<T: std::hash::Hash + ?Sized>(v: &T) -> u64 {
+    std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, v)
+}
+
+/// Partition of a hash: the high bits, multiplied down (FxHash's low bits are weak).
+pub(super) fn part_of(hash: u64, parts: usize) -> usize {
+    ((hash.rotate_left(26) as u128 * parts as u128) >> 64) as usize
+}
+
+impl Scan<'_> {
+    /// Route a kept row to its chat file, and its id to its id file.
+    fn spill(&mut self, p: &Parsed, row: u64) -> std::io::Result<()> {
+        let number = self.numbers.id(p.number);
+        self.ranges.add(p.waba, p.ts);
+        let parts = self.chat_files.len();
+        let rec = ChatRecord {
+            ts: p.ts,
+            row: row as u32,
+            user: p.user,
+            waba: p.waba,
+            number,
+            country: p.country,
+            kind: p.kind,
+        };
+        let part = part_of(fx_hash(&(p.waba, number, p.user)), parts);
+        let f = &mut self.chat_files[part];
+        rec.encode(&mut f.buf);
+        f.spill_if_full()?;
+        if let Some(texts) = &mut self.text_files {
+            let f = &mut texts[part];
+            for text in [p.id, p.ty] {
+                f.buf.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                f.buf.extend_from_slice(text.as_bytes());
+            }
+            f.spill_if_full()?;
+        }
+        if !p.id.is_empty() {
+            let hash = fx_hash(p.id.as_bytes());
+            let f = &mut self.id_files[part_of(hash, parts)];
+            IdRecord::encode(
+                &mut f.buf,
+                hash,
+                p.ts,
+                row as u32,
+                p.country.is_some(),
+                p.user,
+                p.id,
+            );
+            f.spill_if_full()?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> RowSink<'a> for Scan<'a> {
+    fn rules(&self) -> RowRules<'a> {
+        self.rules.clone()
+    }
+    fn next_row(&mut self) -> u64 {
+        self.rows += 1;
+        self.rows
+    }
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+    fn keep(&mut self, p: &Parsed, row: u64) {
+        if let Err(e) = self.spill(p, row) {
+            self.error.get_or_insert(e);
+        }
+    }
+    fn reject(&mut self, r: Reject) {
+        self.rejects.push(r);
+    }
+}
+
+
+/// Step 1: read the log, validate every row, and route kept rows to the chat and id files of
+/// `dir`. Returns the sink with its row count, rejects and instants seen.
+pub(super) fn scan<'a>(
+    req: &Request<'a>,
+    auto_rulebook: bool,
+    dir: &SpillDir,
+) -> Result<Scan<'a>, PartitionError> {
+    let (path, format, accounts, parts) = (req.path, req.format, req.accounts, req.parts);
+    let texts = req.ledger.is_some();
+    let progress = req.progress;
+    let io = |source: std::io::Error| PartitionError::Spill {
+        dir: dir.path().display().to_string(),
+        source,
+    };
+    let create = |kind: &str| -> std::io::Result<Vec<SpillFile>> {
+        (0..parts)
+            .map(|p| SpillFile::create(&dir.file(kind, p)))
+            .collect()
+    };
+    let mut scan = Scan {
+        rules: RowRules::new(accounts, auto_rulebook),
+        chat_files: create("chats").map_err(io)?,
+        id_files: create("ids").map_err(io)?,
+        text_files: if texts {
+            Some(create("texts").map_err(io)?)
+        } else {
+            None
+        },
+        numbers: Interner::default(),
+        rows: 0,
+        rejects: Vec::new(),
+        ranges: WabaRanges::new(accounts.wabas.len()),
+        error: None,
+    };
+    let report = |n: u64| progress("scanning", n, 0);
+    match format {
+        LogFormat::Csv => crate::io::log::read_csv(path, &mut scan, &report)?,
+        LogFormat::Jsonl => crate::io::log::read_jsonl(path, &mut scan, &report)?,
+        LogFormat::Parquet => crate::io::parquet::read_parquet(path, &mut scan, &report)?,
+        LogFormat::Webhooks => {
+            return Err(fatal(
+                path,
+                "webhook input is not supported by the partitioned replay (drop --partitions)",
+            )
+            .into())
+        }
+    }
+    if let Some(e) = scan.error.take() {
+        return Err(io(e));
+    }
+    if scan.rows == 0 {
+        return Err(fatal(path, "no messages (only a header)").into());
+    }
+    let texts = scan.text_files.take().unwrap_or_default();
+    for f in scan
+        .chat_files
+        .drain(..)
+        .chain(scan.id_files.drain(..))
+        .chain(texts)
+    {
+        f.finish().map_err(io)?;
+    }
+    Ok(scan)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_spread_hashes() {
+        let mut seen = [0u32; 7];
+        for u in 0..7000u64 {
+            seen[part_of(fx_hash(&(0u16, 0u32, 5_511_000_000_000 + u)), 7)] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 500), "{seen:?}");
+    }
+}
