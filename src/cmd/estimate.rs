@@ -13,6 +13,7 @@ use crate::cmd::{
     load_accounts, missing_rates, parse_rulebook, print_stdout, rates_dir, OutputFormat,
 };
 use crate::io::rates_dir;
+use crate::io::volumes_file::parse_volumes;
 use crate::report::estimate as render;
 use crate::report::missing_rates::Remedy;
 
@@ -104,7 +105,7 @@ fn volumes(args: &EstimateArgs) -> Result<Volumes> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read volumes file {}", p.display()))?;
-            Volumes::parse(&text).with_context(|| format!("in {}", p.display()))?
+            parse_volumes(&text).with_context(|| format!("in {}", p.display()))?
         }
         None => Volumes::default(),
     };

@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::MissingRate;
 use crate::billing::types::Rulebook;
+use crate::io::accounts_file::parse_accounts;
 use crate::io::log::{CsvReader, ReadOptions, Reject};
 use crate::replay::service::Inputs;
 use crate::report::missing_rates::{MissingRates, Remedy};
@@ -80,7 +81,7 @@ pub fn load_accounts(path: Option<&Path>) -> Result<Accounts> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read accounts file {}", p.display()))?;
-            Accounts::parse(&text).with_context(|| format!("in {}", p.display()))
+            parse_accounts(&text).with_context(|| format!("in {}", p.display()))
         }
     }
 }

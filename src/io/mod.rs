@@ -1,15 +1,19 @@
-//! Input and output at the edges: message logs (`log`, one reader per format), the rates
-//! directory and Meta's rate-card layout, Meta's webhooks and analytics responses, generated
-//! logs, Parquet and atomic writers. The billing core never calls into here.
+//! Input and output at the edges: message logs (`log`, one reader per format), the accounts,
+//! volumes, scenario and market-map files, the rates directory and Meta's rate-card layout,
+//! Meta's webhooks and analytics responses, generated logs, Parquet and atomic writers. The
+//! billing core never calls into here.
 
+pub mod accounts_file;
 pub mod analytics;
 pub mod generated;
 pub mod log;
+pub mod market_map;
 pub mod meta_layout;
 pub mod output;
 pub mod parquet;
 pub mod rates_dir;
 pub mod scenario_file;
+pub mod volumes_file;
 pub mod webhooks;
 
 #[cfg(test)]

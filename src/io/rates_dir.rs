@@ -19,6 +19,7 @@ use crate::billing::markets::MarketTable;
 use crate::billing::money::Money;
 use crate::billing::rates::{Band, Cell, RateBook, RateCard};
 use crate::billing::types::RateColumn;
+use crate::io::market_map::parse_market_map;
 use crate::io::meta_layout::{self, MetaFileKind, RateCell};
 use crate::io::output::write_atomic;
 
@@ -53,7 +54,7 @@ pub fn load(root: &Path) -> Result<RatesDir> {
     let text = fs::read_to_string(&map_path)
         .with_context(|| format!("cannot read {}", map_path.display()))?;
     let mut markets =
-        MarketTable::parse_csv(&text).with_context(|| format!("in {}", map_path.display()))?;
+        parse_market_map(&text).with_context(|| format!("in {}", map_path.display()))?;
     let mut cards = Vec::new();
     let mut cur_dirs: Vec<_> = fs::read_dir(root)?
         .filter_map(|e| e.ok())
@@ -245,7 +246,7 @@ pub fn import(
         .join(&currency)
         .join(date.format("%Y-%m-%d").to_string());
     let map_text = fs::read_to_string(root.join(MARKET_MAP)).unwrap_or_default();
-    let known = MarketTable::parse_csv(&map_text).ok();
+    let known = parse_market_map(&map_text).ok();
     let mut unknown = Vec::new();
     let mut check = |m: &str| {
         if let Some(k) = &known {

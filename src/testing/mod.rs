@@ -32,6 +32,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use chrono_tz::Tz;
 
 use crate::billing::markets::MarketTable;
+use crate::io::market_map::parse_market_map;
 
 mod debug;
 mod flow;
@@ -106,7 +107,7 @@ pub fn time_zones() -> Vec<Tz> {
 pub fn market_table() -> MarketTable {
     static TABLE: OnceLock<MarketTable> = OnceLock::new();
     TABLE
-        .get_or_init(|| MarketTable::parse_csv(MARKET_MAP).expect("rates/market_map.csv parses"))
+        .get_or_init(|| parse_market_map(MARKET_MAP).expect("rates/market_map.csv parses"))
         .clone()
 }
 

@@ -13,6 +13,7 @@ use wabill::billing::markets::MarketTable;
 use wabill::billing::money::Money;
 use wabill::billing::rates::{Band, Cell, RateBook, RateCard};
 use wabill::billing::types::*;
+use wabill::io::market_map::parse_market_map;
 use wabill::testing::TestLog;
 
 use super::model::*;
@@ -100,7 +101,7 @@ pub fn engine_run(
         }
     }
     map.push_str("*,*,Other,,,,,\n");
-    let mut markets = MarketTable::parse_csv(&map).expect("market table");
+    let mut markets = parse_market_map(&map).expect("market table");
 
     let mut card = RateCard::new("USD", NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(), "test");
     for (m, c, r) in rates.entries() {

@@ -5,8 +5,8 @@ use super::common::{root, stderr, wabill_with};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
 
-use wabill::billing::accounts::Accounts;
 use wabill::billing::engine::{replay, Context};
+use wabill::io::accounts_file::parse_accounts;
 use wabill::io::generated::log_from_scenario;
 use wabill::io::log::ReadOptions;
 use wabill::io::rates_dir;
@@ -261,7 +261,7 @@ fn generated_sample_replays_with_no_rejects_and_no_issues() {
     let text = std::fs::read_to_string(root().join("data/scenarios/sample.toml")).unwrap();
     let scenario = parse_scenario(&text).unwrap();
     let accounts =
-        Accounts::parse(&std::fs::read_to_string(root().join("data/accounts.toml")).unwrap())
+        parse_accounts(&std::fs::read_to_string(root().join("data/accounts.toml")).unwrap())
             .unwrap();
     let rates = rates_dir::load(&root().join("rates")).unwrap();
     for seed in [1, 7, 99] {
@@ -299,7 +299,7 @@ fn generated_log_equals_the_log_read_from_the_generated_file() {
     let text = std::fs::read_to_string(root().join("data/scenarios/sample.toml")).unwrap();
     let scenario = parse_scenario(&text).unwrap();
     let accounts =
-        Accounts::parse(&std::fs::read_to_string(root().join("data/accounts.toml")).unwrap())
+        parse_accounts(&std::fs::read_to_string(root().join("data/accounts.toml")).unwrap())
             .unwrap();
     let rates = rates_dir::load(&root().join("rates")).unwrap();
     let (direct, _) = log_from_scenario(

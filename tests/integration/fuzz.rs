@@ -13,12 +13,13 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use rust_decimal::Decimal;
 
-use wabill::billing::accounts::Accounts;
 use wabill::billing::engine::{self, Context};
 use wabill::billing::markets::MarketTable;
 use wabill::billing::money::Money;
 use wabill::billing::types::Rulebook;
+use wabill::io::accounts_file::parse_accounts;
 use wabill::io::log::{read_log, LogFormat, ReadOptions};
+use wabill::io::market_map::parse_market_map;
 use wabill::io::meta_layout::{detect_kind, parse_pricing, parse_tier_pricing};
 use wabill::testing::{arb_log, flat_rates, LogSpec};
 
@@ -281,7 +282,7 @@ fn csv_from(cells: Vec<Vec<String>>) -> String {
 }
 
 pub(crate) fn markets() -> MarketTable {
-    MarketTable::parse_csv(MARKET_MAP).expect("rates/market_map.csv")
+    parse_market_map(MARKET_MAP).expect("rates/market_map.csv")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +347,7 @@ pub(crate) fn check_log(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
-    let accounts = Accounts::parse(LOG_ACCOUNTS).unwrap();
+    let accounts = parse_accounts(LOG_ACCOUNTS).unwrap();
     let markets = markets();
     let rates = flat_rates(&markets);
     for forced in [None, Some(Rulebook::Pmp2026)] {
@@ -549,7 +550,7 @@ proptest! {
     /// formats.md §2: the accounts file.
     #[test]
     fn fuzz_accounts_toml_parses_or_names_the_key(text in accounts_text()) {
-        match Accounts::parse(&text) {
+        match parse_accounts(&text) {
             Ok(a) => {
                 prop_assert!(!a.wabas.is_empty());
                 prop_assert!(a.currency().is_ok());
@@ -570,7 +571,7 @@ proptest! {
         ],
         numbers in proptest::collection::vec("[0-9]{0,17}", 0..8),
     ) {
-        match MarketTable::parse_csv(&text) {
+        match parse_market_map(&text) {
             Ok(t) => {
                 let dates = t.change_dates();
                 prop_assert!(dates.windows(2).all(|w| w[0] < w[1]));

@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 
-use wabill::billing::accounts::Accounts;
+use wabill::io::accounts_file::parse_accounts;
 use wabill::io::log::{read_log, LogFormat, ReadOptions};
 use wabill::io::meta_layout::parse_pricing;
 
@@ -107,7 +107,7 @@ fn log_instants_outside_years_1_to_9999_are_rejects_not_a_crash() {
             let dir_ = tempfile::tempdir().unwrap();
             let path = dir_.path().join("log.csv");
             std::fs::write(&path, &csv).unwrap();
-            let accounts = Accounts::parse(LOG_ACCOUNTS).unwrap();
+            let accounts = parse_accounts(LOG_ACCOUNTS).unwrap();
             let markets = markets();
             let log = read_log(
                 &path,
@@ -140,7 +140,7 @@ fn log_instants_outside_years_1_to_9999_are_rejects_not_a_crash() {
         let dir_ = tempfile::tempdir().unwrap();
         let path = dir_.path().join("log.csv");
         std::fs::write(&path, &csv).unwrap();
-        let accounts = Accounts::parse(LOG_ACCOUNTS).unwrap();
+        let accounts = parse_accounts(LOG_ACCOUNTS).unwrap();
         let log = read_log(
             &path,
             LogFormat::Csv,

@@ -9,8 +9,9 @@ use std::path::Path;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
+use super::units::PendingUnit;
 use crate::billing::calendar::month_label;
-use crate::billing::engine::{self, Context, PendingUnit, WabaCalendar};
+use crate::billing::engine::{self, Context, WabaCalendar};
 use crate::billing::types::Kind;
 use crate::replay::ledger::Entry;
 

@@ -4,7 +4,8 @@
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::billing::engine::{self, ChatKey, Context, Event, PendingUnit, Totals, WabaCalendar};
+use super::units::PendingUnit;
+use crate::billing::engine::{self, ChatKey, Context, Event, Totals, WabaCalendar};
 use crate::billing::markets::MarketTable;
 use crate::billing::types::Country;
 use crate::io::log::{repeated_ids, resolve_countries, users_needing_country, Reject, FROM_USER};

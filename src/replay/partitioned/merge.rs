@@ -6,7 +6,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
 
-use crate::billing::engine::{BillingError, Context, PendingUnit, Pricer, Totals, WabaCalendar};
+use super::units::PendingUnit;
+use crate::billing::engine::{BillingError, Context, Pricer, Totals, WabaCalendar};
 
 use super::spill::SpillFile;
 

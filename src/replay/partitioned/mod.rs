@@ -33,6 +33,7 @@ mod merge;
 mod records;
 mod scan;
 mod spill;
+mod units;
 
 use std::path::{Path, PathBuf};
 

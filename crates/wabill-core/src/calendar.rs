@@ -4,10 +4,14 @@
 //! Instead of converting every message's instant to a local date, each WABA gets a sorted list of
 //! boundary instants (every local month start in the log's range plus every switch date). A
 //! message's period is a binary search away, and everything that depends on the local date is
-//! constant within a period.
+//! constant within a period: [`build_calendars`] gives each WABA's periods their rulebook, rate
+//! card and market-table version once ([`WabaCalendar`]).
 
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
+
+use super::context::Context;
+use super::rulebook::{rulebook_on, switch_dates, ymd, Rulebook, US_MARKETING_PAUSE};
 
 pub const MICROS_PER_HOUR: i64 = 3_600_000_000;
 pub const DAY: i64 = 24 * MICROS_PER_HOUR;
@@ -101,6 +105,76 @@ impl Calendar {
             Err(i) => i - 1,
         }
     }
+}
+
+/// Per-period facts of one WABA's calendar.
+#[derive(Debug, Clone, Copy)]
+pub struct PeriodInfo {
+    pub month: u32,
+    pub date: NaiveDate,
+    /// Index of the rate card in force (RATE-1, or `--rates-at`).
+    pub card: Option<usize>,
+    /// The rulebook in force (§1, or `--rulebook`).
+    pub rulebook: Option<Rulebook>,
+    /// PMP-7: the US marketing pause is in force.
+    pub us_pause: bool,
+    /// Version of the market table in force (MKT-2): how many change dates have passed.
+    pub(crate) mkt_version: u16,
+}
+
+/// A WABA's calendar with the facts of each period.
+#[derive(Debug, Clone)]
+pub struct WabaCalendar {
+    pub calendar: Calendar,
+    pub info: Vec<PeriodInfo>,
+}
+
+/// The first and last instant of each WABA's messages: the span its calendar must cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WabaRanges(pub Vec<(i64, i64)>);
+
+impl WabaRanges {
+    pub fn new(wabas: usize) -> WabaRanges {
+        WabaRanges(vec![(i64::MAX, i64::MIN); wabas])
+    }
+    pub fn add(&mut self, waba: u16, ts: i64) {
+        let r = &mut self.0[waba as usize];
+        r.0 = r.0.min(ts);
+        r.1 = r.1.max(ts);
+    }
+}
+
+/// Every WABA's calendar over its messages' span, with the rulebook, rate card and market
+/// table version of each period.
+pub fn build_calendars(ranges: &WabaRanges, ctx: &Context, currency: &str) -> Vec<WabaCalendar> {
+    let versions = ctx.markets.change_dates();
+    let mut switches = switch_dates();
+    switches.extend(ctx.rates.dates(currency));
+    switches.extend(versions.iter().copied());
+    let pause = ymd(US_MARKETING_PAUSE);
+    ctx.accounts
+        .wabas
+        .iter()
+        .zip(&ranges.0)
+        .map(|(w, &(lo, hi))| {
+            let (lo, hi) = if lo > hi { (0, 0) } else { (lo, hi) };
+            let calendar = Calendar::new(w.tz, lo, hi, &switches);
+            let info = calendar
+                .periods
+                .iter()
+                .map(|p| PeriodInfo {
+                    month: p.month,
+                    date: p.date,
+                    card: ctx.rates.card_at(currency, ctx.rates_at.unwrap_or(p.date)),
+                    rulebook: ctx.forced.or_else(|| rulebook_on(p.date)),
+                    us_pause: p.date >= pause,
+                    mkt_version: versions.partition_point(|d| *d <= ctx.rates_at.unwrap_or(p.date))
+                        as u16,
+                })
+                .collect();
+            WabaCalendar { calendar, info }
+        })
+        .collect()
 }
 
 #[cfg(test)]

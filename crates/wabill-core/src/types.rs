@@ -1,4 +1,4 @@
-//! Small value types shared by the whole core: rulebooks, categories, reasons, event kinds.
+//! Small value types shared by the whole core: categories, reasons, event kinds, countries.
 
 /// The message log's columns (formats.md §1), in their documented order.
 pub const LOG_COLUMNS: [&str; 11] = [
@@ -16,89 +16,12 @@ pub const LOG_COLUMNS: [&str; 11] = [
 ];
 
 use std::fmt;
-use std::str::FromStr;
 
-/// Which set of rules applies (billing-rules.md §1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Rulebook {
-    Cbp2022,
-    Cbp2023,
-    Cbp2024,
-    Pmp2025,
-    Pmp2026,
-}
-
-impl Rulebook {
-    pub const ALL: [Rulebook; 5] = [
-        Rulebook::Cbp2022,
-        Rulebook::Cbp2023,
-        Rulebook::Cbp2024,
-        Rulebook::Pmp2025,
-        Rulebook::Pmp2026,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Rulebook::Cbp2022 => "cbp-2022",
-            Rulebook::Cbp2023 => "cbp-2023",
-            Rulebook::Cbp2024 => "cbp-2024",
-            Rulebook::Pmp2025 => "pmp-2025",
-            Rulebook::Pmp2026 => "pmp-2026",
-        }
-    }
-
-    /// First day (00:00 in the WABA's time zone) on which the rulebook applies by default.
-    pub fn start(self) -> (i32, u32, u32) {
-        match self {
-            Rulebook::Cbp2022 => (2022, 2, 1),
-            Rulebook::Cbp2023 => (2023, 6, 1),
-            Rulebook::Cbp2024 => (2024, 11, 1),
-            Rulebook::Pmp2025 => (2025, 7, 1),
-            Rulebook::Pmp2026 => (2026, 10, 1),
-        }
-    }
-
-    pub fn is_cbp(self) -> bool {
-        matches!(
-            self,
-            Rulebook::Cbp2022 | Rulebook::Cbp2023 | Rulebook::Cbp2024
-        )
-    }
-
-    pub fn description(self) -> &'static str {
-        match self {
-            Rulebook::Cbp2022 => "conversation-based: user-initiated / business-initiated conversations, 1,000 free per month",
-            Rulebook::Cbp2023 => "conversation-based: marketing / utility / authentication / service conversations, 1,000 free service conversations per month",
-            Rulebook::Cbp2024 => "conversation-based as cbp-2023, service conversations free",
-            Rulebook::Pmp2025 => "per-message: delivered templates charged; non-template and in-window utility free",
-            Rulebook::Pmp2026 => "per-message (reported): service messages charged after 1,000 free per number and month; utility charged inside the window too (the charged reading of PMP-5)",
-        }
-    }
-}
+pub use crate::rulebook::Rulebook;
 
 impl fmt::Display for RateColumn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
-    }
-}
-
-impl fmt::Display for Rulebook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
-    }
-}
-
-impl FromStr for Rulebook {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Rulebook::ALL
-            .into_iter()
-            .find(|r| r.id().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!(
-                    "unknown rulebook `{s}` (expected one of cbp-2022, cbp-2023, cbp-2024, pmp-2025, pmp-2026)"
-                )
-            })
     }
 }
 

@@ -37,97 +37,115 @@ pub struct MarketTable {
 pub enum MarketTableError {
     #[error("market table, row {row}: {message}")]
     Row { row: usize, message: String },
+    /// The file's syntax or a missing column, as the reader at the edge reports it.
     #[error("market table: {0}")]
     Csv(String),
 }
 
-impl MarketTable {
-    /// Parse `market_map.csv` (columns by name: country_iso2, market, network_prefixes,
-    /// valid_from, valid_to; a `*` country is the fallback market).
-    pub fn parse_csv(text: &str) -> Result<MarketTable, MarketTableError> {
-        let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-        let headers = rdr
-            .headers()
-            .map_err(|e| MarketTableError::Csv(e.to_string()))?
-            .clone();
-        let col = |name: &str| -> Result<usize, MarketTableError> {
-            headers
-                .iter()
-                .position(|h| h.trim() == name)
-                .ok_or_else(|| MarketTableError::Csv(format!("missing column `{name}`")))
-        };
-        let (c_country, c_market, c_prefix, c_from, c_to) = (
-            col("country_iso2")?,
-            col("market")?,
-            col("network_prefixes")?,
-            col("valid_from")?,
-            col("valid_to")?,
-        );
-        let mut t = MarketTable {
-            names: Vec::new(),
-            by_name: HashMap::new(),
-            rows: Vec::new(),
-            fallback: 0,
-            plus1_prefixes: Vec::new(),
-            known: Vec::new(),
-        };
-        let mut fallback = None;
-        for (i, rec) in rdr.records().enumerate() {
-            let row = i + 1;
-            let rec = rec.map_err(|e| MarketTableError::Csv(e.to_string()))?;
-            let market = rec.get(c_market).unwrap_or("").trim();
-            if market.is_empty() {
-                return Err(MarketTableError::Row {
-                    row,
-                    message: "empty market".into(),
-                });
-            }
-            let mid = t.intern(market);
-            let cc = rec.get(c_country).unwrap_or("").trim();
-            if cc == "*" {
-                fallback = Some(mid);
-                continue;
-            }
-            let country = Country::parse(cc).ok_or_else(|| MarketTableError::Row {
+/// One row of the market map (formats.md §3) as written: its cells as text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MarketRow<'a> {
+    /// 1-based data row, for messages.
+    pub row: usize,
+    /// ISO 3166 alpha-2 code, or `*` for the fallback market.
+    pub country_iso2: &'a str,
+    pub market: &'a str,
+    /// +1 area codes of the country, separated by spaces (MKT-1).
+    pub network_prefixes: &'a str,
+    /// `YYYY-MM-DD` or empty (MKT-2).
+    pub valid_from: &'a str,
+    /// `YYYY-MM-DD` (inclusive) or empty (MKT-2).
+    pub valid_to: &'a str,
+}
+
+/// Builds a [`MarketTable`] row by row (the file's syntax is read at the edge,
+/// `wabill::io::market_map`).
+#[derive(Debug)]
+pub struct MarketTableBuilder {
+    table: MarketTable,
+    fallback: Option<MarketId>,
+}
+
+impl Default for MarketTableBuilder {
+    fn default() -> Self {
+        MarketTableBuilder {
+            table: MarketTable {
+                names: Vec::new(),
+                by_name: HashMap::new(),
+                rows: Vec::new(),
+                fallback: 0,
+                plus1_prefixes: Vec::new(),
+                known: Vec::new(),
+            },
+            fallback: None,
+        }
+    }
+}
+
+impl MarketTableBuilder {
+    /// Check and add one row; a `*` country names the fallback market.
+    pub fn add(&mut self, r: MarketRow) -> Result<(), MarketTableError> {
+        let t = &mut self.table;
+        let row = r.row;
+        let market = r.market.trim();
+        if market.is_empty() {
+            return Err(MarketTableError::Row {
                 row,
-                message: format!("bad country_iso2 `{cc}`"),
-            })?;
-            let date = |s: &str| -> Result<Option<NaiveDate>, MarketTableError> {
-                let s = s.trim();
-                if s.is_empty() {
-                    return Ok(None);
-                }
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map(Some)
-                    .map_err(|_| MarketTableError::Row {
-                        row,
-                        message: format!("bad date `{s}`"),
-                    })
-            };
-            let from = date(rec.get(c_from).unwrap_or(""))?;
-            let to = date(rec.get(c_to).unwrap_or(""))?;
-            for p in rec.get(c_prefix).unwrap_or("").split_whitespace() {
-                if p.len() == 3 && p.bytes().all(|b| b.is_ascii_digit()) {
-                    t.plus1_prefixes.push((p.to_string(), country));
-                }
-            }
-            if !t.known.contains(&country) {
-                t.known.push(country);
-            }
-            t.rows.push(Row {
-                country,
-                market: mid,
-                from,
-                to,
+                message: "empty market".into(),
             });
         }
-        t.fallback = match fallback {
-            Some(f) => f,
-            None => t.intern("Other"),
+        let mid = t.intern(market);
+        let cc = r.country_iso2.trim();
+        if cc == "*" {
+            self.fallback = Some(mid);
+            return Ok(());
+        }
+        let country = Country::parse(cc).ok_or_else(|| MarketTableError::Row {
+            row,
+            message: format!("bad country_iso2 `{cc}`"),
+        })?;
+        let date = |s: &str| -> Result<Option<NaiveDate>, MarketTableError> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(None);
+            }
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| MarketTableError::Row {
+                    row,
+                    message: format!("bad date `{s}`"),
+                })
         };
-        Ok(t)
+        let from = date(r.valid_from)?;
+        let to = date(r.valid_to)?;
+        for p in r.network_prefixes.split_whitespace() {
+            if p.len() == 3 && p.bytes().all(|b| b.is_ascii_digit()) {
+                t.plus1_prefixes.push((p.to_string(), country));
+            }
+        }
+        if !t.known.contains(&country) {
+            t.known.push(country);
+        }
+        t.rows.push(Row {
+            country,
+            market: mid,
+            from,
+            to,
+        });
+        Ok(())
     }
 
+    /// The table; without a `*` row, unlisted countries go to a market `Other`.
+    pub fn finish(mut self) -> MarketTable {
+        self.table.fallback = match self.fallback {
+            Some(f) => f,
+            None => self.table.intern("Other"),
+        };
+        self.table
+    }
+}
+
+impl MarketTable {
     /// Market id for a name, adding it to the registry if new (rate cards may name markets the
     /// table does not).
     pub fn intern(&mut self, name: &str) -> MarketId {
@@ -273,6 +291,30 @@ impl MarketTable {
     }
 }
 
+/// MKT-2 precomputed for a replay: the market of each (country, market-table version).
+pub(crate) struct MarketIndex {
+    by_country: Vec<Vec<MarketId>>,
+}
+
+impl MarketIndex {
+    /// Index `countries` (a log's countries table) under every version of `markets`.
+    pub(crate) fn new(markets: &MarketTable, countries: &[Country]) -> MarketIndex {
+        let versions = markets.change_dates();
+        let mut starts = vec![NaiveDate::MIN];
+        starts.extend(versions.iter().copied());
+        let by_country = countries
+            .iter()
+            .map(|c| starts.iter().map(|d| markets.market_of(*c, *d)).collect())
+            .collect();
+        MarketIndex { by_country }
+    }
+
+    /// The market of a countries-table index under a version (`PeriodInfo::mkt_version`).
+    pub(crate) fn market(&self, country: u16, version: u16) -> MarketId {
+        self.by_country[country as usize][version as usize]
+    }
+}
+
 /// A user's number as logs write it, as an integer: `+`, spaces, dashes, dots and parentheses
 /// tolerated; 4 to 15 digits (E.164), not starting with 0. The one rule for every reader.
 pub fn number_digits(raw: &str) -> Option<u64> {
@@ -327,9 +369,27 @@ IN,91,India,,India,,,
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    /// [`TABLE`] row by row (its cells hold no commas or quotes).
+    fn table() -> MarketTable {
+        let mut b = MarketTableBuilder::default();
+        for (i, line) in TABLE.lines().skip(1).enumerate() {
+            let c: Vec<&str> = line.split(',').collect();
+            b.add(MarketRow {
+                row: i + 1,
+                country_iso2: c[0],
+                market: c[2],
+                network_prefixes: c[3],
+                valid_from: c[5],
+                valid_to: c[6],
+            })
+            .unwrap();
+        }
+        b.finish()
+    }
+
     #[test]
-    fn mkt_1_plus1_area_codes() {
-        let t = MarketTable::parse_csv(TABLE).unwrap();
+    fn mkt1_plus1_area_codes() {
+        let t = table();
         let m = |n: &str| {
             let c = t.country_of_number(n).unwrap();
             (c, t.name(t.market_of(c, d("2025-08-01"))).to_string())
@@ -348,8 +408,8 @@ IN,91,India,,India,,,
     }
 
     #[test]
-    fn mkt_1_plus7_kazakhstan_and_mkt_2_dates() {
-        let t = MarketTable::parse_csv(TABLE).unwrap();
+    fn mkt1_plus7_kazakhstan_and_mkt2_dates() {
+        let t = table();
         let kz = t.country_of_number("77012345678").unwrap();
         assert_eq!(kz, Country(*b"KZ"));
         assert_eq!(t.name(t.market_of(kz, d("2026-09-30"))), "Other");
@@ -363,8 +423,8 @@ IN,91,India,,India,,,
     }
 
     #[test]
-    fn mkt_1_sub_region_falls_back_to_main_region() {
-        let t = MarketTable::parse_csv(TABLE).unwrap();
+    fn mkt1_sub_region_falls_back_to_main_region() {
+        let t = table();
         // Guernsey number: +44 1481 → GG → main region GB
         assert_eq!(
             t.country_of_number("441481256789").unwrap(),
@@ -375,6 +435,39 @@ IN,91,India,,India,,,
             Country(*b"IN")
         );
         assert!(t.country_of_number("12").is_err());
+    }
+
+    #[test]
+    fn market_rows_are_checked() {
+        let mut b = MarketTableBuilder::default();
+        let row = |country_iso2, market, valid_from| MarketRow {
+            row: 3,
+            country_iso2,
+            market,
+            valid_from,
+            ..MarketRow::default()
+        };
+        let e = |r| {
+            MarketTableBuilder::default()
+                .add(r)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(e(row("IN", " ", "")), "market table, row 3: empty market");
+        assert_eq!(
+            e(row("IND", "India", "")),
+            "market table, row 3: bad country_iso2 `IND`"
+        );
+        assert_eq!(
+            e(row("IN", "India", "1.1.2025")),
+            "market table, row 3: bad date `1.1.2025`"
+        );
+        b.add(row("IN", "India", "")).unwrap();
+        let t = b.finish();
+        assert_eq!(
+            t.name(t.market_of(Country(*b"FR"), d("2025-01-01"))),
+            "Other"
+        );
     }
 
     #[test]

@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 
 use super::calendar::DAY;
-use super::engine::{Event, Outcome, Unit, FEP_LENGTH};
+use super::model::{Event, Outcome, Unit};
 use super::types::{Billed, Kind, Reason, Status, TemplateCategory};
+use super::window::FEP_LENGTH;
 
 /// `pricing.pricing_model`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,5 +1,6 @@
 //! Rate cards (billing-rules.md §5): exact rates per market and column, optional volume-tier
 //! tables, effective from 00:00 WABA time on their date until the next card of the same currency.
+//! Reading a tier table (PMP-4, [`RateCard::tier_rate`]) is `pricing::tiers`.
 
 use std::collections::HashMap;
 
@@ -39,7 +40,7 @@ pub struct RateCard {
     tiers: HashMap<(MarketId, RateColumn), Vec<Band>>,
 }
 
-/// The outcome of a tier lookup.
+/// The outcome of a tier lookup ([`RateCard::tier_rate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TierRate {
     /// The market has no tier table for the column: pay the list rate.
@@ -101,18 +102,6 @@ impl RateCard {
     pub fn tiers(&self, market: MarketId, col: RateColumn) -> Option<&[Band]> {
         self.tiers.get(&(market, col)).map(|v| v.as_slice())
     }
-
-    /// PMP-4: the rate of the `n`-th (1-based) charged message of the month.
-    pub fn tier_rate(&self, market: MarketId, col: RateColumn, n: u64) -> TierRate {
-        match self.tiers(market, col) {
-            None => TierRate::NoTable,
-            Some(bands) => bands
-                .iter()
-                .find(|b| b.from <= n && b.to.is_none_or(|t| n <= t))
-                .map(|b| TierRate::Rate(b.rate))
-                .unwrap_or(TierRate::BeyondTable),
-        }
-    }
 }
 
 /// All cards known to a replay, sorted by currency and date.
@@ -161,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn rate_1_card_in_force_by_date_and_currency() {
+    fn rate1_card_in_force_by_date_and_currency() {
         let book = RateBook::new(vec![
             RateCard::new("USD", d("2025-10-01"), "b"),
             RateCard::new("USD", d("2025-07-01"), "a"),
@@ -184,53 +173,5 @@ mod tests {
             book.cards[book.card_at("EUR", d("2027-01-01")).unwrap()].source,
             "e"
         );
-    }
-
-    #[test]
-    fn pmp_4_bands_are_inclusive_and_partial_tables_end() {
-        let mut c = RateCard::new("USD", d("2026-10-01"), "x");
-        let m = |s: &str| Money::parse(s).unwrap();
-        c.set_tiers(
-            1,
-            RateColumn::Utility,
-            vec![
-                Band {
-                    from: 0,
-                    to: Some(3),
-                    rate: m("0.0040"),
-                },
-                Band {
-                    from: 4,
-                    to: None,
-                    rate: m("0.0038"),
-                },
-            ],
-        );
-        c.set_tiers(
-            2,
-            RateColumn::Utility,
-            vec![Band {
-                from: 0,
-                to: Some(2),
-                rate: m("0.0091"),
-            }],
-        );
-        assert_eq!(
-            c.tier_rate(1, RateColumn::Utility, 1),
-            TierRate::Rate(m("0.0040"))
-        );
-        assert_eq!(
-            c.tier_rate(1, RateColumn::Utility, 3),
-            TierRate::Rate(m("0.0040"))
-        );
-        assert_eq!(
-            c.tier_rate(1, RateColumn::Utility, 4),
-            TierRate::Rate(m("0.0038"))
-        );
-        assert_eq!(
-            c.tier_rate(2, RateColumn::Utility, 3),
-            TierRate::BeyondTable
-        );
-        assert_eq!(c.tier_rate(3, RateColumn::Utility, 3), TierRate::NoTable);
     }
 }

@@ -9,29 +9,17 @@
 //! Exactness: per-message fees are micro-units (like rates, at most 6 decimal places), so
 //! `fee × count` is exact. A markup is a decimal fraction (`0.06` = 6 %): the product with
 //! Meta's charge is computed exactly and rounded once per month and category, half to even to
-//! 6 places ([`crate::billing::money::ROUNDING`]).
+//! 6 places ([`crate::money::ROUNDING`]).
 
 use rust_decimal::Decimal;
 
-use super::calendar::month_label;
-use super::engine::{ChatKey, Event, Line, Outcome, Replay, WabaCalendar};
+use super::calendar::{month_label, WabaCalendar};
+use super::model::{ChatKey, Event, Line, Outcome, Replay};
 use super::money::Money;
-use super::types::{Kind, RateColumn};
+use super::types::Kind;
 
-/// The `[provider]` section of the accounts file.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Provider {
-    pub name: String,
-    /// Per business message delivered (status `delivered` or `read`).
-    pub per_message_sent: Option<Money>,
-    /// Per inbound message.
-    pub per_message_received: Option<Money>,
-    /// Per business message not delivered (status `sent` or `failed`).
-    pub per_failed_message: Option<Money>,
-    /// Fraction of Meta's charge added per billed category (`0.06` = 6 %), in
-    /// [`RateColumn::ALL`] order.
-    pub markup: Vec<(RateColumn, Decimal)>,
-}
+/// The `[provider]` section of the accounts file (a typed value of [`crate::accounts`]).
+pub use super::accounts::Provider;
 
 /// Messages of one month (WABA-local) that per-message fees apply to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -174,6 +162,7 @@ impl Provider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::RateColumn;
 
     fn m(s: &str) -> Money {
         Money::parse(s).unwrap()

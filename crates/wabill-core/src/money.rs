@@ -197,7 +197,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rate_3_parse_is_exact_and_prints_exactly() {
+    fn rate3_parse_is_exact_and_prints_exactly() {
         assert_eq!(Money::parse("0.0618").unwrap(), Money(61_800));
         assert_eq!(Money::parse("0.16").unwrap().to_decimal_string(), "0.1600");
         assert_eq!(
@@ -212,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn rate_3_refuses_to_round() {
+    fn rate3_refuses_to_round() {
         assert!(matches!(
             Money::parse("0.1234567"),
             Err(MoneyError::TooPrecise(_))
@@ -248,7 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn rate_3_sums_are_exact() {
+    fn rate3_sums_are_exact() {
         let r = Money::parse("0.0001").unwrap();
         let total: Money = std::iter::repeat_n(r, 10_000).sum();
         assert_eq!(total.to_decimal_string(), "1.0000");

@@ -1,0 +1,414 @@
+//! Estimates for finance: a monthly bill from message volumes, without any per-user traffic.
+//!
+//! Input is a list of volumes — month, market, category, number of messages, optionally the
+//! WABA — and the output is what Meta would bill for them under the per-message rulebooks
+//! (`pmp-2025`, `pmp-2026`): the card in force on the month's first day (RATE-1), list rates,
+//! graduated volume tiers (PMP-4) and, under `pmp-2026`, the service allowance (PMP-5).
+//!
+//! What a volume means: the messages Meta will **charge** (delivered templates outside the
+//! free windows: an estimate cannot know which utility messages would fall inside a customer
+//! service window, or which replies inside a free entry point window). The one exception is
+//! `service`: give all delivered non-template messages; `pmp-2025` makes them free (PMP-2),
+//! `pmp-2026` charges them after the monthly allowance (PMP-5) computed here.
+//!
+//! Counters that span rows — PMP-4 tiers per portfolio × market × category group × month
+//! (authentication and authentication-international share one), PMP-5 allowance per WABA ×
+//! month — are used by the rows **in the order given**, as if each row's messages came before
+//! the next row's. They and the tier bands are the replay's own (`pricing::tiers`,
+//! `pricing::allowance`). That only matters when several rows share a counter. Conversation-based
+//! months (before 2025-07-01 unless a rulebook is forced) cannot be estimated from message
+//! volumes and are refused.
+
+use chrono::NaiveDate;
+
+use super::calendar::{month_key, month_label};
+use super::context::{replay_currency, Context};
+use super::ids::Rule;
+use super::markets::{MarketId, MarketTable};
+use super::model::{Line, MissingRate};
+use super::money::Money;
+use super::pricing::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
+use super::pricing::tiers::{graduated, TierCounters};
+use super::pricing::MissingRates;
+use super::rates::RateCard;
+use super::rulebook::{rulebook_on, Rulebook};
+use super::types::{normalize_name, RateColumn};
+
+pub use super::pricing::tiers::BandUse;
+
+/// One volume as written: where it came from (for errors) and its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// `volume[3]` (file) or `--volume #2` (flag): names the row in errors.
+    pub origin: String,
+    /// `YYYY-MM`, in the WABA's time zone.
+    pub month: String,
+    /// Rate-card market name (`India`, `Rest of Africa`), case-insensitive.
+    pub market: String,
+    /// `marketing`, `utility`, `authentication`, `authentication_international` or `service`.
+    pub category: String,
+    pub messages: u64,
+    /// WABA id from the accounts file; empty = the default WABA.
+    pub waba: String,
+}
+
+/// The volumes of an estimate (an estimate file, `wabill::io::volumes_file`, or `--volume` flags).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volumes {
+    pub volumes: Vec<Volume>,
+    /// Business numbers per WABA that send service messages (PMP-5 allowance: 1,000 each).
+    pub service_numbers: u32,
+}
+
+impl Default for Volumes {
+    fn default() -> Self {
+        Volumes {
+            volumes: Vec::new(),
+            service_numbers: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EstimateError {
+    /// The file's syntax or a missing key, as the reader at the edge reports it.
+    #[error("volumes: {0}")]
+    Syntax(String),
+    #[error("volumes: `{key}` = `{value}`: {message}")]
+    Value {
+        key: String,
+        value: String,
+        message: String,
+    },
+    #[error("volumes: `{key}`: {month} is under {rulebook}, which bills conversations, not messages; an estimate needs a per-message rulebook (force one with --rulebook pmp-2025 or pmp-2026)")]
+    NotPerMessage {
+        key: String,
+        month: String,
+        rulebook: &'static str,
+    },
+    #[error("{}", .0.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("\n"))]
+    MissingRates(Vec<MissingRate>),
+}
+
+fn value_err(key: &str, value: impl ToString, message: impl Into<String>) -> EstimateError {
+    EstimateError::Value {
+        key: key.to_string(),
+        value: value.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Volumes {
+    /// Business numbers per WABA an estimate can name.
+    pub const SERVICE_NUMBERS: std::ops::RangeInclusive<u64> = 1..=100_000;
+
+    /// `service_numbers` (PMP-5: each number has its own allowance); `shown` is the value as
+    /// written, for the message.
+    pub fn set_service_numbers(&mut self, n: u64, shown: &str) -> Result<(), EstimateError> {
+        if !Self::SERVICE_NUMBERS.contains(&n) {
+            return Err(value_err(
+                "service_numbers",
+                shown,
+                "expected between 1 and 100000",
+            ));
+        }
+        self.service_numbers = n as u32;
+        Ok(())
+    }
+}
+
+impl Volume {
+    /// A volume from the command line: `MONTH,MARKET,CATEGORY,MESSAGES[,WABA]`, e.g.
+    /// `2026-10,India,utility,250000`. `n` numbers the flag (from 1) for errors.
+    pub fn parse_flag(s: &str, n: usize) -> Result<Volume, EstimateError> {
+        let origin = format!("--volume #{n}");
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        if !(4..=5).contains(&parts.len()) {
+            return Err(value_err(
+                &origin,
+                s,
+                "expected MONTH,MARKET,CATEGORY,MESSAGES[,WABA], e.g. 2026-10,India,utility,250000",
+            ));
+        }
+        let messages = parts[3].replace('_', "").parse().map_err(|_| {
+            value_err(
+                &format!("{origin} messages"),
+                parts[3],
+                "expected a whole number of messages",
+            )
+        })?;
+        Ok(Volume {
+            origin,
+            month: parts[0].into(),
+            market: parts[1].into(),
+            category: parts[2].into(),
+            messages,
+            waba: parts.get(4).unwrap_or(&"").to_string(),
+        })
+    }
+}
+
+/// One priced volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EstimateLine {
+    /// month, waba, market, billed category, rulebook, charged and free messages, cost.
+    pub line: Line,
+    pub messages: u64,
+    /// The rule behind the price: `PMP-1` list rate, `PMP-4` tiers, `PMP-2` free service,
+    /// `PMP-5` service after the allowance.
+    pub rule: &'static str,
+    /// The card in force on the month's first day.
+    pub card: Option<NaiveDate>,
+    /// How the charged messages were priced (list rate or tier bands), in count order.
+    pub bands: Vec<BandUse>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Estimate {
+    pub currency: String,
+    /// Sorted like a replay's lines (month, waba, market, category); rows with the same key
+    /// stay in input order.
+    pub lines: Vec<EstimateLine>,
+    pub total: Money,
+}
+
+/// A rate-card market by name, ignoring case.
+fn market_id(markets: &MarketTable, name: &str) -> Option<MarketId> {
+    markets.id(name).or_else(|| {
+        (0..markets.len() as MarketId).find(|&i| markets.name(i).eq_ignore_ascii_case(name))
+    })
+}
+
+/// One volume, checked: where and under what it is billed.
+struct Checked {
+    /// The month's first day.
+    date: NaiveDate,
+    month: u32,
+    waba: usize,
+    market: MarketId,
+    col: RateColumn,
+    rulebook: Rulebook,
+}
+
+/// Check a volume's month, WABA, market and category, and find its (per-message) rulebook.
+fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
+    let key = |f: &str| format!("{}.{f}", v.origin);
+    let date = NaiveDate::parse_from_str(&format!("{}-01", v.month), "%Y-%m-%d")
+        .map_err(|_| value_err(&key("month"), &v.month, "expected a month YYYY-MM"))?;
+    let waba = ctx.accounts.waba_index(&v.waba).ok_or_else(|| {
+        value_err(
+            &key("waba"),
+            &v.waba,
+            format!(
+                "unknown WABA (the accounts file defines: {})",
+                ctx.accounts
+                    .wabas
+                    .iter()
+                    .map(|w| w.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    let market = market_id(ctx.markets, &v.market).ok_or_else(|| {
+        value_err(
+            &key("market"),
+            &v.market,
+            "unknown market (see `wabill rates show` for the market names of the rate cards)",
+        )
+    })?;
+    let col = RateColumn::from_id(&normalize_name(&v.category))
+        .filter(|c| {
+            !matches!(
+                c,
+                RateColumn::BusinessInitiated | RateColumn::UserInitiated
+            )
+        })
+        .ok_or_else(|| {
+            value_err(
+                &key("category"),
+                &v.category,
+                "expected marketing, utility, authentication, authentication_international or service",
+            )
+        })?;
+    let rulebook = match ctx.forced.or_else(|| rulebook_on(date)) {
+        Some(r) if !r.is_cbp() => r,
+        other => {
+            return Err(EstimateError::NotPerMessage {
+                key: key("month"),
+                month: v.month.clone(),
+                rulebook: other.map_or("no rulebook", |r| r.id()),
+            })
+        }
+    };
+    Ok(Checked {
+        date,
+        month: month_key(date),
+        waba,
+        market,
+        col,
+        rulebook,
+    })
+}
+
+/// The counters that span volumes, used in the order given: the same as the replay's.
+struct Counters {
+    /// PMP-4, per portfolio × market × category group × month.
+    tiers: TierCounters,
+    /// PMP-5, per WABA × month: one allowance per service number.
+    allowance: ServiceAllowance<(usize, u32)>,
+}
+
+/// How a volume's messages are priced.
+struct Priced {
+    rule: Rule,
+    charged: u64,
+    free: u64,
+    /// The bands, or Err((first count beyond a tier table, messages without a rate)).
+    bands: Result<Vec<BandUse>, (Option<u64>, u64)>,
+}
+
+/// Price `n` messages of a checked volume with the card in force.
+fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) -> Priced {
+    let all_charged = |rule, bands| Priced {
+        rule,
+        charged: n,
+        free: 0,
+        bands,
+    };
+    match c.col {
+        RateColumn::Service if c.rulebook == Rulebook::Pmp2025 => Priced {
+            // PMP-2: non-template messages are free.
+            rule: Rule::Pmp2,
+            charged: 0,
+            free: n,
+            bands: Ok(Vec::new()),
+        },
+        RateColumn::Service => {
+            // PMP-5: the first 1,000 a month per business number are free.
+            let free = counters.allowance.take((c.waba, c.month), n);
+            Priced {
+                rule: Rule::Pmp5,
+                charged: n - free,
+                free,
+                bands: list(card, c.market, c.col, n - free),
+            }
+        }
+        RateColumn::Marketing => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
+        _ => {
+            // PMP-4: graduated bands per portfolio, market, category group and month.
+            let first = counters.tiers.take(c.market, c.col, c.month, n);
+            match card.and_then(|card| card.tiers(c.market, c.col)) {
+                Some(bands) if n > 0 => all_charged(
+                    Rule::Pmp4,
+                    graduated(bands, first, n).map_err(|k| (Some(k), first + n - k)),
+                ),
+                _ => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
+            }
+        }
+    }
+}
+
+/// Prices `volumes` under the rulebook in force each month (or `ctx.forced`).
+pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateError> {
+    let currency = replay_currency(ctx);
+    let mut counters = Counters {
+        tiers: TierCounters::default(),
+        allowance: ServiceAllowance::new(
+            u64::from(PMP_SERVICE_ALLOWANCE) * u64::from(volumes.service_numbers),
+        ),
+    };
+    let mut missing = MissingRates::default();
+    let mut lines = Vec::new();
+    for v in &volumes.volumes {
+        let c = check(v, ctx)?;
+        let card: Option<&RateCard> = ctx
+            .rates
+            .card_at(&currency, c.date)
+            .map(|i| &ctx.rates.cards[i]);
+        let priced = price(&c, v.messages, card, &mut counters);
+        let bands = priced.bands.unwrap_or_else(|(beyond_tier, messages)| {
+            missing.add(MissingRate {
+                market: ctx.markets.name(c.market).to_string(),
+                category: c.col.id(),
+                date: c.date,
+                card: card.map(|c| c.effective),
+                beyond_tier,
+                messages,
+            });
+            Vec::new()
+        });
+        lines.push(EstimateLine {
+            line: Line {
+                month: month_label(c.month),
+                waba: ctx.accounts.wabas[c.waba].id.clone(),
+                market: ctx.markets.name(c.market).to_string(),
+                category: c.col.id(),
+                rulebook: c.rulebook.id(),
+                charged: priced.charged,
+                free: priced.free,
+                cost: bands.iter().map(|b| b.amount).sum(),
+            },
+            messages: v.messages,
+            rule: priced.rule.id(),
+            card: card.map(|c| c.effective),
+            bands,
+        });
+    }
+    if !missing.is_empty() {
+        return Err(EstimateError::MissingRates(missing.into_vec()));
+    }
+    lines.sort_by(|a, b| {
+        let (a, b) = (&a.line, &b.line);
+        (&a.month, &a.waba, &a.market, a.category).cmp(&(&b.month, &b.waba, &b.market, b.category))
+    });
+    let total = lines.iter().map(|l| l.line.cost).sum();
+    Ok(Estimate {
+        currency,
+        lines,
+        total,
+    })
+}
+
+/// `n` messages at the list rate; `Err((None, n))` when the card has no such rate (RATE-4).
+fn list(
+    card: Option<&RateCard>,
+    market: MarketId,
+    col: RateColumn,
+    n: u64,
+) -> Result<Vec<BandUse>, (Option<u64>, u64)> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let rate = card.and_then(|c| c.rate(market, col)).ok_or((None, n))?;
+    Ok(vec![BandUse {
+        counts: None,
+        rate,
+        messages: n,
+        amount: rate.times(n),
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volume_flags_and_service_numbers_are_checked() {
+        let f = Volume::parse_flag("2026-10, Rest of Africa ,utility,1_000,acme", 2).unwrap();
+        assert_eq!(
+            (
+                f.market.as_str(),
+                f.messages,
+                f.waba.as_str(),
+                f.origin.as_str()
+            ),
+            ("Rest of Africa", 1000, "acme", "--volume #2")
+        );
+        assert!(Volume::parse_flag("2026-10,India,utility", 1).is_err());
+        let mut v = Volumes::default();
+        assert!(v.set_service_numbers(100_001, "100001").is_err());
+        v.set_service_numbers(3, "3").unwrap();
+        assert_eq!(v.service_numbers, 3);
+    }
+}

@@ -1,0 +1,165 @@
+//! The replay's data model: a log row as the rules see it ([`Event`], [`ChatKey`]), the decision
+//! for it ([`Outcome`]), what a replay reports ([`Issue`], [`Line`], [`MissingRate`]) and its
+//! result ([`Replay`]).
+
+use chrono::NaiveDate;
+
+use super::calendar::{month_label, WabaCalendar};
+use super::ids::Rule;
+use super::markets::MarketId;
+use super::money::Money;
+use super::rulebook::Rulebook;
+use super::types::{Billed, Kind, Reason};
+
+/// One log row, as the rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// UTC instant in microseconds (delivery for business messages, receipt for inbound).
+    pub ts: i64,
+    /// 1-based data row of the file: the CONV-1 tie-break for equal instants.
+    pub row: u32,
+    /// Index into the chats table.
+    pub chat: u32,
+    /// Index into the countries table: the user's country for this row (MKT-1, MKT-3).
+    pub country: u16,
+    pub kind: Kind,
+}
+
+/// CONV-3: a thread is (WABA, business number, user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChatKey {
+    pub waba: u16,
+    pub number: u32,
+    pub user: u32,
+}
+
+/// Whether a business message is a unit (CONV-5) and of which kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unit {
+    #[default]
+    None,
+    Free,
+    Charged,
+}
+
+/// What the pricing pass (pass 2) still has to do for a unit that pass 1 opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pending {
+    /// Nothing: the outcome is final.
+    #[default]
+    Done,
+    /// Price at the card's list rate (RATE-1).
+    ListRate,
+    /// A CBP conversation that may fall in the month's free tier (CBP-7), else list rate.
+    CbpFreeTier,
+    /// A PMP template counted for the volume tiers (PMP-4).
+    Tiered,
+    /// A PMP service message that may fall in the number's monthly allowance (PMP-5).
+    ServiceAllowance,
+}
+
+/// The decision for one row (inbound rows keep the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outcome {
+    pub reason: Option<Reason>,
+    pub rule: Option<Rule>,
+    pub rulebook: Option<Rulebook>,
+    pub billed: Option<Billed>,
+    pub unit: Unit,
+    /// Opening instant of the conversation or free entry point window the message belongs to.
+    pub conv_start: Option<i64>,
+    pub price: Money,
+    pub market: MarketId,
+    /// Index into the WABA's calendar periods.
+    pub period: u32,
+    /// What pass 2 still has to do ([`Pending::Done`] once it has, or when pass 1 decided all).
+    pub pending: Pending,
+}
+
+impl Outcome {
+    /// A unit the pricing pass (pass 2) still has to price or count.
+    pub fn is_pending(&self) -> bool {
+        self.pending != Pending::Done
+    }
+}
+
+/// A row the rules report (and bill or not, as its rule says).
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub code: &'static str,
+    pub rule: Rule,
+    /// Index of the event.
+    pub event: u32,
+    pub message: String,
+}
+
+/// One line of the breakdown (formats.md §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub month: String,
+    pub waba: String,
+    pub market: String,
+    pub category: &'static str,
+    pub rulebook: &'static str,
+    pub charged: u64,
+    pub free: u64,
+    pub cost: Money,
+}
+
+/// RATE-4: a rate the card in force does not give, with the messages that needed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingRate {
+    pub market: String,
+    pub category: &'static str,
+    pub date: NaiveDate,
+    pub card: Option<NaiveDate>,
+    /// For PMP-4: the monthly count that fell beyond the last band.
+    pub beyond_tier: Option<u64>,
+    pub messages: u64,
+}
+
+impl std::fmt::Display for MissingRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no rate for market `{}`, category `{}` on {}",
+            self.market, self.category, self.date
+        )?;
+        match self.card {
+            Some(c) => write!(f, " (rate card of {c}")?,
+            None => write!(f, " (no rate card in force")?,
+        }
+        if let Some(n) = self.beyond_tier {
+            write!(f, "; monthly message {n} is beyond the last volume band")?;
+        }
+        write!(f, "; {} message(s) affected) (RATE-4)", self.messages)
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BillingError {
+    #[error("{}", .0.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("\n"))]
+    MissingRates(Vec<MissingRate>),
+}
+
+/// The result of a replay.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// Event indices in CONV-1 order (UTC instant, then file row).
+    pub order: Vec<u32>,
+    /// Indexed like the events.
+    pub outcomes: Vec<Outcome>,
+    /// Sorted in CONV-1 order.
+    pub issues: Vec<Issue>,
+    pub lines: Vec<Line>,
+    pub total: Money,
+    pub calendars: Vec<WabaCalendar>,
+    pub currency: String,
+}
+
+impl Replay {
+    /// The WABA-local month label of an outcome.
+    pub fn month_of(&self, waba: u16, o: &Outcome) -> String {
+        month_label(self.calendars[waba as usize].info[o.period as usize].month)
+    }
+}

@@ -1,0 +1,249 @@
+//! Pass 1, per chat (CONV-3): the windows of one chat decide, row by row in CONV-1 order, what
+//! each business message is: not a unit (not delivered, CONV-5; refused outside the customer
+//! service window, CONV-4; riding in an open conversation), a free unit, or a unit that pass 2
+//! still has to price ([`Pending`]).
+//!
+//! [`ChatState::step`] keeps the customer service window and the pending entry point, applies what
+//! every rulebook shares (CONV-5, CONV-4, the PMP-7 report) and hands each delivered business
+//! message to its rulebook's family: [`cbp`] (conversations, billing-rules.md §2) or [`pmp`] (per
+//! message, §3).
+
+mod cbp;
+mod pmp;
+
+use super::calendar::{PeriodInfo, WabaCalendar, DAY};
+use super::context::Context;
+use super::ids::Rule;
+use super::markets::MarketIndex;
+use super::model::{Event, Issue, Outcome, Pending, Unit};
+use super::rulebook::Rulebook;
+use super::types::{Billed, Country, Kind, Reason, TemplateCategory};
+
+/// CBP-6 / PMP-3: a free entry point lasts 72 h.
+pub const FEP_LENGTH: i64 = 3 * DAY;
+
+/// An open conversation (CBP) or a carried one (CBP-9).
+#[derive(Debug, Clone, Copy)]
+struct Conv {
+    start: i64,
+    /// File row of the opening message: with `start`, its CONV-1 position (equal instants keep
+    /// row order), so "the earliest opened" is well defined when several open at one instant.
+    row: u32,
+    billed: Billed,
+    /// §1: a conversation's rulebook is the one in force when it opened; riders inherit it.
+    rulebook: Rulebook,
+}
+
+impl Conv {
+    fn open_at(&self, t: i64, len: i64) -> bool {
+        // CONV-2: [start, start + len)
+        t < self.start + len
+    }
+}
+
+/// Conversation slots under cbp-2023/cbp-2024 (CBP-2): one per category, service included.
+const SLOT_MARKETING: usize = 0;
+const SLOT_UTILITY: usize = 1;
+const SLOT_AUTH: usize = 2;
+const SLOT_SERVICE: usize = 3;
+
+/// Window state of one chat.
+#[derive(Debug, Default)]
+pub struct ChatState {
+    /// CSW end (exclusive): last inbound + 24 h.
+    csw_until: Option<i64>,
+    /// Pending entry point: reply must be delivered before this instant (CONV-2).
+    ep_deadline: Option<i64>,
+    /// cbp-2023/2024 conversations by slot.
+    slots: [Option<Conv>; 4],
+    /// cbp-2022 user- or business-initiated conversation.
+    legacy: Option<Conv>,
+    /// CBP-6 free entry point conversation.
+    fep_conv: Option<Conv>,
+    /// PMP-3 free entry point window start.
+    fep_window: Option<i64>,
+}
+
+/// What pass 1 reads besides the chat's own state and its WABA's calendar.
+pub struct Env<'a> {
+    pub ctx: &'a Context<'a>,
+    /// MKT-2 for the log's countries table.
+    pub(crate) markets: &'a MarketIndex,
+    /// The log's countries table (events index into it).
+    pub countries: &'a [Country],
+}
+
+/// A delivered business message, as the rules of a rulebook family see it.
+struct Delivered<'a> {
+    t: i64,
+    row: u32,
+    template: Option<TemplateCategory>,
+    csw_open: bool,
+    /// CBP-6 / PMP-3: the first business reply within 24 h of an entry-point message.
+    ep_reply: bool,
+    rulebook: Rulebook,
+    country: Country,
+    info: PeriodInfo,
+    ctx: &'a Context<'a>,
+}
+
+impl Delivered<'_> {
+    /// A conversation this message opens.
+    fn conv(&self, billed: Billed) -> Conv {
+        Conv {
+            start: self.t,
+            row: self.row,
+            billed,
+            rulebook: self.rulebook,
+        }
+    }
+}
+
+impl ChatState {
+    /// Decide one row of the chat (`ei` is its event index, for issues); rows come in CONV-1
+    /// order.
+    pub fn step(
+        &mut self,
+        ev: &Event,
+        ei: u32,
+        cal: &WabaCalendar,
+        env: &Env,
+        issues: &mut Vec<Issue>,
+    ) -> Outcome {
+        let t = ev.ts;
+        let period = cal.calendar.period_of(t);
+        let info = cal.info[period];
+        let mut o = Outcome {
+            market: env.markets.market(ev.country, info.mkt_version),
+            period: period as u32,
+            ..Outcome::default()
+        };
+        let (template, status) = match ev.kind {
+            Kind::In { entry_point } => {
+                self.inbound(t, entry_point);
+                return o;
+            }
+            Kind::Out { template, status } => (template, status),
+        };
+        o.rulebook = info.rulebook;
+        if !status.is_delivered() {
+            conv5_not_delivered(&mut o);
+            return o;
+        }
+        let csw_open = self.csw_until.is_some_and(|u| t < u);
+        if template.is_none() && !csw_open {
+            self.conv4_outside_csw(t, ei, &mut o, issues);
+            return o;
+        }
+        let country = env.countries[ev.country as usize];
+        pmp::pmp7_us_marketing(template, country, &info, ei, issues);
+        let Some(rulebook) = info.rulebook else {
+            unreachable!("rows before the first rulebook are rejected when the log is read")
+        };
+        let m = Delivered {
+            t,
+            row: ev.row,
+            template,
+            csw_open,
+            ep_reply: self.take_entry_point_reply(t),
+            rulebook,
+            country,
+            info,
+            ctx: env.ctx,
+        };
+        if rulebook.is_cbp() {
+            cbp::decide(self, &m, &mut o);
+        } else {
+            pmp::decide(self, &m, &mut o);
+        }
+        o
+    }
+
+    /// An inbound message: the CSW (re)starts for 24 h; an entry-point message makes the first
+    /// business reply before +24 h the free reply (CBP-6 / PMP-3).
+    fn inbound(&mut self, t: i64, entry_point: bool) {
+        self.csw_until = Some(t + DAY);
+        if entry_point {
+            self.ep_deadline = Some(t + DAY);
+        }
+    }
+
+    /// Whether a business message delivered at `t` is the free reply to an entry point (which
+    /// it then uses up).
+    fn take_entry_point_reply(&mut self, t: i64) -> bool {
+        let reply = self.ep_deadline.is_some_and(|d| t < d);
+        if reply {
+            self.ep_deadline = None;
+        }
+        reply
+    }
+
+    /// CONV-4: a non-template message delivered with no open CSW. Meta would have rejected it
+    /// (131047): reported, no cost, no state change.
+    fn conv4_outside_csw(&self, t: i64, ei: u32, o: &mut Outcome, issues: &mut Vec<Issue>) {
+        o.reason = Some(Reason::OutsideCsw);
+        o.rule = Some(Rule::Conv4);
+        issues.push(Issue {
+            code: "outside-csw",
+            rule: Rule::Conv4,
+            event: ei,
+            message: match self.csw_until {
+                Some(u) => format!(
+                    "non-template message delivered {} after the customer service window closed; Meta would have rejected it (error 131047)",
+                    human_duration(t - u)
+                ),
+                None => "non-template message delivered before the user ever wrote (no customer service window); Meta would have rejected it (error 131047)".into(),
+            },
+        });
+    }
+}
+
+/// CONV-5 / §0: a failed or unconfirmed message costs nothing and changes no state.
+fn conv5_not_delivered(o: &mut Outcome) {
+    o.reason = Some(Reason::NotDelivered);
+    o.rule = Some(Rule::Conv5);
+}
+
+fn human_duration(micros: i64) -> String {
+    let s = micros / 1_000_000;
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min", s / 60)
+    } else if s < 86_400 {
+        format!("{} h {} min", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{} d {} h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+/// The decisions pass 1 writes into an outcome.
+impl Outcome {
+    /// Rides in an open conversation: not a unit, and under the conversation's rulebook.
+    fn ride_in(&mut self, c: Conv, rule: Rule) {
+        self.reason = Some(Reason::InConversation);
+        self.rule = Some(rule);
+        self.billed = Some(c.billed);
+        self.conv_start = Some(c.start);
+        self.rulebook = Some(c.rulebook);
+    }
+
+    /// A unit that a free rule made free; `start` opens its conversation or window.
+    fn free_unit(&mut self, billed: Billed, reason: Reason, rule: Rule, start: i64) {
+        self.reason = Some(reason);
+        self.rule = Some(rule);
+        self.billed = Some(billed);
+        self.unit = Unit::Free;
+        self.conv_start = Some(start);
+    }
+
+    /// A charged unit opened at `start`, for pass 2 to price as `pending` says.
+    fn open(&mut self, billed: Billed, rule: Rule, start: i64, pending: Pending) {
+        self.reason = Some(Reason::Charged);
+        self.rule = Some(rule);
+        self.billed = Some(billed);
+        self.unit = Unit::Charged;
+        self.conv_start = Some(start);
+        self.pending = pending;
+    }
+}
