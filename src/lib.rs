@@ -9,6 +9,4 @@ pub mod cmd;
 pub mod io;
 pub mod replay;
 pub mod report;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod traffic;

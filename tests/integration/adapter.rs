@@ -14,7 +14,7 @@ use wabill::billing::money::Money;
 use wabill::billing::rates::{Band, Cell, RateBook, RateCard};
 use wabill::billing::types::*;
 use wabill::io::market_map::parse_market_map;
-use wabill::testing::TestLog;
+use wabill_testing::TestLog;
 
 use super::model::*;
 
@@ -329,7 +329,7 @@ fn agree(model: &Result<MResult, MissingRate>, engine: &Result<Comparable, Strin
 }
 
 // ---------------------------------------------------------------------------------------------
-// Generated logs (wabill::testing) seen by the model
+// Generated logs (wabill_testing) seen by the model
 // ---------------------------------------------------------------------------------------------
 
 /// The rate book of a generated log, as the model reads it: the card in force on the WABA-local
@@ -345,7 +345,7 @@ impl BookRates<'_> {
         date: NaiveDate,
     ) -> Option<(&RateCard, u16, RateColumn)> {
         let log = self.0;
-        let card = log.rates.card_at(wabill::testing::CURRENCY, date)?;
+        let card = log.rates.card_at(wabill_testing::CURRENCY, date)?;
         Some((
             &log.rates.cards[card],
             log.markets.id(market)?,

@@ -21,7 +21,7 @@ use wabill::io::accounts_file::parse_accounts;
 use wabill::io::log::{read_log, LogFormat, ReadOptions};
 use wabill::io::market_map::parse_market_map;
 use wabill::io::meta_layout::{detect_kind, parse_pricing, parse_tier_pricing};
-use wabill::testing::{arb_log, flat_rates, LogSpec};
+use wabill_testing::{arb_log, flat_rates, LogSpec};
 
 const MARKET_MAP: &str = include_str!("../../rates/market_map.csv");
 const PRICING: &str = include_str!("../fixtures/meta-layout/USD-2026-10-01/Pricing.csv");

@@ -1,4 +1,4 @@
-//! Model-based property test: logs from `wabill::testing::arb_log` — few users,
+//! Model-based property test: logs from `wabill_testing::arb_log` — few users,
 //! instants packed around the 24 h and 72 h edges, month ends, rulebook and card switches and
 //! market moves, several WABAs in different time zones, random rate cards with tier tables —
 //! replayed by the engine and by the reference model (`model.rs`), which must agree on every
@@ -8,7 +8,7 @@
 //! Longer run: `PROPTEST_CASES=20000 cargo test --test integration model_props`.
 
 use proptest::prelude::*;
-use wabill::testing::{arb_log, arb_rulebook, LogSpec, EDGE_ANCHORS};
+use wabill_testing::{arb_log, arb_rulebook, LogSpec, EDGE_ANCHORS};
 
 use super::adapter::both_generated;
 

@@ -1,9 +1,9 @@
-//! An engineer's own property test with `wabill::testing` (README: "Testing your own flows"):
+//! An engineer's own property test with `wabill_testing` (README: "Testing your own flows"):
 //! a login flow that sends one OTP per login — retried after a failed delivery — costs at most
 //! one authentication message per login, whatever the rate card, the rulebook since cbp-2023,
 //! the user's market and the timing of the logins.
 //!
-//! Only the public API of `wabill::testing` is used: a copy of this file works in another crate
+//! Only the public API of `wabill_testing` is used: a copy of this file works in another crate
 //! with `wabill = { …, features = ["testing"] }` in its `[dev-dependencies]`.
 
 use proptest::prelude::*;
@@ -11,7 +11,7 @@ use proptest::sample::select;
 use wabill::billing::engine::Unit;
 use wabill::billing::money::Money;
 use wabill::billing::types::{Billed, RateColumn, Rulebook};
-use wabill::testing::{arb_rates, minutes, seconds, FlowBuilder, LogSpec, EDGE_ANCHORS};
+use wabill_testing::{arb_rates, minutes, seconds, FlowBuilder, LogSpec, EDGE_ANCHORS};
 
 /// Users in India (the portfolio's primary country), Brazil and Indonesia (authentication-
 /// international when eligible, PMP-6).

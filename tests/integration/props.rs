@@ -1,5 +1,5 @@
 //! Invariants of the billing rules: each property is named after the rule it protects
-//! and runs the real engine on logs from `wabill::testing::arb_log` (few users, instants packed
+//! and runs the real engine on logs from `wabill_testing::arb_log` (few users, instants packed
 //! around the 24 h and 72 h edges, month ends and switches, several WABAs in different time zones,
 //! random rate cards and tier tables).
 //!
@@ -24,7 +24,7 @@ use wabill::billing::engine::{Event, Replay, Unit};
 use wabill::billing::money::Money;
 use wabill::billing::rates::TierRate;
 use wabill::billing::types::*;
-use wabill::testing::*;
+use wabill_testing::*;
 
 /// CBP-6 / PMP-3: free entry points last 72 h.
 const FEP: i64 = 3 * DAY;

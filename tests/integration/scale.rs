@@ -11,7 +11,7 @@ use wabill::billing::types::Rulebook;
 use wabill::io::log::{read_log, read_log_plain, LogFormat, ReadOptions, Reject};
 use wabill::replay::partitioned::{replay_partitioned, Request};
 use wabill::report::breakdown;
-use wabill::testing::*;
+use wabill_testing::*;
 
 use crate::common::{root, stderr, wabill, wabill_ok};
 

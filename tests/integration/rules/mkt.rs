@@ -4,7 +4,7 @@
 //! effective-dated). These tests run the real engine on `FlowBuilder` logs, whose users get their
 //! country from the number as a log row does.
 
-use wabill::testing::{hours, FlowBuilder, TestLog};
+use wabill_testing::{hours, FlowBuilder, TestLog};
 
 /// The market each business message of `log` was priced in, in row order.
 fn markets(log: &TestLog) -> Vec<String> {
@@ -97,4 +97,37 @@ fn mkt2_countries_change_market_at_00_00_waba_time_on_the_table_date() {
             "Kazakhstan",
         ]
     );
+}
+
+/// MKT-1: the generators' market table (wabill-testing reads the shipped file on its own, over
+/// the core only) is the table `io::market_map` reads from the same file.
+#[test]
+fn mkt1_generators_use_the_shipped_market_table_as_io_reads_it() {
+    let text = std::fs::read_to_string(crate::common::root().join("rates/market_map.csv")).unwrap();
+    let io = wabill::io::market_map::parse_market_map(&text).unwrap();
+    let gen = wabill_testing::market_table();
+    for date in ["2022-02-01", "2025-01-01", "2025-07-01", "2026-10-01"] {
+        let date: chrono::NaiveDate = date.parse().unwrap();
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                let c = wabill::billing::types::Country([a, b]);
+                assert_eq!(
+                    gen.name(gen.market_of(c, date)),
+                    io.name(io.market_of(c, date))
+                );
+            }
+        }
+    }
+    for number in [
+        "918920477880",
+        "18095550123",
+        "77012345678",
+        "5511987654321",
+        "447700900123",
+    ] {
+        assert_eq!(
+            gen.country_of_number(number).ok(),
+            io.country_of_number(number).ok()
+        );
+    }
 }

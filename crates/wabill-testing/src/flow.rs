@@ -3,18 +3,18 @@
 use chrono::TimeDelta;
 use chrono_tz::Tz;
 
-use crate::billing::accounts::Waba;
-use crate::billing::engine::Event;
-use crate::billing::markets::normalize_number;
-use crate::billing::rates::RateBook;
-use crate::billing::types::*;
+use wabill_core::accounts::Waba;
+use wabill_core::engine::Event;
+use wabill_core::markets::normalize_number;
+use wabill_core::rates::RateBook;
+use wabill_core::types::*;
 
 use super::{flat_rates, instant, TestLog, CURRENCY};
 
 /// Hand-written flows for tests:
 ///
 /// ```
-/// use wabill::testing::{hours, FlowBuilder};
+/// use wabill_testing::{hours, FlowBuilder};
 /// let log = FlowBuilder::new()                 // 2025-07-01T00:00Z, WABA `default` (UTC)
 ///     .user("+91 98000 00001")                 // India, from the number (MKT-1)
 ///     .inbound(hours(0))

@@ -5,10 +5,10 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::billing::engine::Event;
-use crate::billing::markets::MarketId;
-use crate::billing::rates::{Cell, RateCard};
-use crate::billing::types::*;
+use wabill_core::engine::Event;
+use wabill_core::markets::MarketId;
+use wabill_core::rates::{Cell, RateCard};
+use wabill_core::types::*;
 
 use super::{rfc3339, TestLog};
 
@@ -36,7 +36,7 @@ impl TestLog {
             .iter()
             .map(|e| {
                 let tz = self.accounts.wabas[self.waba_of(e) as usize].tz;
-                let date = crate::billing::calendar::local_date(tz, e.ts);
+                let date = wabill_core::calendar::local_date(tz, e.ts);
                 self.markets
                     .market_of(self.countries[e.country as usize], date)
             })

@@ -5,10 +5,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::billing::markets::{MarketId, MarketTable};
-use crate::billing::money::Money;
-use crate::billing::rates::{Band, Cell, RateBook, RateCard};
-use crate::billing::types::RateColumn;
+use wabill_core::markets::{MarketId, MarketTable};
+use wabill_core::money::Money;
+use wabill_core::rates::{Band, Cell, RateBook, RateCard};
+use wabill_core::types::RateColumn;
 
 use super::{instant, market_table, ymd, LogSpec, CURRENCY};
 

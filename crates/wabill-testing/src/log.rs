@@ -2,12 +2,12 @@
 //! other logs from it, its CSV and JSON Lines forms, and [`Bill`], a replay that compares with
 //! `==` across replays.
 
-use crate::billing::accounts::Accounts;
-use crate::billing::engine::{self, BillingError, ChatKey, Context, Event, Line, Replay, Unit};
-use crate::billing::markets::MarketTable;
-use crate::billing::money::Money;
-use crate::billing::rates::{Cell, RateBook, RateCard};
-use crate::billing::types::*;
+use wabill_core::accounts::Accounts;
+use wabill_core::engine::{self, BillingError, ChatKey, Context, Event, Line, Replay, Unit};
+use wabill_core::markets::MarketTable;
+use wabill_core::money::Money;
+use wabill_core::rates::{Cell, RateBook, RateCard};
+use wabill_core::types::*;
 
 use super::{market_table, rfc3339};
 

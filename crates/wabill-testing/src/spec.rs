@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 
-use crate::billing::markets::{MarketId, MarketTable};
-use crate::billing::types::Country;
+use wabill_core::markets::{MarketId, MarketTable};
+use wabill_core::types::Country;
 
 use super::{time_zones, EDGE_ANCHORS, MOVING_COUNTRIES, STEADY_ANCHORS, STEADY_COUNTRIES};
 

@@ -7,10 +7,10 @@ use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::strategy::Union;
 
-use crate::billing::accounts::{Accounts, Portfolio, Waba};
-use crate::billing::engine::Event;
-use crate::billing::markets::MarketId;
-use crate::billing::types::*;
+use wabill_core::accounts::{Accounts, Portfolio, Waba};
+use wabill_core::engine::Event;
+use wabill_core::markets::MarketId;
+use wabill_core::types::*;
 
 use super::rate_books::{build_book, cards_gen, CardGen};
 use super::{instant, market_table, LogSpec, TestLog, CURRENCY, HOUR, SECOND};

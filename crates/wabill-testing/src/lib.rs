@@ -1,4 +1,5 @@
-//! Property-test generators and a small flow builder for the billing rules (feature `testing`).
+//! wabill-testing: property-test generators and a small flow builder for the billing rules,
+//! over the pure core (`wabill-core`) only — no polars, plotters or I/O.
 //!
 //! Why it exists: the rules have sharp edges (24 h conversations and windows, 72 h free entry
 //! points, month ends in each WABA's time zone, rulebook and rate-card switches, volume tiers), and
@@ -14,25 +15,29 @@
 //! - [`FlowBuilder`]: a hand-written flow (`FlowBuilder::new().inbound(hours(0)).template(hours(1),
 //!   "utility")…`) for an engineer's own property tests.
 //! - [`TestLog::replay`] runs the real engine; [`TestLog::bill`] turns a
-//!   [`Replay`](crate::billing::engine::Replay) into a [`Bill`] that compares with `==` across
+//!   [`Replay`](wabill_core::engine::Replay) into a [`Bill`] that compares with `==` across
 //!   replays (no indices into per-replay tables).
 //!
 //! Generated logs use the project's market table (`rates/market_map.csv`, compiled in) and
 //! rate books keyed by its market ids ([`market_table`]); the currency is always USD.
 //! Like the billing core, nothing here reads files, the clock or the environment, and it uses
-//! only the billing core (`crate::billing`).
+//! only the billing core (`wabill_core`), plus csv and serde_json to write logs the CLI reads.
 //!
 //! The parts: `spec` ([`LogSpec`]), `generate` ([`arb_log`], [`arb_rulebook`]), `rate_books`
 //! ([`arb_rates`], [`flat_rates`]), `log` ([`TestLog`], [`Bill`]), `debug` (a [`TestLog`] printed
 //! as a log) and `flow` ([`FlowBuilder`]).
+
+/// The pure core the generators build on (types, money, the engine), for tests that depend on
+/// this crate alone.
+pub use wabill_core as billing;
 
 use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use crate::billing::markets::MarketTable;
-use crate::io::market_map::parse_market_map;
+use wabill_core::markets::MarketTable;
+use wabill_core::markets::{MarketRow, MarketTableBuilder};
 
 mod debug;
 mod flow;
@@ -47,7 +52,7 @@ pub use log::{Bill, MessageBill, TestLog};
 pub use rate_books::{arb_rates, flat_rates};
 pub use spec::LogSpec;
 
-const MARKET_MAP: &str = include_str!("../../rates/market_map.csv");
+const MARKET_MAP: &str = include_str!("../../../rates/market_map.csv");
 
 /// The currency of every generated rate book and WABA.
 pub const CURRENCY: &str = "USD";
@@ -107,8 +112,44 @@ pub fn time_zones() -> Vec<Tz> {
 pub fn market_table() -> MarketTable {
     static TABLE: OnceLock<MarketTable> = OnceLock::new();
     TABLE
-        .get_or_init(|| parse_market_map(MARKET_MAP).expect("rates/market_map.csv parses"))
+        .get_or_init(|| shipped_market_table(MARKET_MAP))
         .clone()
+}
+
+/// The shipped `market_map.csv` through the core's builder (the same checks as wabill's
+/// `io::market_map`, which reads any such file; a wabill test holds the two tables equal).
+fn shipped_market_table(text: &str) -> MarketTable {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().expect("market_map.csv header").clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .unwrap_or_else(|| panic!("market_map.csv has no `{name}` column"))
+    };
+    let cols = [
+        col("country_iso2"),
+        col("market"),
+        col("network_prefixes"),
+        col("valid_from"),
+        col("valid_to"),
+    ];
+    let mut table = MarketTableBuilder::default();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.expect("market_map.csv row");
+        let cell = |k: usize| rec.get(cols[k]).unwrap_or("");
+        table
+            .add(MarketRow {
+                row: i + 1,
+                country_iso2: cell(0),
+                market: cell(1),
+                network_prefixes: cell(2),
+                valid_from: cell(3),
+                valid_to: cell(4),
+            })
+            .expect("rates/market_map.csv is valid");
+    }
+    table.finish()
 }
 
 /// Whole hours, days… as offsets for [`FlowBuilder`].
