@@ -106,7 +106,8 @@ fn read_rates(
             f.problem(table.cell_problem(row, market_ix, "missing market name in a row with values"));
             continue;
         }
-        if let Some((_, _, first)) = names.get(&market.to_lowercase()) {
+        let twice = names.get(&market.to_lowercase()).map(|(_, _, first)| *first);
+        if let Some(first) = twice {
             f.problem(table.cell_problem(
                 row,
                 market_ix,
@@ -115,12 +116,20 @@ fn read_rates(
                      silently replace the other"
                 ),
             ));
-            continue;
         }
         if let Some(i) = currency_ix {
             check_currency(table, row, i, &folder.currency, f);
         }
         let id = markets.table.intern(market);
+        if twice.is_some() {
+            // Its cells are still checked, so that every problem is named at once.
+            for &(i, _) in &cols {
+                if let Err(why) = rate_cell(row.get(i)) {
+                    f.problem(table.cell_problem(row, i, why));
+                }
+            }
+            continue;
+        }
         if !markets.is_mapped(id) {
             f.note(format!(
                 "{}: line {}: market `{market}` is not in market_map.csv: no number maps to it",
