@@ -16,7 +16,8 @@ use crate::report;
 pub enum RatesCmd {
     /// Add Meta's `Pricing.csv` and/or `Tier Pricing.csv`, unchanged, as the card of a currency
     /// and date.
-    #[command(long_about = "Add Meta's `Pricing.csv` and/or `Tier Pricing.csv`, unchanged, as \
+    #[command(
+        long_about = "Add Meta's `Pricing.csv` and/or `Tier Pricing.csv`, unchanged, as \
 the card of a currency and date.
 
 The card is checked before anything is written (every market once, every tier table for a market \
@@ -27,7 +28,8 @@ A currency the files name (a `Currency` cell such as `€`, a title such as `…
 contradicts --currency is refused unless --currency-mismatch-ok confirms it. An existing card of \
 that currency and date is replaced only with --replace, and not from a Pricing.csv alone when the \
 card has a tier table (give the Tier Pricing.csv too). A Tier Pricing.csv alone adds a tier table \
-to an existing card (or, with --replace, replaces its tier table).")]
+to an existing card (or, with --replace, replaces its tier table)."
+    )]
     Import {
         /// Meta's files (the kind of each is recognised from its content).
         #[arg(required = true)]
@@ -49,7 +51,8 @@ to an existing card (or, with --replace, replaces its tier table).")]
         currency_mismatch_ok: bool,
     },
     /// Check a whole rates directory and list every problem (file, line, value, why).
-    #[command(long_about = "Check a whole rates directory and list every problem: file, line, \
+    #[command(
+        long_about = "Check a whole rates directory and list every problem: file, line, \
 column, value and why. The same checks run before every replay, which refuses a directory with a \
 problem.
 
@@ -63,7 +66,8 @@ overlaps or duplicates).
 Notes (printed, not problems): folders left by an interrupted import, empty card folders, card \
 markets that market_map.csv does not name.
 
-Exit code 0: no problem; 2: problems (or no rates directory).")]
+Exit code 0: no problem; 2: problems (or no rates directory)."
+    )]
     Check {
         /// Rates directory to check (default: the project's `rates/`).
         #[arg(long)]
@@ -121,7 +125,11 @@ pub fn run(cmd: RatesCmd) -> Result<i32> {
             let root = rates_dir(rates.as_deref());
             let check = rates_dir::check(&root);
             print_stdout(&report::rates::check(&root, &check))?;
-            Ok(if check.findings.problems.is_empty() { 0 } else { 2 })
+            Ok(if check.findings.problems.is_empty() {
+                0
+            } else {
+                2
+            })
         }
         RatesCmd::List { rates } => {
             let d = load_rates(rates.as_deref())?;

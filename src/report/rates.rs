@@ -57,7 +57,11 @@ pub fn check(root: &Path, check: &Check) -> String {
         root.display(),
         check.cards,
         problems,
-        if problems == 0 { "" } else { ": replays refuse this directory until they are fixed" }
+        if problems == 0 {
+            ""
+        } else {
+            ": replays refuse this directory until they are fixed"
+        }
     );
     out
 }

@@ -117,10 +117,7 @@ fn repeated_market_row_in_a_card_is_an_error_naming_file_line_and_value() {
 #[test]
 fn second_folder_for_one_date_is_an_error() {
     let (_d, rates) = rates_copy();
-    copy_dir(
-        &rates.join("USD/2025-07-01"),
-        &rates.join("USD/2025-7-1"),
-    );
+    copy_dir(&rates.join("USD/2025-07-01"), &rates.join("USD/2025-7-1"));
     copy_dir(&rates.join("USD/2025-10-01"), &rates.join("USD/2025-10-1x"));
     let o = replay_sample(&rates);
     refused(
@@ -238,10 +235,7 @@ fn truncated_card_file_is_an_error_naming_the_cut_line() {
         "market,currency,utility\nIndia,USD,0.0014\nBrazil,USD,0.00",
     )
     .unwrap();
-    refused(
-        &check(&rates),
-        &[],
-    );
+    refused(&check(&rates), &[]);
     assert!(stdout(&check(&rates)).contains(
         "rates.csv: line 3: no line break after the last line, whose last cell is `utility`"
     ));
@@ -260,7 +254,10 @@ fn truncated_pricing_csv_is_refused_at_import() {
         &[file.to_str().unwrap()],
         &["--currency", "USD", "--effective", "2026-10-01"],
     );
-    refused(&o, &["Pricing.csv: line 54: the last line has", "(truncated)"]);
+    refused(
+        &o,
+        &["Pricing.csv: line 54: the last line has", "(truncated)"],
+    );
     assert!(!rates.join("USD").exists(), "nothing written");
 }
 
@@ -280,11 +277,19 @@ fn eur_pricing_imported_with_currency_usd_is_refused_unless_confirmed() {
     );
     assert!(!rates.join("USD").exists(), "nothing written");
     // Confirmed: imported, with a notice.
-    let o = import(&rates, &[&eur], &[&args[..], &["--currency-mismatch-ok"]].concat());
+    let o = import(
+        &rates,
+        &[&eur],
+        &[&args[..], &["--currency-mismatch-ok"]].concat(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("imported as USD (--currency-mismatch-ok)"));
     // The right currency needs no flag.
-    let o = import(&rates, &[&eur], &["--currency", "EUR", "--effective", "2026-07-01"]);
+    let o = import(
+        &rates,
+        &[&eur],
+        &["--currency", "EUR", "--effective", "2026-07-01"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -292,7 +297,10 @@ fn eur_pricing_imported_with_currency_usd_is_refused_unless_confirmed() {
 fn import_never_replaces_a_card_without_replace() {
     let (_d, rates) = empty_rates();
     let dir = meta("USD-2026-10-01");
-    let (p, t) = (format!("{dir}/Pricing.csv"), format!("{dir}/Tier Pricing.csv"));
+    let (p, t) = (
+        format!("{dir}/Pricing.csv"),
+        format!("{dir}/Tier Pricing.csv"),
+    );
     let args = ["--currency", "USD", "--effective", "2026-10-01"];
     assert_eq!(import(&rates, &[&p, &t], &args).status.code(), Some(0));
     let card = rates.join("USD/2026-10-01");
@@ -315,7 +323,10 @@ fn import_never_replaces_a_card_without_replace() {
 fn replace_from_pricing_alone_refuses_to_drop_the_tier_table() {
     let (_d, rates) = empty_rates();
     let dir = meta("USD-2026-10-01");
-    let (p, t) = (format!("{dir}/Pricing.csv"), format!("{dir}/Tier Pricing.csv"));
+    let (p, t) = (
+        format!("{dir}/Pricing.csv"),
+        format!("{dir}/Tier Pricing.csv"),
+    );
     let args = ["--currency", "USD", "--effective", "2026-10-01"];
     assert_eq!(import(&rates, &[&p, &t], &args).status.code(), Some(0));
     let o = import(&rates, &[&p], &[&args[..], &["--replace"]].concat());
@@ -407,8 +418,16 @@ fn leftover_empty_or_temp_card_folder_does_not_break_replays() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("total USD 25.0978"), "{}", stdout(&o));
     let err = stderr(&o);
-    assert!(err.contains("USD/2027-01-01: an empty card folder"), "{err}");
-    assert!(err.contains(".wabill-import-2027-02-01-4242: left by an interrupted `rates import`, ignored"), "{err}");
+    assert!(
+        err.contains("USD/2027-01-01: an empty card folder"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            ".wabill-import-2027-02-01-4242: left by an interrupted `rates import`, ignored"
+        ),
+        "{err}"
+    );
     // A card moved aside for a swap that never finished is named, with the way back.
     fs::rename(
         rates.join("USD/2025-07-01"),
@@ -417,12 +436,55 @@ fn leftover_empty_or_temp_card_folder_does_not_break_replays() {
     .unwrap();
     refused(
         &replay_sample(&rates),
-        &["an interrupted `rates import` left the previous card of 2025-07-01 here", "rename this folder to"],
+        &[
+            "an interrupted `rates import` left the previous card of 2025-07-01 here",
+            "rename this folder to",
+        ],
     );
 }
 
 #[test]
-fn failed_import_leaves_the_rates_directory_as_it_was() {
+fn import_killed_by_a_full_disk_leaves_no_folder_that_breaks_replays() {
+    let (_d, rates) = rates_copy();
+    let dir = meta("USD-2026-10-01");
+    // A file-size limit of 1 KB: the write of rates.csv hits it (SIGXFSZ, as a full disk or a
+    // crash would stop the process half-way).
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 2; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_wabill"))
+        .args([
+            "rates",
+            "import",
+            &format!("{dir}/Pricing.csv"),
+            &format!("{dir}/Tier Pricing.csv"),
+        ])
+        .args(["--currency", "USD", "--effective", "2027-01-01", "--rates"])
+        .arg(&rates)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_ne!(
+        o.status.code(),
+        Some(0),
+        "the import must have been stopped"
+    );
+    assert!(
+        !rates.join("USD/2027-01-01").exists(),
+        "no half card in place"
+    );
+    let o = replay_sample(&rates);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("total USD 25.0978"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("left by an interrupted `rates import`, ignored"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn refused_import_leaves_the_rates_directory_as_it_was() {
     // An import that fails (here a gap in the Tier Pricing.csv; a full disk fails the same way,
     // while staging: see `unit.rs`) leaves the card as it was and no folder behind.
     let (_d, rates) = empty_rates();
@@ -453,8 +515,14 @@ fn rates_check_lists_every_problem_and_exits_2() {
     assert_eq!(shipped.status.code(), Some(0), "{}", stdout(&shipped));
     assert!(stdout(&shipped).contains("0 problem(s)"));
     let (_d, rates) = rates_copy();
-    append(&rates.join("USD/2025-07-01/rates.csv"), "India,USD,0.1,0.1,0.1,0.1,x\n");
-    append(&rates.join("USD/2026-07-01/rates.csv"), "Peru,EUR,0.1,0.1,0.1,abc,x\n");
+    append(
+        &rates.join("USD/2025-07-01/rates.csv"),
+        "India,USD,0.1,0.1,0.1,0.1,x\n",
+    );
+    append(
+        &rates.join("USD/2026-07-01/rates.csv"),
+        "Peru,EUR,0.1,0.1,0.1,abc,x\n",
+    );
     fs::write(rates.join("USD/2026-10-01/tier.csv"), "").unwrap();
     fs::create_dir_all(rates.join("usd")).unwrap();
     let o = check(&rates);
@@ -472,5 +540,8 @@ fn rates_check_lists_every_problem_and_exits_2() {
         assert!(out.contains(needle), "`{needle}` not in:\n{out}");
     }
     let help = stdout(&wabill(&["rates", "check", "--help"]));
-    assert!(help.contains("Exit code 0: no problem; 2: problems"), "{help}");
+    assert!(
+        help.contains("Exit code 0: no problem; 2: problems"),
+        "{help}"
+    );
 }

@@ -25,12 +25,12 @@ mod records;
 mod tiers;
 
 pub use crate::billing::types::RateColumn;
-pub use cells::{RateCell, MAX_RATE, MAX_RATE_DECIMALS};
 pub(crate) use cells::{is_open_end, parse_decimal_rate, parse_rate_cell, parse_volume};
-pub(crate) use records::{read_records, Record};
+pub use cells::{RateCell, MAX_RATE, MAX_RATE_DECIMALS};
 pub use currency::{currency_code, currency_mentions, CurrencyMention};
 pub use pricing::{parse_pricing, PricingRow};
 pub use records::MetaLayoutError;
+pub(crate) use records::{read_records, Record};
 pub use tiers::{parse_tier_pricing, TierRow};
 
 use crate::billing::types::normalize_name;

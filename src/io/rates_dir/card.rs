@@ -103,10 +103,16 @@ fn read_rates(
     for row in &table.rows {
         let market = row.get(market_ix);
         if market.is_empty() {
-            f.problem(table.cell_problem(row, market_ix, "missing market name in a row with values"));
+            f.problem(table.cell_problem(
+                row,
+                market_ix,
+                "missing market name in a row with values",
+            ));
             continue;
         }
-        let twice = names.get(&market.to_lowercase()).map(|(_, _, first)| *first);
+        let twice = names
+            .get(&market.to_lowercase())
+            .map(|(_, _, first)| *first);
         if let Some(first) = twice {
             f.problem(table.cell_problem(
                 row,

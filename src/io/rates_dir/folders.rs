@@ -67,9 +67,13 @@ pub(super) fn card_folders(root: &Path, f: &mut Findings) -> Vec<CardFolder> {
 fn card_date(name: &str) -> Option<NaiveDate> {
     let b = name.as_bytes();
     let shape = b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     if !shape {
         return None;
     }
@@ -206,7 +210,9 @@ fn card_folder(
     } else {
         f.problem(Problem::at(
             path,
-            format!("missing {RATES_FILE}: a card folder holds {RATES_FILE} (and perhaps {TIERS_FILE})"),
+            format!(
+                "missing {RATES_FILE}: a card folder holds {RATES_FILE} (and perhaps {TIERS_FILE})"
+            ),
         ));
     }
     None
@@ -219,11 +225,21 @@ mod tests {
     #[test]
     fn card_folder_names_are_exact_dates() {
         assert!(card_date("2025-07-01").is_some());
-        for bad in ["2025-7-1", "2025-07-1", "2025-02-30", "2025/07/01", " 2025-07-01", "20250701"] {
+        for bad in [
+            "2025-7-1",
+            "2025-07-1",
+            "2025-02-30",
+            "2025/07/01",
+            " 2025-07-01",
+            "20250701",
+        ] {
             assert!(card_date(bad).is_none(), "{bad}");
         }
         assert_eq!(loose_date("2025-7-1"), NaiveDate::from_ymd_opt(2025, 7, 1));
-        assert_eq!(loose_date("2025_07_01"), NaiveDate::from_ymd_opt(2025, 7, 1));
+        assert_eq!(
+            loose_date("2025_07_01"),
+            NaiveDate::from_ymd_opt(2025, 7, 1)
+        );
         assert_eq!(loose_date("old"), None);
     }
 }

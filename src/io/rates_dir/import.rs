@@ -77,7 +77,11 @@ fn read_meta(files: &[PathBuf]) -> Result<MetaFiles> {
                 "{} and {} are both {} files: give one of each kind at most",
                 other.display(),
                 f.display(),
-                if kind == Some(MetaFileKind::Pricing) { "Pricing.csv" } else { "Tier Pricing.csv" }
+                if kind == Some(MetaFileKind::Pricing) {
+                    "Pricing.csv"
+                } else {
+                    "Tier Pricing.csv"
+                }
             )
         };
         match kind {
@@ -117,7 +121,10 @@ fn check_currency(meta: &MetaFiles, currency: &str, ok: bool) -> Result<Vec<Stri
     let mut seen: Vec<(&Path, &CurrencyMention, usize)> = Vec::new();
     for (path, list) in mentions {
         for m in list {
-            match seen.iter_mut().find(|(p, s, _)| *p == path.as_path() && s.value == m.value) {
+            match seen
+                .iter_mut()
+                .find(|(p, s, _)| *p == path.as_path() && s.value == m.value)
+            {
                 Some(entry) => entry.2 += 1,
                 None => seen.push((path, m, 1)),
             }
@@ -129,7 +136,11 @@ fn check_currency(meta: &MetaFiles, currency: &str, ok: bool) -> Result<Vec<Stri
         let at = Problem::cell(path, m.line, &m.column, &m.value, "");
         let at = at.to_string();
         let at = at.trim_end().trim_end_matches(':');
-        let times = if n > 1 { format!(" ({n} times)") } else { String::new() };
+        let times = if n > 1 {
+            format!(" ({n} times)")
+        } else {
+            String::new()
+        };
         match &m.code {
             Some(code) if code == currency => {}
             Some(code) if ok => notices.push(format!(
@@ -185,11 +196,7 @@ fn may_write(meta: &MetaFiles, dir: &Path, was: &Existing, replace: bool) -> Res
 
 /// The card's markets (lower-case → as written): the new `Pricing.csv`'s (a market twice is a
 /// problem) or, when only tiers are imported, the existing card's.
-fn card_markets(
-    meta: &MetaFiles,
-    dir: &Path,
-    f: &mut Findings,
-) -> Result<HashMap<String, String>> {
+fn card_markets(meta: &MetaFiles, dir: &Path, f: &mut Findings) -> Result<HashMap<String, String>> {
     let mut names: HashMap<String, (String, usize)> = HashMap::new();
     if let Some(p) = &meta.pricing {
         for r in &p.rows {
@@ -239,7 +246,13 @@ fn check_tier_markets(
             }
             Some(_) => continue,
         };
-        f.problem(Problem::cell(&t.path, r.line, "Market (per rate card)", &r.market, why));
+        f.problem(Problem::cell(
+            &t.path,
+            r.line,
+            "Market (per rate card)",
+            &r.market,
+            why,
+        ));
         told.push(r.market.clone());
     }
 }
@@ -253,7 +266,9 @@ pub fn import(root: &Path, files: &[PathBuf], opts: &ImportOptions) -> Result<Im
     }
     let meta = read_meta(files)?;
     let notices = check_currency(&meta, &currency, opts.currency_mismatch_ok)?;
-    let dir = root.join(&currency).join(opts.date.format("%Y-%m-%d").to_string());
+    let dir = root
+        .join(&currency)
+        .join(opts.date.format("%Y-%m-%d").to_string());
     let was = Existing {
         rates: dir.join(RATES_FILE).exists(),
         tiers: dir.join(TIERS_FILE).exists(),
@@ -281,7 +296,11 @@ pub fn import(root: &Path, files: &[PathBuf], opts: &ImportOptions) -> Result<Im
     if let Some((text, _)) = &tier_tables {
         out.push((TIERS_FILE, text.clone().into_bytes()));
     }
-    let folder = CardFolder { currency: currency.clone(), date: opts.date, path: dir.clone() };
+    let folder = CardFolder {
+        currency: currency.clone(),
+        date: opts.date,
+        path: dir.clone(),
+    };
     write_card(&dir, &out, |tmp| check_staged(root, tmp, &folder))?;
     Ok(ImportReport {
         replaced: meta.pricing.is_some() && (was.rates || was.tiers)
@@ -299,8 +318,14 @@ pub fn import(root: &Path, files: &[PathBuf], opts: &ImportOptions) -> Result<Im
 fn check_staged(root: &Path, tmp: &Path, folder: &CardFolder) -> Result<()> {
     let mut f = Findings::default();
     let mut table = market_table(root, &mut f).context("the market table")?;
-    let mut markets = Markets { mapped: table.len(), table: &mut table };
-    let staged = CardFolder { path: tmp.to_path_buf(), ..folder.clone() };
+    let mut markets = Markets {
+        mapped: table.len(),
+        table: &mut table,
+    };
+    let staged = CardFolder {
+        path: tmp.to_path_buf(),
+        ..folder.clone()
+    };
     read_card(root, &staged, &mut markets, &mut f);
     if f.problems.is_empty() {
         Ok(())

@@ -33,7 +33,7 @@ use crate::billing::markets::MarketTable;
 use crate::billing::rates::RateBook;
 use crate::io::market_map::parse_market_map;
 
-pub use findings::{Problem, Findings};
+pub use findings::{Findings, Problem};
 pub use import::{import, ImportOptions, ImportReport};
 
 use card::{read_card, Markets};

@@ -79,8 +79,7 @@ pub(super) fn read_tiers(
         let key = table_of(&table, &cols, row, names, markets, f);
         check_row(&table, &cols, row, folder, f);
         let band = band(&table, &cols, row, f);
-        if let (Some((id, col, name)), Some(band), true) = (key, band, f.problems.len() == before)
-        {
+        if let (Some((id, col, name)), Some(band), true) = (key, band, f.problems.len() == before) {
             tables
                 .entry((id, col))
                 .or_insert_with(|| (name, Vec::new()))

@@ -21,7 +21,9 @@ pub(super) fn write_card(
     files: &[(&str, Vec<u8>)],
     check: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<()> {
-    let parent = dir.parent().context("a card folder has a currency folder")?;
+    let parent = dir
+        .parent()
+        .context("a card folder has a currency folder")?;
     let date = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -52,7 +54,8 @@ pub(super) fn write_card(
         if let Err(e) = fs::rename(&tmp, dir) {
             let _ = fs::rename(&old, dir);
             let _ = fs::remove_dir_all(&tmp);
-            return Err(e).with_context(|| format!("cannot move the new card to {}", dir.display()));
+            return Err(e)
+                .with_context(|| format!("cannot move the new card to {}", dir.display()));
         }
         // The new card is in place; the old one is only a leftover now (noted if it stays).
         let _ = fs::remove_dir_all(&old);
@@ -80,4 +83,46 @@ fn stage(tmp: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_card_is_written_whole_or_not_at_all() {
+        let d = tempfile::tempdir().unwrap();
+        let card = d.path().join("USD/2026-10-01");
+        let files = |r: &str| vec![("rates.csv", r.as_bytes().to_vec())];
+        write_card(&card, &files("old\n"), |_| Ok(())).unwrap();
+        // A write that fails while staging (a file that cannot be created, as on a full disk).
+        let bad = vec![
+            ("rates.csv", b"new\n".to_vec()),
+            ("no/such/tiers.csv", b"x".to_vec()),
+        ];
+        assert!(write_card(&card, &bad, |_| Ok(())).is_err());
+        // A staged card that does not pass its check.
+        let e = write_card(&card, &files("new\n"), |_| anyhow::bail!("a gap")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("the rates directory is unchanged"),
+            "{e:#}"
+        );
+        assert_eq!(fs::read_to_string(card.join("rates.csv")).unwrap(), "old\n");
+        assert_eq!(names(&d.path().join("USD")), vec!["2026-10-01"]);
+        // A replacement swaps the whole folder: no file of the old card survives.
+        fs::write(card.join("tiers.csv"), "old tiers\n").unwrap();
+        write_card(&card, &files("new\n"), |_| Ok(())).unwrap();
+        assert_eq!(names(&card), vec!["rates.csv"]);
+        assert_eq!(fs::read_to_string(card.join("rates.csv")).unwrap(), "new\n");
+        assert_eq!(names(&d.path().join("USD")), vec!["2026-10-01"]);
+    }
 }

@@ -237,7 +237,10 @@ mod tests {
         }];
         assert!(matches!(
             graduated(&open, 1, 10_000),
-            Err(Ungraduated::Overflow { messages: 10_000, .. })
+            Err(Ungraduated::Overflow {
+                messages: 10_000,
+                ..
+            })
         ));
         assert!(matches!(
             graduated(&open, u64::MAX, 2),
