@@ -314,6 +314,13 @@ fn import_never_replaces_a_card_without_replace() {
         &["the card already has a tier table (tiers.csv): pass --replace"],
     );
     assert_eq!(fs::read(card.join("rates.csv")).unwrap(), before);
+    // The folder is replaced whole: a file wabill did not write stops it.
+    fs::write(card.join("notes.txt"), "mine").unwrap();
+    refused(
+        &import(&rates, &[&p, &t], &[&args[..], &["--replace"]].concat()),
+        &["holds files that are not a card's (notes.txt)"],
+    );
+    fs::remove_file(card.join("notes.txt")).unwrap();
     let o = import(&rates, &[&p, &t], &[&args[..], &["--replace"]].concat());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("replaced the existing card"));

@@ -167,12 +167,42 @@ fn check_currency(meta: &MetaFiles, currency: &str, ok: bool) -> Result<Vec<Stri
 struct Existing {
     rates: bool,
     tiers: bool,
+    /// Files that are not a card's (the card folder is replaced whole, so they would go too).
+    others: Vec<String>,
+}
+
+impl Existing {
+    fn of(dir: &Path) -> Existing {
+        let others = fs::read_dir(dir)
+            .map(|r| {
+                let mut v: Vec<String> = r
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != RATES_FILE && n != TIERS_FILE && !n.starts_with('.'))
+                    .collect();
+                v.sort();
+                v
+            })
+            .unwrap_or_default();
+        Existing {
+            rates: dir.join(RATES_FILE).exists(),
+            tiers: dir.join(TIERS_FILE).exists(),
+            others,
+        }
+    }
 }
 
 /// Whether this import may write the card: no card is replaced without `replace`, and no
 /// tier table is dropped by a replacement from `Pricing.csv` alone.
 fn may_write(meta: &MetaFiles, dir: &Path, was: &Existing, replace: bool) -> Result<()> {
     let card = dir.display();
+    if !was.others.is_empty() {
+        bail!(
+            "{card}: the card folder holds files that are not a card's ({}): move them \
+             elsewhere first (the folder is replaced as a whole)",
+            was.others.join(", ")
+        );
+    }
     match (&meta.pricing, &meta.tiers) {
         (None, None) => bail!("no file to import"),
         (None, Some(_)) if !was.rates => bail!(
@@ -269,10 +299,7 @@ pub fn import(root: &Path, files: &[PathBuf], opts: &ImportOptions) -> Result<Im
     let dir = root
         .join(&currency)
         .join(opts.date.format("%Y-%m-%d").to_string());
-    let was = Existing {
-        rates: dir.join(RATES_FILE).exists(),
-        tiers: dir.join(TIERS_FILE).exists(),
-    };
+    let was = Existing::of(&dir);
     may_write(&meta, &dir, &was, opts.replace)?;
     let mut f = Findings::default();
     let Some(markets) = market_table(root, &mut f) else {
