@@ -65,10 +65,9 @@ impl Problem {
     }
 }
 
-impl fmt::Display for Problem {
-    /// `rates/USD/2026-10-01/rates.csv: line 5, column `market`, value `India`: why`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:", self.path.display())?;
+impl Problem {
+    /// Where: `rates/USD/2026-10-01/rates.csv: line 5, column `market`, value `India``.
+    pub fn location(&self) -> String {
         let mut parts = Vec::new();
         if let Some(l) = self.line {
             parts.push(format!("line {l}"));
@@ -79,10 +78,18 @@ impl fmt::Display for Problem {
         if let Some(v) = &self.value {
             parts.push(format!("value `{v}`"));
         }
-        if !parts.is_empty() {
-            write!(f, " {}:", parts.join(", "))?;
+        if parts.is_empty() {
+            self.path.display().to_string()
+        } else {
+            format!("{}: {}", self.path.display(), parts.join(", "))
         }
-        write!(f, " {}", self.why)
+    }
+}
+
+impl fmt::Display for Problem {
+    /// `rates/USD/2026-10-01/rates.csv: line 5, column `market`, value `India`: why`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location(), self.why)
     }
 }
 

@@ -133,9 +133,7 @@ fn check_currency(meta: &MetaFiles, currency: &str, ok: bool) -> Result<Vec<Stri
     let mut notices = Vec::new();
     let mut refused = Vec::new();
     for (path, m, n) in seen {
-        let at = Problem::cell(path, m.line, &m.column, &m.value, "");
-        let at = at.to_string();
-        let at = at.trim_end().trim_end_matches(':');
+        let at = Problem::cell(path, m.line, &m.column, &m.value, "").location();
         let times = if n > 1 {
             format!(" ({n} times)")
         } else {
