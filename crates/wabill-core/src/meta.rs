@@ -356,8 +356,7 @@ impl Openers {
 }
 
 /// What Meta should report for a business message, given the engine's outcome; `None` when Meta
-/// should report it not delivered (a failed or unconfirmed message, or one Meta would have
-/// rejected: CONV-4 `outside_csw`).
+/// should report it not delivered (a failed or unconfirmed message).
 ///
 /// CBP (billing-rules.md CBP-1…CBP-10): every message reports its conversation's category;
 /// `billable` is true for charged and free-tier conversations (CBP-7: "billable" at price 0) and
@@ -371,7 +370,7 @@ pub fn expected(event: &Event, o: &Outcome, openers: &Openers) -> Option<Expecte
         return None;
     }
     let reason = o.reason?;
-    if matches!(reason, Reason::NotDelivered | Reason::OutsideCsw) {
+    if reason == Reason::NotDelivered {
         return None;
     }
     let billed = o.billed?;
@@ -422,7 +421,7 @@ pub fn expected(event: &Event, o: &Outcome, openers: &Openers) -> Option<Expecte
         Reason::InConversation | Reason::FreeService => {
             (false, PricingType::FreeCustomerService, category, None)
         }
-        Reason::NotDelivered | Reason::OutsideCsw => unreachable!("handled above"),
+        Reason::NotDelivered => unreachable!("handled above"),
     };
     Some(Expected {
         model: PricingModel::Pmp,

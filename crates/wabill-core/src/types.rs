@@ -160,7 +160,6 @@ pub enum Reason {
     FreeTier,
     FreeService,
     NotDelivered,
-    OutsideCsw,
 }
 
 impl Reason {
@@ -173,7 +172,6 @@ impl Reason {
             Reason::FreeTier => "free_tier",
             Reason::FreeService => "free_service",
             Reason::NotDelivered => "not_delivered",
-            Reason::OutsideCsw => "outside_csw",
         }
     }
 }
