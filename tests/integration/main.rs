@@ -19,3 +19,4 @@ mod report;
 mod rules;
 mod scale;
 mod tidy;
+mod webhooks_2026;

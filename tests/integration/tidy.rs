@@ -293,7 +293,12 @@ fn src_layers_form_a_dag() {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in rust_files(&src) {
         let rel = f.strip_prefix(&src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let layer = first.trim_end_matches(".rs").to_string();
         let text = std::fs::read_to_string(&f).unwrap();
         for (i, _) in text.match_indices("crate::") {
@@ -314,7 +319,10 @@ fn src_layers_form_a_dag() {
         done: &mut BTreeSet<String>,
     ) {
         if let Some(at) = path.iter().position(|p| p == n) {
-            panic!("import circle between layers: {} → {n}", path[at..].join(" → "));
+            panic!(
+                "import circle between layers: {} → {n}",
+                path[at..].join(" → ")
+            );
         }
         if done.contains(n) {
             return;
@@ -330,5 +338,8 @@ fn src_layers_form_a_dag() {
     for n in edges.keys() {
         visit(n, &edges, &mut Vec::new(), &mut done);
     }
-    assert!(edges.contains_key("cmd"), "the scan found the layers: {edges:?}");
+    assert!(
+        edges.contains_key("cmd"),
+        "the scan found the layers: {edges:?}"
+    );
 }

@@ -288,11 +288,39 @@ fn cbp9_a_carried_utility_conversation_covers_an_entry_point_reply_which_still_o
     let after_carried = log.template(at("2025-07-01T21:00:00Z"), "utility");
     let result = run(&log, &utc_waba(), &Rates::standard());
     check(&result, opener, "charged", "utility", CHARGED, dec!(0.0014));
-    check(&result, reply, "in_conversation", "utility", NOT_A_UNIT, Decimal::ZERO);
+    check(
+        &result,
+        reply,
+        "in_conversation",
+        "utility",
+        NOT_A_UNIT,
+        Decimal::ZERO,
+    );
     assert_eq!(outcome(&result, reply).rulebook, "cbp-2024");
-    check(&result, marketing, "free_entry_point", "free_entry_point", FREE, Decimal::ZERO);
-    check(&result, covered, "in_conversation", "utility", NOT_A_UNIT, Decimal::ZERO);
-    check(&result, after_carried, "free_entry_point", "free_entry_point", FREE, Decimal::ZERO);
+    check(
+        &result,
+        marketing,
+        "free_entry_point",
+        "free_entry_point",
+        FREE,
+        Decimal::ZERO,
+    );
+    check(
+        &result,
+        covered,
+        "in_conversation",
+        "utility",
+        NOT_A_UNIT,
+        Decimal::ZERO,
+    );
+    check(
+        &result,
+        after_carried,
+        "free_entry_point",
+        "free_entry_point",
+        FREE,
+        Decimal::ZERO,
+    );
 }
 
 #[test]

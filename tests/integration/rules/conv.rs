@@ -106,7 +106,10 @@ fn conv3_chats_are_per_business_number() {
     log.number("n2");
     let other_number = log.text(t + hours(1));
     let result = run(&log, &utc_waba(), &Rates::standard());
-    assert_eq!(issues(&result), vec![("outside-csw".to_string(), other_number)]);
+    assert_eq!(
+        issues(&result),
+        vec![("outside-csw".to_string(), other_number)]
+    );
 }
 
 #[test]
@@ -115,7 +118,12 @@ fn conv4_a_non_template_outside_the_csw_is_reported_and_billed_as_if_the_window_
     // lacks the user's message: the text is reported and billed as an in-window non-template.
     let cases = [
         // pmp-2025: PMP-2 free service.
-        (at("2025-08-04T00:00:00Z"), "free_customer_service", FREE, Decimal::ZERO),
+        (
+            at("2025-08-04T00:00:00Z"),
+            "free_customer_service",
+            FREE,
+            Decimal::ZERO,
+        ),
         // pmp-2026: PMP-5 service, the number's allowance used first.
         (at("2026-10-05T00:00:00Z"), "free_tier", FREE, Decimal::ZERO),
         // cbp-2023: CBP-3 opens a service conversation (CBP-7: within the free tier).
@@ -142,9 +150,19 @@ fn conv4_an_outside_message_opens_no_csw() {
     let result = run(&log, &utc_waba(), &Rates::standard());
     assert_eq!(
         issues(&result),
-        vec![("outside-csw".to_string(), r1), ("outside-csw".to_string(), r2)]
+        vec![
+            ("outside-csw".to_string(), r1),
+            ("outside-csw".to_string(), r2)
+        ]
     );
-    check(&result, utility, "charged", "utility", CHARGED, dec!(0.0014));
+    check(
+        &result,
+        utility,
+        "charged",
+        "utility",
+        CHARGED,
+        dec!(0.0014),
+    );
 }
 
 #[test]
@@ -159,7 +177,10 @@ fn conv4_outside_service_messages_are_charged_after_the_allowance_under_pmp_2026
     }
     let result = run(&log, &utc_waba(), &Rates::standard());
     let o = outcome(&result, last);
-    assert_eq!((o.reason.as_str(), o.billed_as.as_str(), o.unit), ("charged", "service", CHARGED));
+    assert_eq!(
+        (o.reason.as_str(), o.billed_as.as_str(), o.unit),
+        ("charged", "service", CHARGED)
+    );
     assert!(o.price > Decimal::ZERO, "{o:?}");
     assert_eq!(result.issues.len(), 1001);
 }
