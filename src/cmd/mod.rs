@@ -218,3 +218,24 @@ pub fn handle_rejects(file: &str, rejects: &[Reject], path: &Path) -> Result<usi
     }
     Ok(n)
 }
+
+/// A file of which nothing could be read is an error, not a zero bill: every one of its `rows`
+/// data rows was rejected (the rejects file is written first). Names the first reasons.
+pub fn nothing_read(file: &str, rows: u64, rejects: &[Reject]) -> Result<()> {
+    if rows == 0 || (rejects.len() as u64) < rows {
+        return Ok(());
+    }
+    let mut reasons: Vec<&str> = Vec::new();
+    for r in rejects {
+        if !reasons.contains(&r.message.as_str()) {
+            reasons.push(&r.message);
+        }
+        if reasons.len() == 3 {
+            break;
+        }
+    }
+    anyhow::bail!(
+        "{file}: nothing could be billed: all {rows} row(s) were rejected (first reasons: {})",
+        reasons.join("; ")
+    )
+}

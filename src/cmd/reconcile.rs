@@ -93,6 +93,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         &log.rejects,
         &default_rejects_path(&args.log, None),
     )?;
+    crate::cmd::nothing_read(&log.path, log.rows, &log.rejects)?;
     let r = service::price(log, inputs, forced, None).map_err(|e| match e {
         BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
     })?;

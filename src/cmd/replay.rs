@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 use crate::billing::engine::{BillingError, Line};
 use crate::billing::types::Rulebook;
 use crate::cmd::{
-    default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
-    progress, read_options, trace, OutputFormat as Format,
+    default_rejects_path, handle_rejects, load_inputs, missing_rates, nothing_read, notice,
+    parse_rulebook, progress, read_options, trace, OutputFormat as Format,
 };
 use crate::io::log::{LogFormat, ReadOptions};
 use crate::replay::ledger;
@@ -155,6 +155,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         let summary = run_partitioned(&args, format, &inputs, forced, parts)?;
         let file = args.log.display().to_string();
         let rejected = handle_rejects(&file, &summary.rejects, &rejects_path)?;
+        nothing_read(&file, summary.messages.rows, &summary.rejects)?;
         let report = json(&summary, &inputs, forced);
         return finish(&args, &report, &summary.lines, rejected);
     }
@@ -169,6 +170,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     pb.finish_and_clear();
     trace("read", t0);
     let rejected = handle_rejects(&log.path, &log.rejects, &rejects_path)?;
+    nothing_read(&log.path, log.rows, &log.rejects)?;
     let t0 = std::time::Instant::now();
     let r = service::price(log, inputs, forced, args.rates_at).map_err(|e| match e {
         BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),

@@ -37,6 +37,17 @@ pub(crate) trait RowSink<'a> {
         let row = self.next_row();
         self.reject(Reject::unreadable(row, message, record));
     }
+    /// Reject a line that cannot be split into fields, naming the column and value at fault.
+    fn reject_line(&mut self, column: String, value: String, message: String, record: String) {
+        let row = self.next_row();
+        self.reject(Reject {
+            row,
+            column,
+            value,
+            message,
+            record,
+        });
+    }
     /// Validate and add one row.
     fn push(&mut self, f: &Fields, record: &dyn Fn() -> String) {
         let parsed = parse_row(f, &self.rules());
