@@ -23,7 +23,7 @@ enum Command {
     /// Exit code 0: no differences; 1: differences (or unreadable lines in Meta's files);
     /// 2: error.
     Reconcile(cmd::reconcile::ReconcileArgs),
-    /// Manage rate cards: import Meta's files, list, show.
+    /// Manage rate cards: import Meta's files, check, list, show.
     #[command(subcommand)]
     Rates(cmd::rates::RatesCmd),
     /// Generate seeded synthetic traffic from a scenario file.

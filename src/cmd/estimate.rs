@@ -10,9 +10,8 @@ use clap::Args;
 use crate::billing::engine::Context;
 use crate::billing::estimate::{estimate, EstimateError, Volume, Volumes};
 use crate::cmd::{
-    load_accounts, missing_rates, parse_rulebook, print_stdout, rates_dir, OutputFormat,
+    load_accounts, load_rates, missing_rates, parse_rulebook, print_stdout, OutputFormat,
 };
-use crate::io::rates_dir;
 use crate::io::volumes_file::parse_volumes;
 use crate::report::estimate as render;
 use crate::report::missing_rates::Remedy;
@@ -64,7 +63,7 @@ pub fn run(args: EstimateArgs) -> Result<i32> {
     let volumes = volumes(&args)?;
     let accounts = load_accounts(args.accounts.as_deref())?;
     let currency = accounts.currency()?;
-    let rates = rates_dir::load(&rates_dir(args.rates.as_deref()))?;
+    let rates = load_rates(args.rates.as_deref())?;
     if !rates.book.cards.iter().any(|c| c.currency == currency) {
         bail!(
             "no rate card in {} for currency {currency} (have: {})",

@@ -121,11 +121,21 @@ pub fn notice(msg: impl std::fmt::Display) {
     eprintln!("wabill: {msg}");
 }
 
+/// The rates directory (`--rates`, else the default), loaded; what it left aside (leftovers of
+/// an interrupted import, markets no number maps to) printed as notices.
+pub fn load_rates(arg: Option<&Path>) -> Result<crate::io::rates_dir::RatesDir> {
+    let rates = crate::io::rates_dir::load(&rates_dir(arg))?;
+    for n in &rates.notes {
+        notice(n);
+    }
+    Ok(rates)
+}
+
 /// The accounts and rates of a replay, loaded and checked against each other (CONV-6).
 pub fn load_inputs(accounts: Option<&Path>, rates: Option<&Path>) -> Result<Inputs> {
     let accounts = load_accounts(accounts)?;
     accounts.currency()?;
-    let rates = crate::io::rates_dir::load(&rates_dir(rates))?;
+    let rates = load_rates(rates)?;
     Inputs::new(accounts, rates)
 }
 

@@ -1,21 +1,35 @@
-//! `wabill rates import | list | show`: manage and inspect the rates directory. The listings
-//! are rendered by `report::rates`.
+//! `wabill rates import | check | list | show`: manage, check and inspect the rates directory.
+//! The listings and the check's findings are rendered by `report::rates`.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context as _, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
 
 use crate::billing::markets::MarketId;
-use crate::cmd::{notice, print_stdout, rates_dir};
-use crate::io::rates_dir;
+use crate::cmd::{load_rates, notice, print_stdout, rates_dir};
+use crate::io::rates_dir::{self, ImportOptions};
 use crate::report;
 
 #[derive(Debug, Clone, Subcommand)]
 pub enum RatesCmd {
     /// Add Meta's `Pricing.csv` and/or `Tier Pricing.csv`, unchanged, as the card of a currency
-    /// and date (replacing an existing card of that currency and date).
+    /// and date.
+    #[command(
+        long_about = "Add Meta's `Pricing.csv` and/or `Tier Pricing.csv`, unchanged, as \
+the card of a currency and date.
+
+The card is checked before anything is written (every market once, every tier table for a market \
+of the card and of market_map.csv, bands without gaps or overlaps, rates exact and in range) and \
+written as a unit: a failed import leaves the rates directory as it was.
+
+A currency the files name (a `Currency` cell such as `€`, a title such as `… in EUR …`) that \
+contradicts --currency is refused unless --currency-mismatch-ok confirms it. An existing card of \
+that currency and date is replaced only with --replace, and not from a Pricing.csv alone when the \
+card has a tier table (give the Tier Pricing.csv too). A Tier Pricing.csv alone adds a tier table \
+to an existing card (or, with --replace, replaces its tier table)."
+    )]
     Import {
         /// Meta's files (the kind of each is recognised from its content).
         #[arg(required = true)]
@@ -27,6 +41,35 @@ pub enum RatesCmd {
         #[arg(long)]
         effective: NaiveDate,
         /// Rates directory to add the card to (default: the project's `rates/`).
+        #[arg(long)]
+        rates: Option<PathBuf>,
+        /// Replace the card of that currency and date if there is one.
+        #[arg(long)]
+        replace: bool,
+        /// Import even though the files name another currency than --currency.
+        #[arg(long)]
+        currency_mismatch_ok: bool,
+    },
+    /// Check a whole rates directory and list every problem (file, line, value, why).
+    #[command(
+        long_about = "Check a whole rates directory and list every problem: file, line, \
+column, value and why. The same checks run before every replay, which refuses a directory with a \
+problem.
+
+Checked: folder names (<CUR>/ in capitals, card folders named exactly YYYY-MM-DD, one per date); \
+market_map.csv; each card's rates.csv and tiers.csv (known columns, each once; every row as wide \
+as the header; a last line cut short; every market once; currency and date cells agreeing with \
+the folders; rates exact to 6 decimals and at most 1000000000 per message); each tier table (for \
+a market of the card and of market_map.csv, a tiered category, bands from 0 or 1 without gaps, \
+overlaps or duplicates).
+
+Notes (printed, not problems): folders left by an interrupted import, empty card folders, card \
+markets that market_map.csv does not name.
+
+Exit code 0: no problem; 2: problems (or no rates directory)."
+    )]
+    Check {
+        /// Rates directory to check (default: the project's `rates/`).
         #[arg(long)]
         rates: Option<PathBuf>,
     },
@@ -57,9 +100,39 @@ pub fn run(cmd: RatesCmd) -> Result<i32> {
             currency,
             effective,
             rates,
-        } => import(&files, &currency, effective, rates.as_deref()),
+            replace,
+            currency_mismatch_ok,
+        } => {
+            let source = files
+                .iter()
+                .map(|f| {
+                    f.file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+                .join("+");
+            let opts = ImportOptions {
+                currency: &currency,
+                date: effective,
+                source: &source,
+                replace,
+                currency_mismatch_ok,
+            };
+            import(&files, &opts, rates.as_deref())
+        }
+        RatesCmd::Check { rates } => {
+            let root = rates_dir(rates.as_deref());
+            let check = rates_dir::check(&root);
+            print_stdout(&report::rates::check(&root, &check))?;
+            Ok(if check.findings.problems.is_empty() {
+                0
+            } else {
+                2
+            })
+        }
         RatesCmd::List { rates } => {
-            let d = rates_dir::load(&rates_dir(rates.as_deref()))?;
+            let d = load_rates(rates.as_deref())?;
             print_stdout(&report::rates::list(&d.root, &d.book))?;
             Ok(0)
         }
@@ -72,26 +145,21 @@ pub fn run(cmd: RatesCmd) -> Result<i32> {
     }
 }
 
-fn import(
-    files: &[PathBuf],
-    currency: &str,
-    effective: NaiveDate,
-    rates: Option<&Path>,
-) -> Result<i32> {
+fn import(files: &[PathBuf], opts: &ImportOptions, rates: Option<&Path>) -> Result<i32> {
     let root = rates_dir(rates);
-    let source = files
-        .iter()
-        .map(|f| {
-            f.file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join("+");
-    let rep = rates_dir::import(&root, files, currency, effective, &source)?;
+    let rep = rates_dir::import(&root, files, opts)?;
+    for n in &rep.notices {
+        notice(n);
+    }
     if rep.replaced {
         notice(format_args!(
             "replaced the existing card {}",
+            rep.dir.display()
+        ));
+    }
+    if rep.added_tiers {
+        notice(format_args!(
+            "added a tier table to the existing card {}",
             rep.dir.display()
         ));
     }
@@ -106,8 +174,11 @@ fn import(
         rep.tier_tables,
         rep.dir.display()
     ))?;
-    // Prove the directory still loads.
-    rates_dir::load(&root)?;
+    // The card was checked before it was written; the rest of the directory is checked here.
+    rates_dir::load(&root).context(
+        "the card was imported, but the rates directory has problems elsewhere \
+         (`wabill rates check` lists them)",
+    )?;
     Ok(0)
 }
 
@@ -117,7 +188,7 @@ fn show(
     currency: &str,
     rates: Option<&Path>,
 ) -> Result<i32> {
-    let d = rates_dir::load(&rates_dir(rates))?;
+    let d = load_rates(rates)?;
     let date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let cur = currency.to_ascii_uppercase();
     let Some(ci) = d.book.card_at(&cur, date) else {

@@ -1,5 +1,6 @@
-//! The rate cards for people (`wabill rates list | show`): the cards of a rates directory, and
-//! the rates of one card for some markets with their volume-tier bands.
+//! The rate cards for people (`wabill rates list | show | check`): the cards of a rates
+//! directory, the rates of one card for some markets with their volume-tier bands, and what a
+//! check of the directory found.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -9,6 +10,7 @@ use chrono::NaiveDate;
 use crate::billing::markets::MarketId;
 use crate::billing::rates::{Cell, RateBook, RateCard};
 use crate::billing::types::RateColumn;
+use crate::io::rates_dir::Check;
 
 /// `rates list`: one line per card (currency, date, markets, tier tables, columns).
 pub fn list(root: &Path, book: &RateBook) -> String {
@@ -35,6 +37,32 @@ pub fn list(root: &Path, book: &RateBook) -> String {
             cols.join(" ")
         );
     }
+    out
+}
+
+/// `rates check`: one line per problem (file, line, column, value, why), one per note, then a
+/// count.
+pub fn check(root: &Path, check: &Check) -> String {
+    let mut out = String::new();
+    for p in &check.findings.problems {
+        let _ = writeln!(out, "{p}");
+    }
+    for n in &check.findings.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    let problems = check.findings.problems.len();
+    let _ = writeln!(
+        out,
+        "rates directory {}: {} card(s) load, {} problem(s){}",
+        root.display(),
+        check.cards,
+        problems,
+        if problems == 0 {
+            ""
+        } else {
+            ": replays refuse this directory until they are fixed"
+        }
+    );
     out
 }
 

@@ -268,18 +268,21 @@ fn rate2_meta_files_import_and_replay_against_them() {
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("imported 47 market(s) and 1 tier table(s)")
     );
-    // Importing again replaces the card, with a notice.
+    // Importing again replaces the card only with --replace (and, as the card has a tier
+    // table, with its Tier Pricing.csv too: issue 19), with a notice.
     let again = wabill_with(
         &[
             "rates",
             "import",
             meta.join("Pricing.csv").to_str().unwrap(),
+            meta.join("Tier Pricing.csv").to_str().unwrap(),
             "--currency",
             "usd",
             "--effective",
             "2026-10-01",
             "--rates",
             rates.to_str().unwrap(),
+            "--replace",
         ],
         "1",
     );

@@ -16,6 +16,7 @@ mod readme;
 mod reconcile;
 mod regression;
 mod reliability_readers;
+mod reliability_r_rates;
 mod report;
 mod rules;
 mod scale;

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::common::{stderr, wabill};
+use crate::common::stderr;
 
 const HEADER: &str = "timestamp,direction,user,type,category,status,waba,id\n";
 

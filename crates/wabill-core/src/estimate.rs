@@ -28,7 +28,7 @@ use super::markets::{MarketId, MarketTable};
 use super::model::{Line, MissingRate};
 use super::money::Money;
 use super::pricing::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
-use super::pricing::tiers::{graduated, TierCounters};
+use super::pricing::tiers::{graduated, TierCounters, Ungraduated};
 use super::pricing::MissingRates;
 use super::rates::RateCard;
 use super::rulebook::{rulebook_on, Rulebook};
@@ -268,15 +268,21 @@ struct Priced {
     bands: Result<Vec<BandUse>, (Option<u64>, u64)>,
 }
 
-/// Price `n` messages of a checked volume with the card in force.
-fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) -> Priced {
+/// Price `n` messages of a checked volume with the card in force; `Err` when a band's amount
+/// does not fit exact money: `Err((rate, messages))` (PMP-4's rate × messages, checked).
+fn price(
+    c: &Checked,
+    n: u64,
+    card: Option<&RateCard>,
+    counters: &mut Counters,
+) -> Result<Priced, (Money, u64)> {
     let all_charged = |rule, bands| Priced {
         rule,
         charged: n,
         free: 0,
         bands,
     };
-    match c.col {
+    Ok(match c.col {
         RateColumn::Service if c.rulebook == Rulebook::Pmp2025 => Priced {
             // PMP-2: non-template messages are free.
             rule: Rule::Pmp2,
@@ -301,12 +307,18 @@ fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) 
             match card.and_then(|card| card.tiers(c.market, c.col)) {
                 Some(bands) if n > 0 => all_charged(
                     Rule::Pmp4,
-                    graduated(bands, first, n).map_err(|k| (Some(k), first + n - k)),
+                    match graduated(bands, first, n) {
+                        Ok(bands) => Ok(bands),
+                        Err(Ungraduated::Beyond(k)) => Err((Some(k), first + n - k)),
+                        Err(Ungraduated::Overflow { rate, messages }) => {
+                            return Err((rate, messages))
+                        }
+                    },
                 ),
                 _ => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
             }
         }
-    }
+    })
 }
 
 /// Prices `volumes` under the rulebook in force each month (or `ctx.forced`).
@@ -326,7 +338,13 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
             .rates
             .card_at(&currency, c.date)
             .map(|i| &ctx.rates.cards[i]);
-        let priced = price(&c, v.messages, card, &mut counters);
+        let priced = price(&c, v.messages, card, &mut counters).map_err(|(rate, messages)| {
+            value_err(
+                &format!("{}.messages", v.origin),
+                v.messages,
+                format!("{messages} messages at the tier rate {rate} do not fit exact money"),
+            )
+        })?;
         let bands = priced.bands.unwrap_or_else(|(beyond_tier, messages)| {
             missing.add(MissingRate {
                 market: ctx.markets.name(c.market).to_string(),

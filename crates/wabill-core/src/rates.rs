@@ -28,6 +28,122 @@ pub struct Band {
     pub rate: Money,
 }
 
+/// Why one band of a tier table cannot stand ([`check_bands`]). Indices name bands of the
+/// slice checked; the caller says where each one is written (a file and line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BandProblem {
+    /// `to` is below `from`.
+    EndsBeforeStart,
+    /// The lowest band starts above 1: the month's first messages are in no band.
+    StartsLate,
+    /// The same range as band `of`.
+    Duplicate { of: usize },
+    /// Shares messages with band `with` (or follows `with`, which is open-ended).
+    Overlap { with: usize },
+    /// Messages between band `after` and this one are in no band.
+    Gap { after: usize },
+}
+
+/// One problem of a tier table: the band (an index into the bands checked) and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BandIssue {
+    pub band: usize,
+    pub problem: BandProblem,
+}
+
+impl BandIssue {
+    /// The issue in words; `at(i)` names where band `i` is written (e.g. `line 4`).
+    pub fn explain(&self, bands: &[Band], at: impl Fn(usize) -> String) -> String {
+        let b = bands[self.band];
+        let range = |b: &Band| match b.to {
+            Some(t) => format!("{}..{t}", b.from),
+            None => format!("{}.. (open-ended)", b.from),
+        };
+        match self.problem {
+            BandProblem::EndsBeforeStart => {
+                format!("band ends before it starts ({})", range(&b))
+            }
+            BandProblem::StartsLate => format!(
+                "the first band starts at {}: messages 1 to {} of the month are in no band \
+                 (the first band starts at 0 or 1)",
+                b.from,
+                b.from - 1
+            ),
+            BandProblem::Duplicate { of } => format!(
+                "duplicate band: {} is already the band on {}",
+                range(&b),
+                at(of)
+            ),
+            BandProblem::Overlap { with } => format!(
+                "overlapping bands: {} shares messages with {} on {}",
+                range(&b),
+                range(&bands[with]),
+                at(with)
+            ),
+            BandProblem::Gap { after } => {
+                let end = bands[after].to.unwrap_or(u64::MAX);
+                format!(
+                    "gap in the tier table: messages {} to {} of the month are in no band \
+                     (the band on {} ends at {end}, this one starts at {})",
+                    end.saturating_add(1),
+                    b.from - 1,
+                    at(after),
+                    b.from
+                )
+            }
+        }
+    }
+}
+
+/// PMP-4: a tier table must cover the month's messages from the first on, without gaps or
+/// overlaps: the lowest band starts at 0 or 1, each next at the previous end + 1, nothing after
+/// an open end. The bands may be given in any order; every problem is returned, each once, in
+/// the order of the bands' starts. (A table may end with a closed band: a partial table, whose
+/// end is a missing rate, RATE-4.)
+pub fn check_bands(bands: &[Band]) -> Vec<BandIssue> {
+    let mut issues = Vec::new();
+    let mut order: Vec<usize> = Vec::with_capacity(bands.len());
+    for (i, b) in bands.iter().enumerate() {
+        if b.to.is_some_and(|t| t < b.from) {
+            issues.push(BandIssue {
+                band: i,
+                problem: BandProblem::EndsBeforeStart,
+            });
+        } else {
+            order.push(i);
+        }
+    }
+    order.sort_by_key(|&i| (bands[i].from, bands[i].to.unwrap_or(u64::MAX), i));
+    // The band reaching furthest so far: (index, last message covered; `None` = open end).
+    let mut reach: Option<(usize, Option<u64>)> = None;
+    for &i in &order {
+        let b = bands[i];
+        let problem = match reach {
+            None if b.from > 1 => Some(BandProblem::StartsLate),
+            None => None,
+            Some((j, _)) if bands[j].from == b.from && bands[j].to == b.to => {
+                Some(BandProblem::Duplicate { of: j })
+            }
+            Some((j, None)) => Some(BandProblem::Overlap { with: j }),
+            Some((j, Some(end))) if b.from <= end => Some(BandProblem::Overlap { with: j }),
+            Some((j, Some(end))) if b.from > end + 1 => Some(BandProblem::Gap { after: j }),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            issues.push(BandIssue { band: i, problem });
+        }
+        let further = match (reach, b.to) {
+            (None, _) | (Some((_, Some(_))), None) => true,
+            (Some((_, Some(end))), Some(t)) => t > end,
+            (Some((_, None)), _) => false,
+        };
+        if further {
+            reach = Some((i, b.to));
+        }
+    }
+    issues
+}
+
 #[derive(Debug, Clone)]
 pub struct RateCard {
     pub currency: String,
@@ -147,6 +263,59 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn band(from: u64, to: Option<u64>) -> Band {
+        Band {
+            from,
+            to,
+            rate: Money(1),
+        }
+    }
+
+    #[test]
+    fn pmp4_tier_tables_are_contiguous_from_the_first_message() {
+        let ok = [band(101, None), band(0, Some(100))];
+        assert!(check_bands(&ok).is_empty());
+        assert!(check_bands(&[band(1, Some(10))]).is_empty());
+        let gap = [band(0, Some(100)), band(200, None)];
+        let issues = check_bands(&gap);
+        assert_eq!(
+            issues,
+            vec![BandIssue {
+                band: 1,
+                problem: BandProblem::Gap { after: 0 }
+            }]
+        );
+        let at = |i: usize| format!("line {}", i + 2);
+        assert_eq!(
+            issues[0].explain(&gap, at),
+            "gap in the tier table: messages 101 to 199 of the month are in no band \
+             (the band on line 2 ends at 100, this one starts at 200)"
+        );
+        let dup = [band(0, Some(100)), band(0, Some(100)), band(101, None)];
+        assert_eq!(
+            check_bands(&dup)[0].problem,
+            BandProblem::Duplicate { of: 0 }
+        );
+        let overlap = [band(0, Some(100)), band(50, Some(200))];
+        assert_eq!(
+            check_bands(&overlap)[0].problem,
+            BandProblem::Overlap { with: 0 }
+        );
+        let after_open = [band(0, None), band(100, Some(200))];
+        assert_eq!(
+            check_bands(&after_open)[0].problem,
+            BandProblem::Overlap { with: 0 }
+        );
+        assert_eq!(
+            check_bands(&[band(5, Some(10))])[0].problem,
+            BandProblem::StartsLate
+        );
+        assert_eq!(
+            check_bands(&[band(0, Some(10)), band(11, Some(3))])[0].problem,
+            BandProblem::EndsBeforeStart
+        );
     }
 
     #[test]

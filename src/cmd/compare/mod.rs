@@ -19,8 +19,8 @@ use rayon::prelude::*;
 
 use crate::billing::engine::BillingError;
 use crate::billing::types::Rulebook;
-use crate::cmd::{load_accounts, notice, parse_rulebook, print_stdout, rates_dir, OutputFormat};
-use crate::io::rates_dir::{self, RatesDir};
+use crate::cmd::{load_accounts, load_rates, notice, parse_rulebook, print_stdout, OutputFormat};
+use crate::io::rates_dir::RatesDir;
 use crate::report::compare::{self, Variant};
 use crate::report::missing_rates::MissingRates;
 
@@ -116,7 +116,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         Some(p) => Some(load_accounts(Some(p))?),
         None => None,
     };
-    let rates = rates_dir::load(&rates_dir(args.rates.as_deref()))?;
+    let rates = load_rates(args.rates.as_deref())?;
     let vary: Vec<(String, Vec<String>)> = args
         .vary
         .iter()

@@ -10,6 +10,12 @@ use crate::billing::money::Money;
 /// Most decimal places a rate may be written with.
 pub const MAX_RATE_DECIMALS: u32 = 6;
 
+/// The largest rate wabill accepts, in units of the card's currency per message (10⁹: far
+/// above any real rate in any currency, and small enough that a rate is exact money). Shared by
+/// Meta's files and the rates directory's own. (The bound on rates, fees and volumes is meant
+/// to live in the core's `money.rs` as `MAX_RATE`; until then it is here.)
+pub const MAX_RATE: u64 = 1_000_000_000;
+
 /// One rate cell of `Pricing.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RateCell {
@@ -27,7 +33,7 @@ pub(super) fn is_not_offered(value: &str) -> bool {
 }
 
 /// A rate as written: digits with an optional fraction of at most [`MAX_RATE_DECIMALS`] places.
-pub(super) fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
+pub(crate) fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
     let v = value.trim();
     if v.starts_with('-') {
         return Err("negative rate".into());
@@ -54,6 +60,11 @@ pub(super) fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
         }
     }
     let rate = Decimal::from_str(v).map_err(|_| "rate out of range".to_string())?;
+    if rate > Decimal::from(MAX_RATE) {
+        return Err(format!(
+            "rate out of range (at most {MAX_RATE} per message)"
+        ));
+    }
     // RATE-3: a rate must be exact money (integer micro-units in an i64), or the rates directory
     // it is imported into could not be loaded any more.
     Money::from_decimal(rate).map_err(|_| "rate out of range".to_string())?;
@@ -61,7 +72,7 @@ pub(super) fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
 }
 
 /// A `Pricing.csv` rate cell: a rate, `n/a` or blank.
-pub(super) fn parse_rate_cell(value: &str) -> Result<RateCell, String> {
+pub(crate) fn parse_rate_cell(value: &str) -> Result<RateCell, String> {
     let v = value.trim();
     if v.is_empty() {
         Ok(RateCell::Unknown)
@@ -73,7 +84,7 @@ pub(super) fn parse_rate_cell(value: &str) -> Result<RateCell, String> {
 }
 
 /// A message count: digits, optionally grouped by thousands with commas (`"100,000"`).
-pub(super) fn parse_volume(value: &str) -> Result<u64, String> {
+pub(crate) fn parse_volume(value: &str) -> Result<u64, String> {
     let v = value.trim();
     let bad = || "not a message count (expected digits such as 100,000)".to_string();
     if v.is_empty() {
@@ -94,7 +105,7 @@ pub(super) fn parse_volume(value: &str) -> Result<u64, String> {
 }
 
 /// An open end is written `--` (an en or em dash is accepted too).
-pub(super) fn is_open_end(value: &str) -> bool {
+pub(crate) fn is_open_end(value: &str) -> bool {
     let v = value.trim();
     !v.is_empty() && v.chars().all(|c| matches!(c, '-' | '–' | '—'))
 }
@@ -146,6 +157,7 @@ mod tests {
         assert_eq!(parse_rate_cell("N/A"), Ok(RateCell::NotOffered));
         assert_eq!(parse_rate_cell("  "), Ok(RateCell::Unknown));
         assert_eq!(parse_rate_cell("0"), Ok(RateCell::Rate(Decimal::ZERO)));
+        assert!(parse_rate_cell("1000000000").is_ok());
         for bad in [
             "abc",
             "0.1234567",
@@ -156,6 +168,8 @@ mod tests {
             "1.",
             "$0.01",
             "1_0",
+            "9223372036854",
+            "1000000000.000001",
         ] {
             assert!(parse_rate_cell(bad).is_err(), "{bad}");
         }

@@ -15,22 +15,27 @@
 //! line break starts on the line given), and, for a cell, the column and the offending value.
 //!
 //! `records` reads the CSV with its lines, `cells` checks values, `pricing` and `tiers` read one
-//! file each; this file detects which file a text is.
+//! file each, `currency` finds the currency a file names; this file detects which file a text
+//! is. The rates directory's own files are read with the same records and cells.
 
 mod cells;
+mod currency;
 mod pricing;
 mod records;
 mod tiers;
 
 pub use crate::billing::types::RateColumn;
-pub use cells::{RateCell, MAX_RATE_DECIMALS};
+pub(crate) use cells::{is_open_end, parse_decimal_rate, parse_rate_cell, parse_volume};
+pub use cells::{RateCell, MAX_RATE, MAX_RATE_DECIMALS};
+pub use currency::{currency_code, currency_mentions, CurrencyMention};
 pub use pricing::{parse_pricing, PricingRow};
 pub use records::MetaLayoutError;
+pub(crate) use records::{read_records, Record};
 pub use tiers::{parse_tier_pricing, TierRow};
 
 use crate::billing::types::normalize_name;
 
-use records::{is_market_header, read_records};
+use records::is_market_header;
 use tiers::is_tier_header;
 
 /// Which of Meta's rate-card files a text is.

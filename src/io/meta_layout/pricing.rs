@@ -78,9 +78,9 @@ fn pricing_header(record: &Record) -> Result<Option<PricingHeader>, MetaLayoutEr
 /// cell [`RateCell::Unknown`]. Entirely blank rows are skipped; a row with values but no
 /// market name is an error.
 pub fn parse_pricing(text: &str) -> Result<Vec<PricingRow>, MetaLayoutError> {
-    let records = read_records(text)?;
-    let last_line = records.last_line;
-    let records = records.records;
+    let all = read_records(text)?;
+    let last_line = all.last_line;
+    let records = &all.records;
     let mut header = None;
     for (i, record) in records.iter().enumerate() {
         if let Some(h) = pricing_header(record)? {
@@ -92,6 +92,7 @@ pub fn parse_pricing(text: &str) -> Result<Vec<PricingRow>, MetaLayoutError> {
         return Err(MetaLayoutError::NoHeader { line: last_line });
     };
     let header_line = records[header_index].line;
+    all.check_not_truncated(records[header_index].cells.len())?;
     let currency = header
         .currency
         .ok_or_else(|| MetaLayoutError::MissingColumn {

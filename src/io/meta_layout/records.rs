@@ -43,6 +43,16 @@ pub enum MetaLayoutError {
 
     #[error("line {line}: malformed CSV: {message}")]
     Csv { line: usize, message: String },
+
+    #[error(
+        "line {line}: the last line has {cells} of the header's {width} cells and no line break \
+         after it: the file looks cut short (truncated); download it again"
+    )]
+    Truncated {
+        line: usize,
+        cells: usize,
+        width: usize,
+    },
 }
 
 impl MetaLayoutError {
@@ -55,35 +65,58 @@ impl MetaLayoutError {
             | MetaLayoutError::MissingColumn { line, .. }
             | MetaLayoutError::DuplicateColumn { line, .. }
             | MetaLayoutError::Cell { line, .. }
-            | MetaLayoutError::Csv { line, .. } => *line,
+            | MetaLayoutError::Csv { line, .. }
+            | MetaLayoutError::Truncated { line, .. } => *line,
         }
     }
 }
 
 /// One CSV record with the physical line it starts on.
-pub(super) struct Record {
-    pub(super) line: usize,
-    pub(super) cells: Vec<String>,
+pub(crate) struct Record {
+    pub(crate) line: usize,
+    pub(crate) cells: Vec<String>,
 }
 
 impl Record {
-    pub(super) fn get(&self, i: usize) -> &str {
+    /// Cell `i`, trimmed; `""` past the end of the record.
+    pub(crate) fn get(&self, i: usize) -> &str {
         self.cells.get(i).map(|s| s.trim()).unwrap_or("")
     }
 
-    pub(super) fn is_blank(&self) -> bool {
+    pub(crate) fn is_blank(&self) -> bool {
         self.cells.iter().all(|c| c.trim().is_empty())
     }
 }
 
 /// The records of a file, and its number of lines (the line of the end, for errors about
 /// something missing).
-pub(super) struct Records {
-    pub(super) records: Vec<Record>,
-    pub(super) last_line: usize,
+pub(crate) struct Records {
+    pub(crate) records: Vec<Record>,
+    pub(crate) last_line: usize,
+    /// Whether the text ends with a line break (a last line without one may have been cut).
+    pub(crate) ends_with_break: bool,
 }
 
-pub(super) fn read_records(text: &str) -> Result<Records, MetaLayoutError> {
+impl Records {
+    /// A file cut short is detected by its last line: no line break after it, and fewer cells
+    /// than the header's `width` (a cut inside a cell that leaves every cell is caught by the
+    /// cell's own check, when it can be).
+    pub(crate) fn check_not_truncated(&self, width: usize) -> Result<(), MetaLayoutError> {
+        match self.records.last() {
+            Some(last) if !self.ends_with_break && !last.is_blank() && last.cells.len() < width => {
+                Err(MetaLayoutError::Truncated {
+                    line: last.line,
+                    cells: last.cells.len(),
+                    width,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The CSV records of a text (a leading BOM dropped), each with the line it starts on.
+pub(crate) fn read_records(text: &str) -> Result<Records, MetaLayoutError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -119,6 +152,7 @@ pub(super) fn read_records(text: &str) -> Result<Records, MetaLayoutError> {
     Ok(Records {
         records: out,
         last_line,
+        ends_with_break,
     })
 }
 
@@ -137,7 +171,7 @@ fn line_starts(text: &str) -> Vec<usize> {
 
 /// Header text for messages: line breaks folded (`"Authentication-\nInternational"` →
 /// `Authentication-International`, `"Market\n(per rate card)"` → `Market (per rate card)`).
-pub(super) fn display_name(s: &str) -> String {
+pub(crate) fn display_name(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() && !out.ends_with('-') {

@@ -356,6 +356,7 @@ fn check_contiguous(
 pub fn parse_tier_pricing(text: &str) -> Result<Vec<TierRow>, MetaLayoutError> {
     let records = read_records(text)?;
     let layout = Layout::find(&records.records, records.last_line)?;
+    records.check_not_truncated(layout.header.cells.len())?;
     let mut rows = Vec::new();
     let mut market: Option<String> = None;
     let mut previous: HashMap<(String, RateColumn), PreviousBand> = HashMap::new();
