@@ -6,6 +6,7 @@ use crate::billing::engine::Line;
 use crate::billing::money::{Money, MARKUP_ROUNDING};
 use crate::billing::provider::ProviderBill;
 use crate::billing::types::Rulebook;
+use crate::io::text::{csv_field, terminal};
 use crate::replay::Summary;
 
 pub use crate::replay::MessageCounts;
@@ -127,7 +128,7 @@ pub fn provider_lines(p: &JsonProvider, currency: &str, meta_total: &str) -> Str
     let name = if p.name.is_empty() {
         "provider".to_string()
     } else {
-        format!("provider {}", p.name)
+        format!("provider {}", terminal(&p.name))
     };
     let meta = Money::parse(meta_total).unwrap_or_default();
     let fees = Money::parse(&p.total).unwrap_or_default();
@@ -209,29 +210,23 @@ fn json_line(l: &Line) -> JsonLine {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// `--format csv`: one row per line of the breakdown.
+/// `--format csv` (and the report folder's `breakdown.csv`): one row per line of the
+/// breakdown, every cell formula-safe for a spreadsheet ([`csv_field`]).
 pub fn csv(lines: &[Line]) -> String {
     let mut out = String::from("month,waba,market,category,rulebook,charged,free,cost\n");
     for l in lines {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            l.month,
-            csv_field(&l.waba),
-            csv_field(&l.market),
-            l.category,
-            l.rulebook,
-            l.charged,
-            l.free,
-            l.cost
-        ));
+        let cells = [
+            l.month.clone(),
+            l.waba.clone(),
+            l.market.clone(),
+            l.category.to_string(),
+            l.rulebook.to_string(),
+            l.charged.to_string(),
+            l.free.to_string(),
+            l.cost.to_string(),
+        ];
+        out.push_str(&cells.map(|c| csv_field(&c)).join(","));
+        out.push('\n');
     }
     out
 }
@@ -244,10 +239,11 @@ pub fn table(report: &JsonReport) -> String {
     ];
     let mut month_totals: Vec<(String, u64, u64, Money)> = Vec::new();
     for l in &report.lines {
+        // Cells come from the accounts and the rate cards: escaped for the terminal.
         rows.push([
             l.month.clone(),
-            l.waba.clone(),
-            l.market.clone(),
+            terminal(&l.waba).into_owned(),
+            terminal(&l.market).into_owned(),
             l.category.clone(),
             l.rulebook.clone(),
             l.charged.to_string(),

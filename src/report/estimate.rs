@@ -149,25 +149,26 @@ pub fn table(e: &Estimate, provider: Option<&JsonProvider>) -> String {
     out
 }
 
-/// The CSV: Meta's lines only (the columns are a contract).
+/// The CSV: Meta's lines only (the columns are a contract), every cell formula-safe.
 pub fn csv(e: &Estimate) -> String {
     let mut out =
         String::from("month,waba,market,category,rulebook,messages,charged,free,rule,cost\n");
     for l in &e.lines {
         let x = &l.line;
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            x.month,
-            csv_field(&x.waba),
-            csv_field(&x.market),
-            x.category,
-            x.rulebook,
-            l.messages,
-            x.charged,
-            x.free,
-            l.rule,
-            x.cost
-        ));
+        let cells = [
+            x.month.clone(),
+            x.waba.clone(),
+            x.market.clone(),
+            x.category.to_string(),
+            x.rulebook.to_string(),
+            l.messages.to_string(),
+            x.charged.to_string(),
+            x.free.to_string(),
+            l.rule.to_string(),
+            x.cost.to_string(),
+        ];
+        out.push_str(&cells.map(|c| csv_field(&c)).join(","));
+        out.push('\n');
     }
     out
 }

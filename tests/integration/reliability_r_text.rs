@@ -1,0 +1,211 @@
+//! Issue 19, hostile text and numbers (r-text): formula injection in every CSV for a spreadsheet,
+//! control characters on the terminal, unassigned and invalid country data, conflicting Meta
+//! statuses, overflowing amounts and unusable WABA ids. Each test runs the real binary on a small
+//! file written for it.
+
+use std::path::Path;
+
+use super::common::{root, stderr, wabill};
+
+const HEADER: &str =
+    "timestamp,direction,user,type,category,status,entry_point,waba,number,country,id";
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// A log of `rows` under the full header.
+fn log(dir: &Path, rows: &[&str]) -> String {
+    let mut text = format!("{HEADER}\n");
+    for r in rows {
+        text.push_str(r);
+        text.push('\n');
+    }
+    write(dir, "log.csv", &text)
+}
+
+/// The cells of a CSV file, header included.
+fn csv_cells(path: &str) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .unwrap();
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+fn str_of(p: &std::path::PathBuf) -> &str {
+    p.to_str().unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. CSV formula injection
+// ---------------------------------------------------------------------------------------------
+
+/// Cells that a spreadsheet would run as formulas reach no CSV unquoted; numbers stay numbers.
+#[test]
+fn csv_formula_cells_are_neutralised_in_ledger_rejects_and_breakdown() {
+    let d = tmp();
+    let acc = write(
+        d.path(),
+        "acc.toml",
+        "[[waba]]\nid = \"@acme\"\ntimezone = \"UTC\"\ncurrency = \"USD\"\n",
+    );
+    let log = log(
+        d.path(),
+        &[
+            "2025-07-01T10:00:00Z,out,+919800000001,template,utility,delivered,,@acme,+911100000001,IN,=HYPERLINK(\"http://x\")",
+            "2025-07-01T11:00:00Z,out,+919800000002,-2+3,utility,delivered,,@acme,+911100000001,IN,w2",
+            "=1+2,out,+919800000003,template,utility,delivered,,@acme,+911100000001,IN,w3",
+        ],
+    );
+    let (ledger, rejects, report) = (
+        d.path().join("ledger.csv"),
+        d.path().join("rejects.csv"),
+        d.path().join("report"),
+    );
+    let o = wabill(&[
+        "replay",
+        &log,
+        "--accounts",
+        &acc,
+        "--ledger",
+        str_of(&ledger),
+        "--rejects",
+        str_of(&rejects),
+        "--report",
+        str_of(&report),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let l = csv_cells(str_of(&ledger));
+    assert_eq!(l[1][1], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(l[1][3], "'@acme");
+    assert_eq!(l[2][9], "'-2+3");
+    // Phone numbers and prices are plain numbers: unchanged.
+    assert_eq!(
+        (l[1][4].as_str(), l[1][5].as_str()),
+        ("+911100000001", "+919800000001")
+    );
+    assert!(l[1][15].parse::<f64>().is_ok(), "{:?}", l[1]);
+    let r = csv_cells(str_of(&rejects));
+    assert_eq!(r[1][3], "'=1+2");
+    assert!(r[1][5].starts_with("'=1+2,out,"), "{:?}", r[1]);
+    let b = csv_cells(str_of(&report.join("breakdown.csv")));
+    assert_eq!(b[1][1], "'@acme");
+    let o = wabill(&["replay", &log, "--accounts", &acc, "--format", "csv"]);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.lines().nth(1).unwrap().contains(",'@acme,"), "{out}");
+    assert!(!out.contains(",@acme"), "{out}");
+}
+
+/// `estimate --format csv`: a WABA id that looks like a formula is quoted; numbers are not.
+#[test]
+fn csv_formula_cells_are_neutralised_in_estimate_csv() {
+    let d = tmp();
+    let acc = write(
+        d.path(),
+        "acc.toml",
+        "[[waba]]\nid = \"+cmd\"\ncurrency = \"USD\"\n",
+    );
+    let o = wabill(&[
+        "estimate",
+        "--accounts",
+        &acc,
+        "--volume",
+        "2026-10,India,utility,1000",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let row: Vec<&str> = out.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(row[1], "'+cmd", "{out}");
+    assert_eq!(row[5], "1000");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. Terminal and table injection
+// ---------------------------------------------------------------------------------------------
+
+/// A rejected value with an escape sequence and a line break: escaped on stderr, so it neither
+/// drives the terminal nor forges a `wabill:` line.
+#[test]
+fn terminal_control_characters_in_rejected_values_are_escaped() {
+    let d = tmp();
+    let log = log(
+        d.path(),
+        &[
+            "2025-07-01T10:00:00Z,out,+919800000001,template,utility,delivered,,default,,IN,w1",
+            "\"\u{1b}]0;owned\u{7}\u{1b}[2J\nwabill: 0 row(s) rejected\",out,+919800000002,template,utility,delivered,,default,,IN,w2",
+        ],
+    );
+    let rejects = d.path().join("rejects.csv");
+    let o = wabill(&["replay", &log, "--rejects", str_of(&rejects)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(
+        err.contains("value `\\x1b]0;owned\\x07\\x1b[2J\\nwabill: 0 row(s) rejected`"),
+        "{err}"
+    );
+    for line in err.lines() {
+        assert!(line.starts_with("wabill: "), "{line:?}");
+        assert!(!line.starts_with("wabill: 0 row(s)"), "{err}");
+    }
+}
+
+/// Ids with line breaks and escapes in the reconcile table: one row per message, escaped.
+#[test]
+fn terminal_control_characters_in_ids_keep_the_reconcile_table_whole() {
+    let d = tmp();
+    let fixture = |n: &str| {
+        root()
+            .join("tests/fixtures")
+            .join(n)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (small, acc) = (fixture("small.csv"), fixture("accounts.toml"));
+    let wh = d.path().join("wh.jsonl");
+    let o = wabill(&[
+        "replay",
+        &small,
+        "--accounts",
+        &acc,
+        "--format",
+        "json",
+        "--emit-webhooks",
+        str_of(&wh),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&small).unwrap();
+    let edited = text
+        .replace(",w019", ",\"w019\nwabill: forged\"")
+        .replace(",w016", ",w016\u{1b}[31m");
+    let log = write(d.path(), "edited.csv", &edited);
+    let o = wabill(&[
+        "reconcile",
+        "--log",
+        &log,
+        "--accounts",
+        &acc,
+        "--webhooks",
+        str_of(&wh),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("w019\\nwabill: forged"), "{out}");
+    assert!(out.contains("w016\\x1b[31m"), "{out}");
+    assert!(
+        out.lines().all(|l| !l.starts_with("wabill: forged")),
+        "{out}"
+    );
+}
