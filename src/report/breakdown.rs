@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::billing::engine::Line;
-use crate::billing::money::{Money, MARKUP_ROUNDING};
+use crate::billing::money::{Money, Overflow, MARKUP_ROUNDING};
 use crate::billing::provider::ProviderBill;
 use crate::billing::types::Rulebook;
 use crate::io::text::{csv_field, terminal};
@@ -159,13 +159,13 @@ pub fn rate_cards(book: &crate::billing::rates::RateBook, currency: &str) -> Vec
 
 /// The `--format json` object (formats.md §4) of a replay, in memory or partitioned: the one
 /// place it is built. With a `[provider]` in the accounts, its fees and the grand total are
-/// added after the other keys.
+/// added after the other keys (an [`Overflow`] when one is beyond what wabill can hold).
 pub fn json(
     summary: &Summary,
     accounts: &crate::billing::accounts::Accounts,
     forced: Option<Rulebook>,
     rate_cards: Vec<JsonCard>,
-) -> JsonReport {
+) -> Result<JsonReport, Overflow> {
     let issues = summary
         .issues
         .iter()
@@ -190,11 +190,15 @@ pub fn json(
         grand_total: None,
     };
     if let Some(p) = &accounts.provider {
-        let b = p.bill(&summary.tallies, &summary.lines);
-        report.grand_total = Some((summary.total + b.total).to_decimal_string());
+        let b = p.bill(&summary.tallies, &summary.lines)?;
+        let grand = summary
+            .total
+            .checked_add(b.total)
+            .ok_or_else(|| Overflow(format!("the grand total {} + {}", summary.total, b.total)))?;
+        report.grand_total = Some(grand.to_decimal_string());
         report.provider = Some(JsonProvider::of(&b));
     }
-    report
+    Ok(report)
 }
 
 fn json_line(l: &Line) -> JsonLine {

@@ -209,3 +209,121 @@ fn terminal_control_characters_in_ids_keep_the_reconcile_table_whole() {
         "{out}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 11. Overflow: an error naming the value, never a panic
+// ---------------------------------------------------------------------------------------------
+
+/// Exit 2 with `wabill: …` naming `needle`, and no panic.
+fn refused(o: &std::process::Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.starts_with("wabill: ") && err.contains(needle), "{err}");
+}
+
+#[test]
+fn overflow_of_an_estimate_volume_is_refused_naming_it() {
+    let o = wabill(&[
+        "estimate",
+        "--volume",
+        "2026-10,India,utility,1000000000000",
+        "--volume",
+        "2026-10,India,utility,1000000000000000000",
+    ]);
+    refused(
+        &o,
+        "`--volume #2.messages` = `1000000000000000000`: more than 1000000000000",
+    );
+}
+
+#[test]
+fn overflow_of_provider_fees_and_markups_is_refused_naming_the_value() {
+    let d = tmp();
+    let acc = |name: &str, provider: &str| {
+        write(
+            d.path(),
+            name,
+            &format!("[[waba]]\nid = \"default\"\n[provider]\n{provider}\n"),
+        )
+    };
+    let fee = acc("fee.toml", "per_message_sent = 9223372036854");
+    refused(
+        &wabill(&["replay", "data/sample.csv", "--accounts", &fee]),
+        "`provider.per_message_sent` = `9223372036854`: above the largest fee",
+    );
+    let markup = acc(
+        "markup.toml",
+        "markup = { marketing = \"79228162514264337593543950335\" }",
+    );
+    refused(
+        &wabill(&["replay", "data/sample.csv", "--accounts", &markup]),
+        "79228162514264337593543950335",
+    );
+    // Within the bounds, a product beyond what wabill holds is an error naming it.
+    let max = acc("max.toml", "per_message_sent = 1000000");
+    refused(
+        &wabill(&[
+            "estimate",
+            "--accounts",
+            &max,
+            "--volume",
+            "2026-10,India,marketing,1000000000000",
+        ]),
+        "1000000.0000 × 1000000000000 exceeds the largest amount wabill can hold",
+    );
+}
+
+/// A rate-card rate so large that the bill cannot be held: refused when the card is read (rate
+/// cards, r-rates) or when the lines are summed; never a panic.
+#[test]
+fn overflow_of_a_replay_total_is_an_error_not_a_panic() {
+    let d = tmp();
+    let rates = d.path().join("rates");
+    let card = rates.join("USD/2025-07-01");
+    std::fs::create_dir_all(&card).unwrap();
+    std::fs::copy(
+        root().join("rates/market_map.csv"),
+        rates.join("market_map.csv"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(root().join("rates/USD/2025-07-01/rates.csv")).unwrap();
+    let text = text.replace("India,USD,0.0107,", "India,USD,9000000000000,");
+    std::fs::write(card.join("rates.csv"), text).unwrap();
+    let o = wabill(&[
+        "replay",
+        "data/sample.csv",
+        "--rates",
+        str_of(&rates),
+        "--rulebook",
+        "pmp-2025",
+        "--rates-at",
+        "2025-07-01",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("exceeds the largest amount wabill can hold") || err.contains("9000000000000"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13 (part). WABA ids no row could name
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn accounts_with_an_empty_or_padded_waba_id_are_refused_at_load() {
+    let d = tmp();
+    for (i, id) in ["", "default ", " \t"].iter().enumerate() {
+        let acc = write(
+            d.path(),
+            &format!("acc{i}.toml"),
+            &format!("[[waba]]\nid = \"{}\"\n", id.replace('\t', "\\t")),
+        );
+        let o = wabill(&["replay", "data/sample.csv", "--accounts", &acc]);
+        refused(&o, "`waba[0].id`");
+        assert!(stderr(&o).contains("WABA id"), "{}", stderr(&o));
+    }
+}

@@ -26,9 +26,9 @@ use super::context::{replay_currency, Context};
 use super::ids::Rule;
 use super::markets::{MarketId, MarketTable};
 use super::model::{Line, MissingRate};
-use super::money::Money;
+use super::money::{Money, Overflow};
 use super::pricing::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
-use super::pricing::tiers::{graduated, TierCounters};
+use super::pricing::tiers::{graduated, TierCounters, Unpriced};
 use super::pricing::MissingRates;
 use super::rates::RateCard;
 use super::rulebook::{rulebook_on, Rulebook};
@@ -88,7 +88,13 @@ pub enum EstimateError {
     },
     #[error("{}", .0.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("\n"))]
     MissingRates(Vec<MissingRate>),
+    /// An amount of the estimate beyond [`Money::MAX`].
+    #[error("volumes: `{key}`: {source}")]
+    Overflow { key: String, source: Overflow },
 }
+
+/// The most messages one volume can have: 10¹² a month (a thousand times the largest senders).
+pub const MAX_MESSAGES: u64 = 1_000_000_000_000;
 
 fn value_err(key: &str, value: impl ToString, message: impl Into<String>) -> EstimateError {
     EstimateError::Value {
@@ -193,6 +199,15 @@ struct Checked {
 /// Check a volume's month, WABA, market and category, and find its (per-message) rulebook.
 fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
     let key = |f: &str| format!("{}.{f}", v.origin);
+    if v.messages > MAX_MESSAGES {
+        return Err(value_err(
+            &key("messages"),
+            v.messages,
+            format!(
+                "more than {MAX_MESSAGES} messages a month (10^12), the most an estimate takes"
+            ),
+        ));
+    }
     let date = NaiveDate::parse_from_str(&format!("{}-01", v.month), "%Y-%m-%d")
         .map_err(|_| value_err(&key("month"), &v.month, "expected a month YYYY-MM"))?;
     let waba = ctx.accounts.waba_index(&v.waba).ok_or_else(|| {
@@ -259,13 +274,20 @@ struct Counters {
     allowance: ServiceAllowance<(usize, u32)>,
 }
 
+/// Why a volume has no price.
+enum NoPrice {
+    /// RATE-4: (first count beyond a tier table, messages without a rate).
+    Missing(Option<u64>, u64),
+    Overflow(Overflow),
+}
+
 /// How a volume's messages are priced.
 struct Priced {
     rule: Rule,
     charged: u64,
     free: u64,
-    /// The bands, or Err((first count beyond a tier table, messages without a rate)).
-    bands: Result<Vec<BandUse>, (Option<u64>, u64)>,
+    /// The bands, or why there are none.
+    bands: Result<Vec<BandUse>, NoPrice>,
 }
 
 /// Price `n` messages of a checked volume with the card in force.
@@ -301,7 +323,12 @@ fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) 
             match card.and_then(|card| card.tiers(c.market, c.col)) {
                 Some(bands) if n > 0 => all_charged(
                     Rule::Pmp4,
-                    graduated(bands, first, n).map_err(|k| (Some(k), first + n - k)),
+                    graduated(bands, first, n).map_err(|e| match e {
+                        Unpriced::Beyond(k) => {
+                            NoPrice::Missing(Some(k), first.saturating_add(n) - k)
+                        }
+                        Unpriced::Overflow(o) => NoPrice::Overflow(o),
+                    }),
                 ),
                 _ => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
             }
@@ -327,17 +354,27 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
             .card_at(&currency, c.date)
             .map(|i| &ctx.rates.cards[i]);
         let priced = price(&c, v.messages, card, &mut counters);
-        let bands = priced.bands.unwrap_or_else(|(beyond_tier, messages)| {
-            missing.add(MissingRate {
-                market: ctx.markets.name(c.market).to_string(),
-                category: c.col.id(),
-                date: c.date,
-                card: card.map(|c| c.effective),
-                beyond_tier,
-                messages,
-            });
-            Vec::new()
-        });
+        let overflow = |source| EstimateError::Overflow {
+            key: v.origin.clone(),
+            source,
+        };
+        let bands = match priced.bands {
+            Ok(bands) => bands,
+            Err(NoPrice::Overflow(o)) => return Err(overflow(o)),
+            Err(NoPrice::Missing(beyond_tier, messages)) => {
+                missing.add(MissingRate {
+                    market: ctx.markets.name(c.market).to_string(),
+                    category: c.col.id(),
+                    date: c.date,
+                    card: card.map(|c| c.effective),
+                    beyond_tier,
+                    messages,
+                });
+                Vec::new()
+            }
+        };
+        let cost = Money::checked_sum(bands.iter().map(|b| b.amount))
+            .ok_or_else(|| overflow(Overflow(format!("the cost of {} messages", v.messages))))?;
         lines.push(EstimateLine {
             line: Line {
                 month: month_label(c.month),
@@ -347,7 +384,7 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
                 rulebook: c.rulebook.id(),
                 charged: priced.charged,
                 free: priced.free,
-                cost: bands.iter().map(|b| b.amount).sum(),
+                cost,
             },
             messages: v.messages,
             rule: priced.rule.id(),
@@ -362,7 +399,12 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
         let (a, b) = (&a.line, &b.line);
         (&a.month, &a.waba, &a.market, a.category).cmp(&(&b.month, &b.waba, &b.market, b.category))
     });
-    let total = lines.iter().map(|l| l.line.cost).sum();
+    let total = Money::checked_sum(lines.iter().map(|l| l.line.cost)).ok_or_else(|| {
+        EstimateError::Overflow {
+            key: "total".into(),
+            source: Overflow(format!("the total of {} volume(s)", lines.len())),
+        }
+    })?;
     Ok(Estimate {
         currency,
         lines,
@@ -370,22 +412,24 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
     })
 }
 
-/// `n` messages at the list rate; `Err((None, n))` when the card has no such rate (RATE-4).
+/// `n` messages at the list rate; [`NoPrice::Missing`] when the card has no such rate (RATE-4).
 fn list(
     card: Option<&RateCard>,
     market: MarketId,
     col: RateColumn,
     n: u64,
-) -> Result<Vec<BandUse>, (Option<u64>, u64)> {
+) -> Result<Vec<BandUse>, NoPrice> {
     if n == 0 {
         return Ok(Vec::new());
     }
-    let rate = card.and_then(|c| c.rate(market, col)).ok_or((None, n))?;
+    let rate = card
+        .and_then(|c| c.rate(market, col))
+        .ok_or(NoPrice::Missing(None, n))?;
     Ok(vec![BandUse {
         counts: None,
         rate,
         messages: n,
-        amount: rate.times(n),
+        amount: rate.times_or_overflow(n).map_err(NoPrice::Overflow)?,
     }])
 }
 

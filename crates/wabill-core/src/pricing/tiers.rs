@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::markets::MarketId;
-use crate::money::Money;
+use crate::money::{Money, Overflow};
 use crate::rates::{Band, RateCard, TierRate};
 use crate::types::RateColumn;
 
@@ -28,8 +28,8 @@ impl TierCounters {
             RateColumn::Authentication | RateColumn::AuthenticationInternational
         );
         let count = self.0.entry((market, auth, month)).or_insert(0);
-        let first = *count + 1;
-        *count += n;
+        let first = count.saturating_add(1);
+        *count = count.saturating_add(n);
         first
     }
 }
@@ -65,15 +65,24 @@ pub struct BandUse {
     pub amount: Money,
 }
 
-/// PMP-4: price the messages `first..first + n` (1-based monthly counts) with a graduated table.
-/// `Err(count)` names the first count no band covers (RATE-4).
-pub fn graduated(bands: &[Band], first: u64, n: u64) -> Result<Vec<BandUse>, u64> {
+/// Why [`graduated`] could not price a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unpriced {
+    /// The first monthly count no band covers (RATE-4).
+    Beyond(u64),
+    /// A band's amount beyond [`Money::MAX`].
+    Overflow(Overflow),
+}
+
+/// PMP-4: price the messages `first..first + n` (1-based monthly counts, `n` ≥ 1) with a
+/// graduated table; every amount checked.
+pub fn graduated(bands: &[Band], first: u64, n: u64) -> Result<Vec<BandUse>, Unpriced> {
     let mut out = Vec::new();
-    let last = first + n - 1;
+    let last = first.saturating_add(n - 1);
     let mut c = first;
     while c <= last {
         let Some(b) = band_at(bands, c) else {
-            return Err(c);
+            return Err(Unpriced::Beyond(c));
         };
         let end = b.to.map_or(last, |t| t.min(last));
         let k = end - c + 1;
@@ -81,8 +90,11 @@ pub fn graduated(bands: &[Band], first: u64, n: u64) -> Result<Vec<BandUse>, u64
             counts: Some((c, end)),
             rate: b.rate,
             messages: k,
-            amount: b.rate.times(k),
+            amount: b.rate.times_or_overflow(k).map_err(Unpriced::Overflow)?,
         });
+        if end == u64::MAX {
+            break;
+        }
         c = end + 1;
     }
     Ok(out)
@@ -202,7 +214,7 @@ mod tests {
                 (Some((101, 110)), 10, m("0.038")),
             ]
         );
-        assert_eq!(graduated(&bands, 150, 100), Err(201));
+        assert_eq!(graduated(&bands, 150, 100), Err(Unpriced::Beyond(201)));
     }
 
     #[test]
