@@ -327,3 +327,77 @@ fn accounts_with_an_empty_or_padded_waba_id_are_refused_at_load() {
         assert!(stderr(&o).contains("WABA id"), "{}", stderr(&o));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Conflicting duplicate statuses
+// ---------------------------------------------------------------------------------------------
+
+/// Two `delivered` statuses of one message with different pricing: one difference, whichever
+/// line comes first.
+#[test]
+fn reconcile_conflicting_duplicate_statuses_are_a_difference_whatever_the_order() {
+    let d = tmp();
+    let fixture = |n: &str| {
+        root()
+            .join("tests/fixtures")
+            .join(n)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (small, acc) = (fixture("small.csv"), fixture("accounts.toml"));
+    let wh = d.path().join("wh.jsonl");
+    let o = wabill(&[
+        "replay",
+        &small,
+        "--accounts",
+        &acc,
+        "--format",
+        "json",
+        "--emit-webhooks",
+        str_of(&wh),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&wh).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("\"w019\"") && l.contains("\"delivered\""))
+        .expect("w019 delivered");
+    let mut v: serde_json::Value = serde_json::from_str(lines[at]).unwrap();
+    v["entry"][0]["changes"][0]["value"]["statuses"][0]["pricing"]["category"] = "utility".into();
+    let copy = v.to_string();
+    let mut results = Vec::new();
+    for copy_first in [false, true] {
+        let mut out: Vec<String> = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            if i == at && copy_first {
+                out.push(copy.clone());
+            }
+            out.push(l.to_string());
+            if i == at && !copy_first {
+                out.push(copy.clone());
+            }
+        }
+        let path = d.path().join(format!("wh-{copy_first}.jsonl"));
+        std::fs::write(&path, out.join("\n") + "\n").unwrap();
+        let o = wabill(&[
+            "reconcile",
+            "--log",
+            &small,
+            "--accounts",
+            &acc,
+            "--webhooks",
+            str_of(&path),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["differences"], 1, "{r:#}");
+        assert_eq!(r["messages"][0]["id"], "w019");
+        results.push(r["messages"].clone());
+    }
+    assert_eq!(results[0], results[1]);
+    let meta = results[0][0]["fields"][0]["meta"].as_str().unwrap();
+    assert!(meta.starts_with("conflicting statuses: "), "{meta}");
+}
