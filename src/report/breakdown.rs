@@ -328,8 +328,19 @@ pub fn table(report: &JsonReport) -> String {
         out.push_str(&provider_lines(p, &report.currency, &report.total));
     }
     let m = &report.messages;
+    // MKT-1: numbers billed although the phone metadata does not know them, counted apart.
+    let invalid = report
+        .issues
+        .iter()
+        .filter(|i| i.code == "invalid-number")
+        .count();
+    let invalid = if invalid > 0 {
+        format!(" ({invalid} invalid-number)")
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s)\n",
+        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s){invalid}\n",
         m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
     ));
     if report.provider.is_some() {

@@ -401,3 +401,103 @@ fn reconcile_conflicting_duplicate_statuses_are_a_difference_whatever_the_order(
     let meta = results[0][0]["fields"][0]["meta"].as_str().unwrap();
     assert!(meta.starts_with("conflicting statuses: "), "{meta}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. Unassigned country codes and invalid numbers
+// ---------------------------------------------------------------------------------------------
+
+/// `country` = `ZZ` (or `UK`) would override a +91 number and bill `Other`: a reject instead.
+#[test]
+fn unassigned_country_codes_are_rejected_not_billed_as_other() {
+    let d = tmp();
+    let log = log(
+        d.path(),
+        &[
+            "2025-07-01T10:00:00Z,out,+919800000001,template,utility,delivered,,default,,ZZ,w1",
+            "2025-07-01T11:00:00Z,out,+919800000002,template,utility,delivered,,default,,UK,w2",
+            "2025-07-01T12:00:00Z,out,+919800000003,template,utility,delivered,,default,,in,w3",
+        ],
+    );
+    let rejects = d.path().join("rejects.csv");
+    let o = wabill(&[
+        "replay",
+        &log,
+        "--format",
+        "json",
+        "--rejects",
+        str_of(&rejects),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["messages"]["rejected"], 2);
+    let lines = j["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{j:#}");
+    assert_eq!(lines[0]["market"], "India");
+    let r = csv_cells(str_of(&rejects));
+    assert_eq!((r[1][2].as_str(), r[1][3].as_str()), ("country", "ZZ"));
+    assert_eq!((r[2][2].as_str(), r[2][3].as_str()), ("country", "UK"));
+    assert!(r[1][4].contains("not an assigned ISO 3166"), "{:?}", r[1]);
+}
+
+/// Numbers valid for no country are billed (Meta delivered them) in the market MKT-1 gives, and
+/// each thread's is an `invalid-number` issue (MKT-1) with the library's reason and the market:
+/// in the JSON, counted in the table, failing `--strict`, the same from the partitioned replay.
+#[test]
+fn invalid_numbers_are_billed_and_reported_as_issues() {
+    let d = tmp();
+    let log = log(
+        d.path(),
+        &[
+            "2025-07-01T10:00:00Z,out,98000 00001,template,utility,delivered,,default,,,w1",
+            "2025-07-01T10:30:00Z,out,+1 555 0100,template,utility,delivered,,default,,,w2",
+            "2025-07-01T11:00:00Z,out,98000 00001,template,utility,delivered,,default,,,w3",
+            "2025-07-01T12:00:00Z,out,+919800000001,template,utility,delivered,,default,,,w4",
+            // An explicit country wins (MKT-3): the number is not used, no issue.
+            "2025-07-01T13:00:00Z,out,+1 555 0199,template,utility,delivered,,default,,US,w5",
+        ],
+    );
+    let json = |extra: &[&str]| {
+        let mut args = vec!["replay", &log, "--format", "json"];
+        args.extend_from_slice(extra);
+        let o = wabill(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let memory = json(&[]);
+    assert_eq!(memory, json(&["--partitions", "3"]));
+    let j: serde_json::Value = serde_json::from_str(&memory).unwrap();
+    assert_eq!(j["messages"]["rejected"], 0);
+    let charged: u64 = j["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["charged"].as_u64().unwrap())
+        .sum();
+    assert_eq!(charged, 5, "{j:#}");
+    let issues = j["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 2, "{j:#}");
+    assert_eq!(
+        (issues[0]["code"].as_str(), issues[0]["rule"].as_str()),
+        (Some("invalid-number"), Some("MKT-1"))
+    );
+    assert_eq!(
+        (issues[0]["row"].as_u64(), issues[1]["row"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let m = issues[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("+9800000001") && m.contains("not a valid +98 number"),
+        "{m}"
+    );
+    assert!(m.contains("as IR, market `Other`"), "{m}");
+    let m = issues[1]["message"].as_str().unwrap();
+    assert!(
+        m.contains("where US numbers have 10") && m.contains("`North America`"),
+        "{m}"
+    );
+    let o = wabill(&["replay", &log]);
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(table.contains("2 issue(s) (2 invalid-number)"), "{table}");
+    let o = wabill(&["replay", &log, "--strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}

@@ -235,11 +235,13 @@ impl Provider {
 }
 
 fn country(key: &str, v: &str) -> Result<Country, AccountsError> {
-    Country::parse(v).ok_or_else(|| AccountsError::Value {
-        key: key.into(),
-        value: v.into(),
-        message: "not an ISO 3166 alpha-2 country code".into(),
-    })
+    Country::parse(v)
+        .filter(Country::is_assigned)
+        .ok_or_else(|| AccountsError::Value {
+            key: key.into(),
+            value: v.into(),
+            message: "not an assigned ISO 3166 alpha-2 country code".into(),
+        })
 }
 
 impl Portfolio {

@@ -8,8 +8,11 @@ use super::units::PendingUnit;
 use crate::billing::engine::{self, ChatKey, Context, Event, Totals, WabaCalendar};
 use crate::billing::markets::MarketTable;
 use crate::billing::types::Country;
-use crate::io::log::{repeated_ids, resolve_countries, users_needing_country, Reject, FROM_USER};
-use crate::replay::sink::{Outcomes, Tally};
+use crate::io::log::{
+    any_invalid, invalid_numbers, repeated_ids, resolve_countries, users_needing_country,
+    InvalidNumber, Reject, FROM_USER,
+};
+use crate::replay::sink::{invalid_number_issues, Outcomes, Tally};
 
 use super::records::{ChatRecord, IdRecord, CHAT_RECORD};
 use super::spill::SpillFile;
@@ -79,6 +82,8 @@ pub(super) struct Loaded {
     pub(super) countries: Vec<Country>,
     /// Rows whose number has no country (MKT-1).
     pub(super) rejects: Vec<Reject>,
+    /// Threads whose user number is not valid (MKT-1), as in memory.
+    pub(super) invalid: Vec<InvalidNumber>,
 }
 
 /// Step 3, first half: a chat file → events (rows of duplicate ids left out), users'
@@ -163,10 +168,16 @@ pub(super) fn load_partition(
     let user_country: Vec<u16> = resolved
         .iter()
         .map(|r| match r {
-            Some(Ok(c)) => country_index(*c, &mut countries),
+            Some(Ok(r)) => country_index(r.country, &mut countries),
             _ => FROM_USER,
         })
         .collect();
+    let mut from_number = any_invalid(&resolved).then(|| {
+        events
+            .iter()
+            .map(|e| e.country == FROM_USER)
+            .collect::<Vec<_>>()
+    });
     let mut unresolved = false;
     for e in events.iter_mut().filter(|e| e.country == FROM_USER) {
         let user = chats[e.chat as usize].user as usize;
@@ -177,13 +188,15 @@ pub(super) fn load_partition(
         }
     }
     if unresolved {
-        let mut k = 0;
-        record.retain(|_| {
-            k += 1;
-            events[k - 1].country != FROM_USER
-        });
+        retain_resolved(&mut record, &events);
+        if let Some(f) = &mut from_number {
+            retain_resolved(f, &events);
+        }
         events.retain(|e| e.country != FROM_USER);
     }
+    let invalid = from_number
+        .map(|f| invalid_numbers(&events, &chats, &f, &resolved, &users))
+        .unwrap_or_default();
 
     Loaded {
         events,
@@ -192,7 +205,17 @@ pub(super) fn load_partition(
         users,
         countries,
         rejects,
+        invalid,
     }
+}
+
+/// Keep the items of `v` (indexed like `events`) whose event has a country.
+fn retain_resolved<T>(v: &mut Vec<T>, events: &[Event]) {
+    let mut k = 0;
+    v.retain(|_| {
+        k += 1;
+        events[k - 1].country != FROM_USER
+    });
 }
 
 /// Step 3, second half: pass 1 over a loaded partition → the totals of units that need no
@@ -215,6 +238,14 @@ pub(super) fn replay_loaded(
         issues: &pass.issues,
         calendars,
     });
+    let numbers = invalid_number_issues(
+        &l.invalid,
+        events,
+        &l.countries,
+        &pass.outcomes,
+        ctx.markets,
+    );
+    tally.absorb_issues(events, &numbers);
     let mut totals = Totals::default();
     for &ei in &pass.order {
         let o = &pass.outcomes[ei as usize];
