@@ -235,6 +235,27 @@ pub fn csv(lines: &[Line]) -> String {
     out
 }
 
+/// The table's footer line: messages by kind, rejects and issues, with the numbers MKT-1 billed
+/// although the phone metadata does not know them counted apart.
+fn messages_line(report: &JsonReport) -> String {
+    let m = &report.messages;
+    // MKT-1: numbers billed although the phone metadata does not know them, counted apart.
+    let invalid = report
+        .issues
+        .iter()
+        .filter(|i| i.code == "invalid-number")
+        .count();
+    let invalid = if invalid > 0 {
+        format!(" ({invalid} invalid-number)")
+    } else {
+        String::new()
+    };
+    format!(
+        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s){invalid}\n",
+        m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
+    )
+}
+
 /// The default readable table: lines grouped by month with subtotals, then the total.
 pub fn table(report: &JsonReport) -> String {
     let mut rows: Vec<[String; 7]> = Vec::new();
@@ -327,22 +348,7 @@ pub fn table(report: &JsonReport) -> String {
     if let Some(p) = &report.provider {
         out.push_str(&provider_lines(p, &report.currency, &report.total));
     }
-    let m = &report.messages;
-    // MKT-1: numbers billed although the phone metadata does not know them, counted apart.
-    let invalid = report
-        .issues
-        .iter()
-        .filter(|i| i.code == "invalid-number")
-        .count();
-    let invalid = if invalid > 0 {
-        format!(" ({invalid} invalid-number)")
-    } else {
-        String::new()
-    };
-    out.push_str(&format!(
-        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s){invalid}\n",
-        m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
-    ));
+    out.push_str(&messages_line(report));
     if report.provider.is_some() {
         out.push_str(&format!("Meta's amounts are exact; {MARKUP_ROUNDING}\n"));
     } else {

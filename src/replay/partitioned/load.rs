@@ -93,7 +93,6 @@ pub(super) fn load_partition(
     dropped: &FxHashSet<u32>,
     markets: &MarketTable,
 ) -> Loaded {
-    let mut rejects = Vec::new();
     let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut record: Vec<u32> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut chats: Vec<ChatKey> = Vec::new();
@@ -162,50 +161,60 @@ pub(super) fn load_partition(
     }
     drop(chat_ix);
     drop(user_ix);
-    // MKT-1: users' countries, once per user; rows without one are rejected.
-    let needed = users_needing_country(&events, &chats, users.len());
-    let resolved = resolve_countries(markets, &users, &needed);
-    let user_country: Vec<u16> = resolved
-        .iter()
-        .map(|r| match r {
-            Some(Ok(r)) => country_index(r.country, &mut countries),
-            _ => FROM_USER,
-        })
-        .collect();
-    let mut from_number = any_invalid(&resolved).then(|| {
-        events
-            .iter()
-            .map(|e| e.country == FROM_USER)
-            .collect::<Vec<_>>()
-    });
-    let mut unresolved = false;
-    for e in events.iter_mut().filter(|e| e.country == FROM_USER) {
-        let user = chats[e.chat as usize].user as usize;
-        e.country = user_country[user];
-        if e.country == FROM_USER {
-            unresolved = true;
-            rejects.push(Reject::without_country(e.row, users[user], &resolved[user]));
-        }
-    }
-    if unresolved {
-        retain_resolved(&mut record, &events);
-        if let Some(f) = &mut from_number {
-            retain_resolved(f, &events);
-        }
-        events.retain(|e| e.country != FROM_USER);
-    }
-    let invalid = from_number
-        .map(|f| invalid_numbers(&events, &chats, &f, &resolved, &users))
-        .unwrap_or_default();
-
-    Loaded {
+    let mut loaded = Loaded {
         events,
         record,
         chats,
         users,
         countries,
-        rejects,
-        invalid,
+        rejects: Vec::new(),
+        invalid: Vec::new(),
+    };
+    resolve_users(&mut loaded, markets, &mut country_index);
+    loaded
+}
+
+/// MKT-1: users' countries, once per user; rows without one are rejected (their events
+/// dropped), and the threads of numbers that are not valid found, as in memory.
+fn resolve_users(
+    l: &mut Loaded,
+    markets: &MarketTable,
+    country_index: &mut dyn FnMut(Country, &mut Vec<Country>) -> u16,
+) {
+    let needed = users_needing_country(&l.events, &l.chats, l.users.len());
+    let resolved = resolve_countries(markets, &l.users, &needed);
+    let user_country: Vec<u16> = resolved
+        .iter()
+        .map(|r| match r {
+            Some(Ok(r)) => country_index(r.country, &mut l.countries),
+            _ => FROM_USER,
+        })
+        .collect();
+    let mut from_number = any_invalid(&resolved).then(|| {
+        l.events
+            .iter()
+            .map(|e| e.country == FROM_USER)
+            .collect::<Vec<_>>()
+    });
+    let mut unresolved = false;
+    for e in l.events.iter_mut().filter(|e| e.country == FROM_USER) {
+        let user = l.chats[e.chat as usize].user as usize;
+        e.country = user_country[user];
+        if e.country == FROM_USER {
+            unresolved = true;
+            let reject = Reject::without_country(e.row, l.users[user], &resolved[user]);
+            l.rejects.push(reject);
+        }
+    }
+    if unresolved {
+        retain_resolved(&mut l.record, &l.events);
+        if let Some(f) = &mut from_number {
+            retain_resolved(f, &l.events);
+        }
+        l.events.retain(|e| e.country != FROM_USER);
+    }
+    if let Some(f) = from_number {
+        l.invalid = invalid_numbers(&l.events, &l.chats, &f, &resolved, &l.users);
     }
 }
 
