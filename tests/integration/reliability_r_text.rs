@@ -41,7 +41,7 @@ fn csv_cells(path: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn str_of(p: &std::path::PathBuf) -> &str {
+fn str_of(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
