@@ -303,44 +303,44 @@ impl MarketTable {
         self.resolve_number_memo(digits, &mut std::collections::HashMap::new())
     }
 
-    /// [`resolve_number`](Self::resolve_number) with a memo of +1 area codes: MKT-1 says the
-    /// market of a +1 number follows its area code, so one valid number of an area code answers
-    /// for all of them (the library costs ~15 µs a number). Validity is checked for every number
-    /// (a memo hit says nothing about the rest of the number).
+    /// [`resolve_number`](Self::resolve_number) through the +1 area-code memo of
+    /// [`country_of_number_memo`](Self::country_of_number_memo); validity is checked for every
+    /// number (a memo hit says nothing about the rest of the number).
     pub fn resolve_number_memo(
         &self,
         digits: &str,
         memo: &mut std::collections::HashMap<u16, Country>,
     ) -> Result<Resolved, String> {
-        let resolved = |country: Country| Resolved {
+        let country = self.country_of_number_memo(digits, memo)?;
+        Ok(Resolved {
             country,
             invalid: crate::phone::invalid_reason(digits, Some(country.as_str())),
-        };
-        let area = digits
-            .strip_prefix('1')
-            .filter(|n| n.len() == 10)
-            .and_then(|n| n[..3].parse::<u16>().ok());
-        let Some(a) = area else {
-            return self.country_of_number(digits).map(resolved);
-        };
-        if let Some(c) = memo.get(&a) {
-            return Ok(resolved(*c));
-        }
-        let r = resolved(self.country_of_number(digits)?);
-        if r.invalid.is_none() {
-            memo.insert(a, r.country);
-        }
-        Ok(r)
+        })
     }
 
-    /// [`country_of_number`](Self::country_of_number) through the +1 area-code memo of
-    /// [`resolve_number_memo`](Self::resolve_number_memo).
+    /// [`country_of_number`](Self::country_of_number) with a memo of +1 area codes: MKT-1 says
+    /// the market of a +1 number follows its area code, so one valid number of an area code
+    /// answers for all of them (the library costs ~15 µs a number).
     pub fn country_of_number_memo(
         &self,
         digits: &str,
         memo: &mut std::collections::HashMap<u16, Country>,
     ) -> Result<Country, String> {
-        self.resolve_number_memo(digits, memo).map(|r| r.country)
+        let area = digits
+            .strip_prefix('1')
+            .filter(|n| n.len() == 10)
+            .and_then(|n| n[..3].parse::<u16>().ok());
+        let Some(a) = area else {
+            return self.country_of_number(digits);
+        };
+        if let Some(c) = memo.get(&a) {
+            return Ok(*c);
+        }
+        let c = self.country_of_number(digits)?;
+        if crate::phone::invalid_reason(digits, Some(c.as_str())).is_none() {
+            memo.insert(a, c);
+        }
+        Ok(c)
     }
 }
 
