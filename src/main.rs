@@ -55,7 +55,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("wabill: {e:#}");
+            cmd::notice(format_args!("{e:#}"));
             ExitCode::from(2)
         }
     }

@@ -116,9 +116,11 @@ pub fn steps_style() -> ProgressStyle {
     ProgressStyle::with_template("{bar:30} {msg} {pos}/{len} {elapsed}").expect("template")
 }
 
-/// Print a notice on stderr in the house style.
+/// Print a notice on stderr in the house style, its control characters escaped
+/// ([`crate::io::text::terminal`]): a value quoted from a file can neither drive the terminal
+/// nor start a line of its own. Every message wabill prints on stderr goes through here.
 pub fn notice(msg: impl std::fmt::Display) {
-    eprintln!("wabill: {msg}");
+    eprintln!("wabill: {}", crate::io::text::terminal(&msg.to_string()));
 }
 
 /// The rates directory (`--rates`, else the default), loaded; what it left aside (leftovers of

@@ -96,6 +96,7 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     crate::cmd::nothing_read(&log.path, log.rows, &log.rejects)?;
     let r = service::price(log, inputs, forced, None).map_err(|e| match e {
         BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
+        other => other.into(),
     })?;
 
     let webhooks = read_webhooks(&args.webhooks)?;

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use crate::billing::engine::{BillingError, Line};
+use crate::billing::money::Overflow;
 use crate::billing::types::Rulebook;
 use crate::cmd::{
     default_rejects_path, handle_rejects, load_inputs, missing_rates, nothing_read, notice,
@@ -156,7 +157,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         let file = args.log.display().to_string();
         let rejected = handle_rejects(&file, &summary.rejects, &rejects_path)?;
         nothing_read(&file, summary.messages.rows, &summary.rejects)?;
-        let report = json(&summary, &inputs, forced);
+        let report = json(&summary, &inputs, forced)?;
         return finish(&args, &report, &summary.lines, rejected);
     }
     let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
@@ -174,6 +175,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     let t0 = std::time::Instant::now();
     let r = service::price(log, inputs, forced, args.rates_at).map_err(|e| match e {
         BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
+        other => other.into(),
     })?;
     trace("price", t0);
     if let Some(path) = &args.ledger {
@@ -187,7 +189,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         &r.accounts,
         forced,
         breakdown::rate_cards(&r.rates.book, &r.summary.currency),
-    );
+    )?;
     if let Some(dir) = report_dir(&args) {
         let rates_label = if args.rates.is_none() && std::env::var_os("WABILL_RATES").is_none() {
             "rates/ (the rate cards shipped with wabill)".to_string()
@@ -200,7 +202,11 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
 }
 
 /// The JSON object of a summary, with the cards of its currency for provenance.
-fn json(summary: &Summary, inputs: &Inputs, forced: Option<Rulebook>) -> JsonReport {
+fn json(
+    summary: &Summary,
+    inputs: &Inputs,
+    forced: Option<Rulebook>,
+) -> Result<JsonReport, Overflow> {
     let cards = breakdown::rate_cards(&inputs.rates.book, &summary.currency);
     breakdown::json(summary, &inputs.accounts, forced, cards)
 }

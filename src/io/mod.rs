@@ -1,7 +1,8 @@
 //! Input and output at the edges: message logs (`log`, one reader per format), the accounts,
 //! volumes, scenario and market-map files, the rates directory and Meta's rate-card layout,
-//! Meta's webhooks and analytics responses, generated logs, Parquet and atomic writers. The
-//! billing core never calls into here.
+//! Meta's webhooks and analytics responses, generated logs, Parquet and atomic writers, and how
+//! text from the inputs leaves (`text`: formula-safe CSV, terminal-safe messages). The billing
+//! core never calls into here.
 
 pub mod accounts_file;
 pub mod analytics;
@@ -13,6 +14,7 @@ pub mod output;
 pub mod parquet;
 pub mod rates_dir;
 pub mod scenario_file;
+pub mod text;
 pub mod volumes_file;
 pub mod webhooks;
 

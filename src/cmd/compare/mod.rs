@@ -217,6 +217,7 @@ fn collect(
                 }
                 failed.push(label);
             }
+            Err(e) => return Err(e.into()),
         }
     }
     if !failed.is_empty() {

@@ -11,6 +11,7 @@ use super::CompareArgs;
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{BillingError, Context};
 use crate::billing::markets::MarketTable;
+use crate::billing::money::Overflow;
 use crate::billing::rates::RateBook;
 use crate::billing::types::Rulebook;
 use crate::io::generated::log_from_scenario;
@@ -300,7 +301,14 @@ pub(super) fn price(
         .accounts
         .provider
         .as_ref()
-        .map(|pr| pr.bill(&summary.tallies, &summary.lines));
+        .map(|pr| pr.bill(&summary.tallies, &summary.lines))
+        .transpose()?;
+    if let Some(b) = &provider {
+        summary
+            .total
+            .checked_add(b.total)
+            .ok_or_else(|| Overflow(format!("the grand total {} + {}", summary.total, b.total)))?;
+    }
     Ok(Variant {
         traffic: src.name(),
         kind,

@@ -364,9 +364,8 @@ pub fn replay_partitioned_many(
         .zip(tallies)
         .zip(ctxs)
         .map(|((res, tally), ctx)| {
-            res.map(|totals| {
-                tally.finish(currency.clone(), rows, rejects.clone(), totals.lines(ctx))
-            })
+            let lines = res.and_then(|totals| totals.lines(ctx).map_err(BillingError::from));
+            lines.map(|lines| tally.finish(currency.clone(), rows, rejects.clone(), lines))
         })
         .collect())
 }
