@@ -15,6 +15,7 @@ mod props;
 mod readme;
 mod reconcile;
 mod regression;
+mod reliability_r_files;
 mod report;
 mod rules;
 mod scale;
