@@ -11,7 +11,8 @@ use crate::billing::money::Overflow;
 use crate::billing::types::Rulebook;
 use crate::cmd::{
     default_rejects_path, handle_rejects, load_inputs, missing_rates, nothing_read, notice,
-    parse_rulebook, progress, read_options, trace, OutputFormat as Format,
+    parse_rulebook, progress, read_options, rejects_output, replay_inputs, sweep_spills, trace,
+    OutputFormat as Format,
 };
 use crate::io::log::{LogFormat, ReadOptions};
 use crate::replay::ledger;
@@ -151,6 +152,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         .rejects
         .clone()
         .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref()));
+    check_outputs(&args, &rejects_path)?;
     if let Some(parts) = partitions_for(&args, format)? {
         let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
         let summary = run_partitioned(&args, format, &inputs, forced, parts)?;
@@ -199,6 +201,25 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         write_report(&r, &report, &dir, &rates_label)?;
     }
     finish(&args, &report, &r.summary.lines, rejected)
+}
+
+/// Before anything is read: no output is an input or another output, and the report folder is
+/// one wabill may replace.
+fn check_outputs(args: &ReplayArgs, rejects: &Path) -> Result<()> {
+    let mut o = replay_inputs(&args.log, args.accounts.as_deref(), args.rates.as_deref());
+    if let Some(p) = &args.ledger {
+        o.file("--ledger", p)?;
+    }
+    let (label, path) = rejects_output(args.rejects.as_deref(), rejects);
+    o.file(label, path)?;
+    if let Some(p) = &args.emit_webhooks {
+        o.file("--emit-webhooks", p)?;
+    }
+    if let Some(dir) = report_dir(args) {
+        o.folder("--report", &dir)?;
+        site::check_folder(&dir).map_err(|e| anyhow::anyhow!("--report {e}"))?;
+    }
+    Ok(())
 }
 
 /// The JSON object of a summary, with the cards of its currency for provenance.
@@ -270,6 +291,7 @@ fn run_partitioned(
     parts: usize,
 ) -> Result<Summary> {
     let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    sweep_spills(&spill);
     if args.partitions.is_none() {
         notice(format_args!(
             "large log: replaying in {parts} partitions through {} (--partitions 0 keeps it in memory)",

@@ -3,7 +3,7 @@
 //! rejects file. One writer for both replays: the in-memory replay hands it every row, the
 //! partitioned replay its merged, already encoded records; CSV or Parquet by extension.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::Result;
@@ -180,12 +180,27 @@ pub fn write(
     })
 }
 
+/// The rejects file's columns.
+const REJECTS_COLUMNS: [&str; 6] = ["file", "row", "column", "value", "error", "record"];
+
+/// Whether `path` is a rejects file wabill wrote (a file whose first line is the rejects
+/// header): the only kind a run without rejects removes.
+pub fn is_rejects_file(path: &Path) -> bool {
+    use std::io::BufRead;
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    let read = std::io::BufReader::new(f).take(4096).read_line(&mut first);
+    path.is_file() && read.is_ok() && first.trim_end() == REJECTS_COLUMNS.join(",")
+}
+
 /// Write rejected rows of `file`: where, what, why, and the row as read; every cell
 /// formula-safe for a spreadsheet ([`spreadsheet_cell`]).
 pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> {
     write_atomic_with(path, |w| {
         let mut cw = csv::Writer::from_writer(w);
-        cw.write_record(["file", "row", "column", "value", "error", "record"])?;
+        cw.write_record(REJECTS_COLUMNS)?;
         for r in rejects {
             let row = r.row.to_string();
             let cells = [file, &row, &r.column, &r.value, &r.message, &r.record];

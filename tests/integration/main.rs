@@ -15,6 +15,7 @@ mod props;
 mod readme;
 mod reconcile;
 mod regression;
+mod reliability_r_files;
 mod reliability_r_rates;
 mod reliability_r_text;
 mod reliability_readers;

@@ -226,6 +226,7 @@ fn read(
                 })
                 .collect();
             let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+            crate::cmd::sweep_spills(&spill);
             let results = partitioned::replay_partitioned_many(
                 &Request {
                     path,

@@ -95,6 +95,9 @@ pub(crate) fn read_csv(
         }
         progress(b.rows());
         buf.drain(..cut);
+        if b.stopped() {
+            break;
+        }
     }
     if map.is_none() {
         return Err(fatal(
@@ -180,6 +183,9 @@ fn pieces<'r>(
 /// Absorb the pieces' rows into `b`, in file order.
 fn merge(pieces: Vec<Piece>, map: &HeaderMap, b: &mut dyn RowSink<'_>) {
     for piece in pieces {
+        if b.stopped() {
+            return;
+        }
         match piece {
             Piece::Fast(rows) => {
                 for (parsed, line) in rows {

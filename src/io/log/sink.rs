@@ -18,6 +18,11 @@ pub(crate) trait RowSink<'a> {
     fn reject(&mut self, r: Reject);
     /// Reserve room for about `rows` more rows.
     fn reserve(&mut self, _rows: usize) {}
+    /// The sink cannot take more rows (the partitioned scan's disk is full): readers stop at
+    /// their next block, piece or line, and the caller reports the sink's error.
+    fn stopped(&self) -> bool {
+        false
+    }
     /// Add one validated row (or its rejection) in file order; `record` renders the raw row
     /// for the rejects file (only called on reject).
     fn absorb(

@@ -48,6 +48,7 @@ use crate::io::log::{check_log_file, LogError, LogFormat, ReadOptions, Reject};
 use crate::replay::sink::{Summary, Tally};
 
 use load::{duplicates_in, load_partition, replay_loaded};
+pub use spill::sweep_stale;
 use spill::{SpillDir, SpillFile};
 
 /// From this many rows `replay` and `compare` partition by themselves: the partitioned replay
@@ -88,6 +89,13 @@ pub enum PartitionError {
     Billing(#[from] BillingError),
     #[error("cannot use spill files in {dir} (--spill-dir)")]
     Spill { dir: String, source: std::io::Error },
+    /// A spill write failed during the scan, which stopped there.
+    #[error("cannot write spill files in {dir} (--spill-dir): the scan stopped at row {row}")]
+    SpillScan {
+        dir: String,
+        row: u64,
+        source: std::io::Error,
+    },
     #[error("cannot write the ledger")]
     Ledger(#[source] anyhow::Error),
 }
