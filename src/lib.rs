@@ -9,4 +9,5 @@ pub mod cmd;
 pub mod io;
 pub mod replay;
 pub mod report;
+pub mod toml_text;
 pub mod traffic;

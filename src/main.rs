@@ -39,6 +39,8 @@ fn main() -> ExitCode {
     // A closed stdout (e.g. `| head`) ends the program quietly.
     unsafe_reset_sigpipe();
     let cli = Cli::parse();
+    // SIGINT/SIGTERM/SIGHUP remove the run's temporary files, then exit 130/143/129.
+    cmd::interrupts::install();
     let result = match cli.command {
         Command::Replay(a) => cmd::replay::run(a),
         Command::Reconcile(a) => cmd::reconcile::run(a),
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("wabill: {e:#}");
+            cmd::notice(format_args!("{e:#}"));
             ExitCode::from(2)
         }
     }

@@ -88,7 +88,8 @@ pub fn run(args: EstimateArgs) -> Result<i32> {
     let provider = accounts
         .provider
         .as_ref()
-        .map(|p| render::provider_fees(&e, p));
+        .map(|p| render::provider_fees(&e, p))
+        .transpose()?;
     let out = match args.format {
         OutputFormat::Table => render::table(&e, provider.as_ref()),
         OutputFormat::Csv => render::csv(&e),

@@ -4,6 +4,8 @@
 
 pub mod compare;
 pub mod estimate;
+pub mod interrupts;
+pub mod limits;
 pub mod rates;
 pub mod reconcile;
 pub mod replay;
@@ -21,6 +23,7 @@ use crate::billing::engine::MissingRate;
 use crate::billing::types::Rulebook;
 use crate::io::accounts_file::parse_accounts;
 use crate::io::log::{CsvReader, ReadOptions, Reject};
+use crate::io::output::Outputs;
 use crate::replay::service::Inputs;
 use crate::report::missing_rates::{MissingRates, Remedy};
 
@@ -116,9 +119,11 @@ pub fn steps_style() -> ProgressStyle {
     ProgressStyle::with_template("{bar:30} {msg} {pos}/{len} {elapsed}").expect("template")
 }
 
-/// Print a notice on stderr in the house style.
+/// Print a notice on stderr in the house style, its control characters escaped
+/// ([`crate::io::text::terminal`]): a value quoted from a file can neither drive the terminal
+/// nor start a line of its own. Every message wabill prints on stderr goes through here.
 pub fn notice(msg: impl std::fmt::Display) {
-    eprintln!("wabill: {msg}");
+    eprintln!("wabill: {}", crate::io::text::terminal(&msg.to_string()));
 }
 
 /// The rates directory (`--rates`, else the default), loaded; what it left aside (leftovers of
@@ -206,25 +211,91 @@ pub fn default_rejects_path(log: &Path, ledger: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Report the rejects of `file` on stderr (the first ten) and write them to `path`; returns
-/// their count.
-pub fn handle_rejects(file: &str, rejects: &[Reject], path: &Path) -> Result<usize> {
-    let n = rejects.len();
-    if n > 0 {
-        for r in rejects.iter().take(10) {
-            notice(format_args!(
-                "{}: row {}, column `{}`, value `{}`: {}",
-                file, r.row, r.column, r.value, r.message
-            ));
-        }
-        if n > 10 {
-            notice(format_args!("… and {} more rejected row(s)", n - 10));
-        }
-        crate::replay::ledger::write_rejects(path, file, rejects)?;
+/// The inputs every replaying command reads: the log, the accounts file and every file of the
+/// rates folder (for [`Outputs`], the guard that keeps outputs off them).
+pub fn replay_inputs(log: &Path, accounts: Option<&Path>, rates: Option<&Path>) -> Outputs {
+    let mut o = Outputs::new();
+    o.input("the log", log);
+    if let Some(a) = accounts {
+        o.input("the accounts file", a);
+    }
+    o.input_tree("the rates folder's file", &rates_dir(rates));
+    o
+}
+
+/// The rejects file's path and its label for [`Outputs`]: `--rejects`, or the default.
+pub fn rejects_output<'a>(
+    explicit: Option<&'a Path>,
+    default: &'a Path,
+) -> (&'static str, &'a Path) {
+    match explicit {
+        Some(p) => ("--rejects", p),
+        None => ("the rejects file (the default; set --rejects)", default),
+    }
+}
+
+/// Before a partitioned replay: remove the spill folders that killed runs left in `parent`,
+/// each with a notice.
+pub fn sweep_spills(parent: &Path) {
+    for (dir, pid) in crate::replay::partitioned::sweep_stale(parent) {
         notice(format_args!(
-            "{n} row(s) rejected, written to {}",
-            path.display()
+            "removed {}, left by an earlier run (process {pid}, no longer running)",
+            dir.display()
         ));
     }
+}
+
+/// Report the rejects of `file` on stderr (the first ten) and write them to `path`; returns
+/// their count. Without rejects, a rejects file at `path` from an earlier run is removed (with a
+/// notice), so that a file there always describes the latest run; a file there that is not a
+/// rejects file is left alone.
+pub fn handle_rejects(file: &str, rejects: &[Reject], path: &Path) -> Result<usize> {
+    let n = rejects.len();
+    if n == 0 {
+        if crate::replay::ledger::is_rejects_file(path) {
+            std::fs::remove_file(path)
+                .with_context(|| format!("cannot remove {}", path.display()))?;
+            notice(format_args!(
+                "no row rejected: removed {}, left by an earlier run",
+                path.display()
+            ));
+        }
+        return Ok(0);
+    }
+    for r in rejects.iter().take(10) {
+        notice(format_args!(
+            "{}: row {}, column `{}`, value `{}`: {}",
+            file, r.row, r.column, r.value, r.message
+        ));
+    }
+    if n > 10 {
+        notice(format_args!("… and {} more rejected row(s)", n - 10));
+    }
+    crate::replay::ledger::write_rejects(path, file, rejects)?;
+    notice(format_args!(
+        "{n} row(s) rejected, written to {}",
+        path.display()
+    ));
     Ok(n)
+}
+
+/// A file of which nothing could be read is an error, not a zero bill: every one of its `rows`
+/// data rows was rejected (the rejects file is written first). Names the first reasons.
+pub fn nothing_read(file: &str, rows: u64, rejects: &[Reject]) -> Result<()> {
+    if rows == 0 || (rejects.len() as u64) < rows {
+        return Ok(());
+    }
+    let mut reasons: Vec<&str> = Vec::new();
+    for r in rejects {
+        if !reasons.contains(&r.message.as_str()) {
+            reasons.push(&r.message);
+        }
+        if reasons.len() == 3 {
+            break;
+        }
+    }
+    anyhow::bail!(
+        "{file}: nothing could be billed: all {rows} row(s) were rejected (first reasons: {})",
+        reasons.join("; ")
+    )
 }

@@ -13,7 +13,7 @@ use crate::billing::meta::merge_statuses;
 use crate::billing::reconcile::{self, Ours};
 use crate::cmd::{
     default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
-    print_stdout, progress,
+    print_stdout, progress, rejects_output, replay_inputs,
 };
 use crate::io::analytics::read_analytics;
 use crate::io::log::LogFormat;
@@ -76,7 +76,18 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     if args.tolerance.is_sign_negative() {
         bail!("--tolerance must not be negative");
     }
+    let rejects_path = default_rejects_path(&args.log, None);
+    let mut outputs = replay_inputs(&args.log, args.accounts.as_deref(), args.rates.as_deref());
+    outputs.input("the webhooks file", &args.webhooks);
     let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    for spec in &args.analytics {
+        outputs.input(
+            "the analytics file",
+            analytics_spec(spec, &inputs.accounts).1,
+        );
+    }
+    let (label, path) = rejects_output(None, &rejects_path);
+    outputs.file(label, path)?;
     let pb = progress("reading");
     let log = inputs.read(
         &args.log,
@@ -88,13 +99,11 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
         &|n| pb.set_position(n),
     )?;
     pb.finish_and_clear();
-    handle_rejects(
-        &log.path,
-        &log.rejects,
-        &default_rejects_path(&args.log, None),
-    )?;
+    handle_rejects(&log.path, &log.rejects, &rejects_path)?;
+    crate::cmd::nothing_read(&log.path, log.rows, &log.rejects)?;
     let r = service::price(log, inputs, forced, None).map_err(|e| match e {
         BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
+        other => other.into(),
     })?;
 
     let webhooks = read_webhooks(&args.webhooks)?;

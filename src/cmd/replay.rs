@@ -7,10 +7,12 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use crate::billing::engine::{BillingError, Line};
+use crate::billing::money::Overflow;
 use crate::billing::types::Rulebook;
 use crate::cmd::{
-    default_rejects_path, handle_rejects, load_inputs, missing_rates, notice, parse_rulebook,
-    progress, read_options, trace, OutputFormat as Format,
+    default_rejects_path, handle_rejects, load_inputs, missing_rates, nothing_read, notice,
+    parse_rulebook, progress, read_options, rejects_output, replay_inputs, sweep_spills, trace,
+    OutputFormat as Format,
 };
 use crate::io::log::{LogFormat, ReadOptions};
 use crate::replay::ledger;
@@ -150,12 +152,14 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         .rejects
         .clone()
         .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref()));
+    check_outputs(&args, &rejects_path)?;
     if let Some(parts) = partitions_for(&args, format)? {
         let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
         let summary = run_partitioned(&args, format, &inputs, forced, parts)?;
         let file = args.log.display().to_string();
         let rejected = handle_rejects(&file, &summary.rejects, &rejects_path)?;
-        let report = json(&summary, &inputs, forced);
+        nothing_read(&file, summary.messages.rows, &summary.rejects)?;
+        let report = json(&summary, &inputs, forced)?;
         return finish(&args, &report, &summary.lines, rejected);
     }
     let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
@@ -169,9 +173,11 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     pb.finish_and_clear();
     trace("read", t0);
     let rejected = handle_rejects(&log.path, &log.rejects, &rejects_path)?;
+    nothing_read(&log.path, log.rows, &log.rejects)?;
     let t0 = std::time::Instant::now();
     let r = service::price(log, inputs, forced, args.rates_at).map_err(|e| match e {
         BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
+        other => other.into(),
     })?;
     trace("price", t0);
     if let Some(path) = &args.ledger {
@@ -185,7 +191,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         &r.accounts,
         forced,
         breakdown::rate_cards(&r.rates.book, &r.summary.currency),
-    );
+    )?;
     if let Some(dir) = report_dir(&args) {
         let rates_label = if args.rates.is_none() && std::env::var_os("WABILL_RATES").is_none() {
             "rates/ (the rate cards shipped with wabill)".to_string()
@@ -197,8 +203,31 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     finish(&args, &report, &r.summary.lines, rejected)
 }
 
+/// Before anything is read: no output is an input or another output, and the report folder is
+/// one wabill may replace.
+fn check_outputs(args: &ReplayArgs, rejects: &Path) -> Result<()> {
+    let mut o = replay_inputs(&args.log, args.accounts.as_deref(), args.rates.as_deref());
+    if let Some(p) = &args.ledger {
+        o.file("--ledger", p)?;
+    }
+    let (label, path) = rejects_output(args.rejects.as_deref(), rejects);
+    o.file(label, path)?;
+    if let Some(p) = &args.emit_webhooks {
+        o.file("--emit-webhooks", p)?;
+    }
+    if let Some(dir) = report_dir(args) {
+        o.folder("--report", &dir)?;
+        site::check_folder(&dir).map_err(|e| anyhow::anyhow!("--report {e}"))?;
+    }
+    Ok(())
+}
+
 /// The JSON object of a summary, with the cards of its currency for provenance.
-fn json(summary: &Summary, inputs: &Inputs, forced: Option<Rulebook>) -> JsonReport {
+fn json(
+    summary: &Summary,
+    inputs: &Inputs,
+    forced: Option<Rulebook>,
+) -> Result<JsonReport, Overflow> {
     let cards = breakdown::rate_cards(&inputs.rates.book, &summary.currency);
     breakdown::json(summary, &inputs.accounts, forced, cards)
 }
@@ -262,6 +291,7 @@ fn run_partitioned(
     parts: usize,
 ) -> Result<Summary> {
     let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    sweep_spills(&spill);
     if args.partitions.is_none() {
         notice(format_args!(
             "large log: replaying in {parts} partitions through {} (--partitions 0 keeps it in memory)",

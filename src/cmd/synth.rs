@@ -6,10 +6,12 @@ use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::cmd::limits::{self, bytes_per_row, SYNTH_BYTES_PER_USER};
 use crate::cmd::notice;
-use crate::io::output::write_atomic_with;
+use crate::io::output::{write_atomic_with, Outputs};
 use crate::io::scenario_file::load_scenario;
-use crate::traffic::{self, generate_to, scale_to_rows, Format};
+use crate::report::format::count;
+use crate::traffic::{self, generate_to, rows_per_user, scale_to_rows, Format, Scenario};
 
 #[derive(Debug, Clone, Args)]
 pub struct SynthArgs {
@@ -28,15 +30,23 @@ pub struct SynthArgs {
 }
 
 pub fn run(args: SynthArgs) -> Result<i32> {
-    let mut scenario = load_scenario(&args.scenario)?;
+    let mut outputs = Outputs::new();
+    outputs.input("the scenario", &args.scenario);
+    outputs.file("--out", &args.out)?;
     if let Some(rows) = args.rows {
-        scale_to_rows(&mut scenario, args.seed, rows);
+        limits::check_rows(&format!("--rows {rows}"), rows)?;
     }
     let ext = args
         .out
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
+    let mut scenario = load_scenario(&args.scenario)?;
+    let per_user = match args.rows {
+        Some(rows) => scale_to_rows(&mut scenario, args.seed, rows),
+        None => rows_per_user(&scenario, args.seed),
+    };
+    check_size(&args, &scenario, per_user, &ext)?;
     let pb = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
     pb.set_style(
         ProgressStyle::with_template("{bar:30} {percent}% of the period, {msg} {elapsed}")
@@ -77,6 +87,32 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         summary.expect("generated")
     };
     pb.finish_and_clear();
+    print_summary(&args, &summary);
+    Ok(0)
+}
+
+/// The run's size (the pilot's rows per user times the audience) against the limits: rows,
+/// memory for the users, disk for the log.
+fn check_size(args: &SynthArgs, scenario: &Scenario, per_user: f64, ext: &str) -> Result<()> {
+    let users = scenario.total_users();
+    let rows = (per_user * users as f64).ceil() as u64;
+    let what = format!(
+        "{} would generate about {} rows for {} users",
+        args.scenario.display(),
+        count(rows),
+        count(users)
+    );
+    limits::check_rows(&what, rows)?;
+    limits::check_memory(
+        &what,
+        users.saturating_mul(SYNTH_BYTES_PER_USER),
+        "use fewer --rows",
+    )?;
+    limits::check_disk(&what, &args.out, rows.saturating_mul(bytes_per_row(ext)))
+}
+
+/// The notice of what was generated.
+fn print_summary(args: &SynthArgs, summary: &traffic::Summary) {
     notice(format_args!(
         "{} rows for {} users over {:.1} months: {} contacts ({:.1}% resolved at first contact), {} campaign recipients, {} orders, {} logins → {}",
         summary.rows,
@@ -89,5 +125,4 @@ pub fn run(args: SynthArgs) -> Result<i32> {
         summary.logins,
         args.out.display()
     ));
-    Ok(0)
 }

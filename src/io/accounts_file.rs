@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::io::text::toml_error;
+
 use crate::billing::accounts::{
     Accounts, AccountsError, AccountsSettings, DecimalSetting, PortfolioSettings, ProviderSettings,
     WabaSettings,
@@ -73,7 +75,7 @@ fn decimal(v: toml::Value) -> DecimalSetting {
 /// Parse and check an accounts file.
 pub fn parse_accounts(text: &str) -> Result<Accounts, AccountsError> {
     let raw: RawAccounts =
-        toml::from_str(text).map_err(|e| AccountsError::Toml(e.to_string().trim().into()))?;
+        toml::from_str(text).map_err(|e| AccountsError::Toml(toml_error(text, &e)))?;
     Accounts::from_settings(AccountsSettings {
         portfolio: raw.portfolio.map(|p| PortfolioSettings {
             name: p.name,

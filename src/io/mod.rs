@@ -1,10 +1,13 @@
 //! Input and output at the edges: message logs (`log`, one reader per format), the accounts,
 //! volumes, scenario and market-map files, the rates directory and Meta's rate-card layout,
-//! Meta's webhooks and analytics responses, generated logs, Parquet and atomic writers. The
-//! billing core never calls into here.
+//! Meta's webhooks and analytics responses, generated logs, Parquet, atomic writers and the guard
+//! that keeps outputs off inputs (`output`), what an interruption removes (`cleanup`), and how
+//! text from the inputs leaves (`text`: formula-safe CSV, terminal-safe messages). The billing
+//! core never calls into here.
 
 pub mod accounts_file;
 pub mod analytics;
+pub mod cleanup;
 pub mod generated;
 pub mod log;
 pub mod market_map;
@@ -13,6 +16,7 @@ pub mod output;
 pub mod parquet;
 pub mod rates_dir;
 pub mod scenario_file;
+pub mod text;
 pub mod volumes_file;
 pub mod webhooks;
 

@@ -67,7 +67,7 @@ fn whole(key: &str, v: &toml::Value) -> Result<u64, EstimateError> {
 /// Parse an estimate file.
 pub fn parse_volumes(text_: &str) -> Result<Volumes, EstimateError> {
     let raw: RawFile = toml::from_str(text_)
-        .map_err(|e| EstimateError::Syntax(e.to_string().trim().to_string()))?;
+        .map_err(|e| EstimateError::Syntax(crate::io::text::toml_error(text_, &e)))?;
     let mut out = Volumes::default();
     if let Some(v) = &raw.service_numbers {
         let n = whole("service_numbers", v)?;

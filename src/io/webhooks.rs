@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{Event, Outcome, Replay};
 use crate::billing::meta::{expected, MetaCategory, Openers, PricingModel, PricingType};
-use crate::billing::types::{Billed, Kind, Reason, Status, TemplateCategory};
+use crate::billing::types::{Billed, Kind, Status, TemplateCategory};
 use crate::io::log::Log;
 
 pub use crate::io::log::webhooks::{parse_webhooks, read_webhooks, InboundMessage, WebhookFile};
@@ -141,7 +141,7 @@ impl Message<'_> {
         status: Status,
     ) -> Vec<Value> {
         let Some(x) = expected(e, o, openers) else {
-            return vec![self.undelivered(o, status)];
+            return vec![self.undelivered(status)];
         };
         // PMP-3 windows: Meta names the message's own category with type free_entry_point.
         let category = match (x.model, x.kind) {
@@ -177,20 +177,15 @@ impl Message<'_> {
         out
     }
 
-    /// The one status of a message Meta did not deliver: `sent` when unconfirmed, else `failed`
-    /// (error 131047 when Meta would have rejected it outside the CSW, CONV-4).
-    fn undelivered(&self, o: &Outcome, status: Status) -> Value {
+    /// The one status of a message Meta did not deliver: `sent` when unconfirmed, else `failed`.
+    fn undelivered(&self, status: Status) -> Value {
         let mut s = self.status(if status == Status::Sent {
             "sent"
         } else {
             "failed"
         });
         if status != Status::Sent {
-            let (code, title) = if o.reason == Some(Reason::OutsideCsw) {
-                (131047, "Re-engagement message")
-            } else {
-                (131026, "Message undeliverable")
-            };
+            let (code, title) = (131026, "Message undeliverable");
             s["errors"] = json!([{"code": code, "title": title, "message": title}]);
         }
         s

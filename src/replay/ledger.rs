@@ -3,7 +3,7 @@
 //! rejects file. One writer for both replays: the in-memory replay hands it every row, the
 //! partitioned replay its merged, already encoded records; CSV or Parquet by extension.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::Result;
@@ -15,6 +15,7 @@ use crate::billing::types::*;
 use crate::io::log::Log;
 use crate::io::log::Reject;
 use crate::io::output::write_atomic_with;
+use crate::io::text::{spreadsheet_cell, spreadsheet_string};
 
 /// The ledger's columns, in order (a contract: formats.md §4).
 pub const COLUMNS: [&str; 18] = [
@@ -74,7 +75,8 @@ pub struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    /// The row's fields, in [`COLUMNS`] order.
+    /// The row's fields, in [`COLUMNS`] order, each formula-safe for a spreadsheet
+    /// ([`spreadsheet_string`]: both replays render rows here, so both ledgers are the same).
     pub fn fields(&self) -> [String; 18] {
         let o = self.outcome;
         [
@@ -97,6 +99,7 @@ impl Entry<'_> {
             o.reason.map(|r| r.id()).unwrap_or("").to_string(),
             o.rule.map(|r| r.id()).unwrap_or("").to_string(),
         ]
+        .map(spreadsheet_string)
     }
 }
 
@@ -177,20 +180,31 @@ pub fn write(
     })
 }
 
-/// Write rejected rows of `file`: where, what, why, and the row as read.
+/// The rejects file's columns.
+const REJECTS_COLUMNS: [&str; 6] = ["file", "row", "column", "value", "error", "record"];
+
+/// Whether `path` is a rejects file wabill wrote (a file whose first line is the rejects
+/// header): the only kind a run without rejects removes.
+pub fn is_rejects_file(path: &Path) -> bool {
+    use std::io::BufRead;
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut first = String::new();
+    let read = std::io::BufReader::new(f).take(4096).read_line(&mut first);
+    path.is_file() && read.is_ok() && first.trim_end() == REJECTS_COLUMNS.join(",")
+}
+
+/// Write rejected rows of `file`: where, what, why, and the row as read; every cell
+/// formula-safe for a spreadsheet ([`spreadsheet_cell`]).
 pub fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<()> {
     write_atomic_with(path, |w| {
         let mut cw = csv::Writer::from_writer(w);
-        cw.write_record(["file", "row", "column", "value", "error", "record"])?;
+        cw.write_record(REJECTS_COLUMNS)?;
         for r in rejects {
-            cw.write_record([
-                file,
-                &r.row.to_string(),
-                &r.column,
-                &r.value,
-                &r.message,
-                &r.record,
-            ])?;
+            let row = r.row.to_string();
+            let cells = [file, &row, &r.column, &r.value, &r.message, &r.record];
+            cw.write_record(cells.map(spreadsheet_cell).iter().map(|c| c.as_bytes()))?;
         }
         cw.flush()?;
         Ok(())

@@ -2,18 +2,20 @@
 //! `compare` of generated traffic need), summarised by the same sink as the partitioned path.
 
 use crate::billing::engine::{self, BillingError, Context, Replay};
+use crate::billing::markets::MarketTable;
 use crate::io::log::Log;
-use crate::replay::sink::{Outcomes, Summary, Tally};
+use crate::replay::sink::{invalid_number_issues, Outcomes, Summary, Tally};
 
 /// Replay a read log: every outcome, and the summary.
 pub fn replay(log: &Log, ctx: &Context) -> Result<(Replay, Summary), BillingError> {
     let replay = engine::replay(&log.events, &log.chats, &log.countries, ctx)?;
-    let summary = summarize(log, &replay, ctx.accounts.provider.is_some());
+    let summary = summarize(log, &replay, ctx.markets, ctx.accounts.provider.is_some());
     Ok((replay, summary))
 }
 
-/// The summary of an in-memory replay (`provider`: keep the provider's monthly tallies).
-pub fn summarize(log: &Log, replay: &Replay, provider: bool) -> Summary {
+/// The summary of an in-memory replay (`provider`: keep the provider's monthly tallies); the
+/// issues are the replay's and the log's invalid numbers (MKT-1).
+pub fn summarize(log: &Log, replay: &Replay, markets: &MarketTable, provider: bool) -> Summary {
     let mut tally = Tally::new(provider);
     tally.absorb(&Outcomes {
         events: &log.events,
@@ -22,6 +24,14 @@ pub fn summarize(log: &Log, replay: &Replay, provider: bool) -> Summary {
         issues: &replay.issues,
         calendars: &replay.calendars,
     });
+    let numbers = invalid_number_issues(
+        &log.invalid_numbers,
+        &log.events,
+        &log.countries,
+        &replay.outcomes,
+        markets,
+    );
+    tally.absorb_issues(&log.events, &numbers);
     tally.finish(
         replay.currency.clone(),
         log.rows,

@@ -7,10 +7,11 @@
 use serde::Serialize;
 
 use crate::billing::engine::{ChatKey, Event, Issue, Line, Outcome, Rule, WabaCalendar};
+use crate::billing::markets::{invalid_number_issue, MarketTable};
 use crate::billing::money::Money;
 use crate::billing::provider::{tally_outcomes, MonthTally};
-use crate::billing::types::Kind;
-use crate::io::log::Reject;
+use crate::billing::types::{Country, Kind};
+use crate::io::log::{InvalidNumber, Reject};
 
 /// Rows read and messages kept, by kind (the JSON's `messages` object, formats.md §4).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
@@ -85,6 +86,30 @@ pub struct Outcomes<'a> {
     pub calendars: &'a [WabaCalendar],
 }
 
+/// MKT-1: the `invalid-number` issue of each thread in `invalid`, naming the country and the
+/// market its row was billed in (pass 1's outcome). One function for both replays.
+pub fn invalid_number_issues(
+    invalid: &[InvalidNumber],
+    events: &[Event],
+    countries: &[Country],
+    outcomes: &[Outcome],
+    markets: &MarketTable,
+) -> Vec<Issue> {
+    invalid
+        .iter()
+        .map(|n| {
+            let (e, o) = (&events[n.event as usize], &outcomes[n.event as usize]);
+            invalid_number_issue(
+                n.event,
+                n.number,
+                &n.reason,
+                countries[e.country as usize],
+                markets.name(o.market),
+            )
+        })
+        .collect()
+}
+
 /// The sink every replay feeds: counts, months, tallies and issues.
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
@@ -122,8 +147,13 @@ impl Tally {
         if let Some(t) = &mut self.provider {
             t.extend(tally_outcomes(o.events, o.chats, o.outcomes, o.calendars));
         }
-        for i in o.issues {
-            let e = &o.events[i.event as usize];
+        self.absorb_issues(o.events, o.issues);
+    }
+
+    /// Take in issues whose `event` indexes `events`.
+    pub fn absorb_issues(&mut self, events: &[Event], issues: &[Issue]) {
+        for i in issues {
+            let e = &events[i.event as usize];
             let issue = RowIssue {
                 code: i.code,
                 rule: i.rule,

@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use crate::billing::engine::Line;
-use crate::billing::money::{Money, MARKUP_ROUNDING};
+use crate::billing::money::{Money, Overflow, MARKUP_ROUNDING};
 use crate::billing::provider::ProviderBill;
 use crate::billing::types::Rulebook;
+use crate::io::text::{csv_field, terminal};
 use crate::replay::Summary;
 
 pub use crate::replay::MessageCounts;
@@ -127,7 +128,7 @@ pub fn provider_lines(p: &JsonProvider, currency: &str, meta_total: &str) -> Str
     let name = if p.name.is_empty() {
         "provider".to_string()
     } else {
-        format!("provider {}", p.name)
+        format!("provider {}", terminal(&p.name))
     };
     let meta = Money::parse(meta_total).unwrap_or_default();
     let fees = Money::parse(&p.total).unwrap_or_default();
@@ -158,13 +159,13 @@ pub fn rate_cards(book: &crate::billing::rates::RateBook, currency: &str) -> Vec
 
 /// The `--format json` object (formats.md §4) of a replay, in memory or partitioned: the one
 /// place it is built. With a `[provider]` in the accounts, its fees and the grand total are
-/// added after the other keys.
+/// added after the other keys (an [`Overflow`] when one is beyond what wabill can hold).
 pub fn json(
     summary: &Summary,
     accounts: &crate::billing::accounts::Accounts,
     forced: Option<Rulebook>,
     rate_cards: Vec<JsonCard>,
-) -> JsonReport {
+) -> Result<JsonReport, Overflow> {
     let issues = summary
         .issues
         .iter()
@@ -189,11 +190,15 @@ pub fn json(
         grand_total: None,
     };
     if let Some(p) = &accounts.provider {
-        let b = p.bill(&summary.tallies, &summary.lines);
-        report.grand_total = Some((summary.total + b.total).to_decimal_string());
+        let b = p.bill(&summary.tallies, &summary.lines)?;
+        let grand = summary
+            .total
+            .checked_add(b.total)
+            .ok_or_else(|| Overflow(format!("the grand total {} + {}", summary.total, b.total)))?;
+        report.grand_total = Some(grand.to_decimal_string());
         report.provider = Some(JsonProvider::of(&b));
     }
-    report
+    Ok(report)
 }
 
 fn json_line(l: &Line) -> JsonLine {
@@ -209,31 +214,46 @@ fn json_line(l: &Line) -> JsonLine {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// `--format csv`: one row per line of the breakdown.
+/// `--format csv` (and the report folder's `breakdown.csv`): one row per line of the
+/// breakdown, every cell formula-safe for a spreadsheet ([`csv_field`]).
 pub fn csv(lines: &[Line]) -> String {
     let mut out = String::from("month,waba,market,category,rulebook,charged,free,cost\n");
     for l in lines {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            l.month,
-            csv_field(&l.waba),
-            csv_field(&l.market),
-            l.category,
-            l.rulebook,
-            l.charged,
-            l.free,
-            l.cost
-        ));
+        let cells = [
+            l.month.clone(),
+            l.waba.clone(),
+            l.market.clone(),
+            l.category.to_string(),
+            l.rulebook.to_string(),
+            l.charged.to_string(),
+            l.free.to_string(),
+            l.cost.to_string(),
+        ];
+        out.push_str(&cells.map(|c| csv_field(&c)).join(","));
+        out.push('\n');
     }
     out
+}
+
+/// The table's footer line: messages by kind, rejects and issues, with the numbers MKT-1 billed
+/// although the phone metadata does not know them counted apart.
+fn messages_line(report: &JsonReport) -> String {
+    let m = &report.messages;
+    // MKT-1: numbers billed although the phone metadata does not know them, counted apart.
+    let invalid = report
+        .issues
+        .iter()
+        .filter(|i| i.code == "invalid-number")
+        .count();
+    let invalid = if invalid > 0 {
+        format!(" ({invalid} invalid-number)")
+    } else {
+        String::new()
+    };
+    format!(
+        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s){invalid}\n",
+        m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
+    )
 }
 
 /// The default readable table: lines grouped by month with subtotals, then the total.
@@ -244,10 +264,11 @@ pub fn table(report: &JsonReport) -> String {
     ];
     let mut month_totals: Vec<(String, u64, u64, Money)> = Vec::new();
     for l in &report.lines {
+        // Cells come from the accounts and the rate cards: escaped for the terminal.
         rows.push([
             l.month.clone(),
-            l.waba.clone(),
-            l.market.clone(),
+            terminal(&l.waba).into_owned(),
+            terminal(&l.market).into_owned(),
             l.category.clone(),
             l.rulebook.clone(),
             l.charged.to_string(),
@@ -327,11 +348,7 @@ pub fn table(report: &JsonReport) -> String {
     if let Some(p) = &report.provider {
         out.push_str(&provider_lines(p, &report.currency, &report.total));
     }
-    let m = &report.messages;
-    out.push_str(&format!(
-        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s)\n",
-        m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
-    ));
+    out.push_str(&messages_line(report));
     if report.provider.is_some() {
         out.push_str(&format!("Meta's amounts are exact; {MARKUP_ROUNDING}\n"));
     } else {

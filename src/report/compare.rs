@@ -410,8 +410,8 @@ pub fn csv(variants: &[Variant]) -> String {
         let (d, p) = diff(v, &variants[0]);
         let mut r = vec![
             (i + 1).to_string(),
-            csv_field(&v.traffic),
-            csv_field(&v.setting_label()),
+            v.traffic.clone(),
+            v.setting_label(),
             v.rulebook.clone(),
             v.messages.rows.to_string(),
             v.contacts.map_or(String::new(), |c| c.to_string()),
@@ -440,7 +440,8 @@ pub fn csv(variants: &[Variant]) -> String {
                 t.cost.to_string(),
             ]);
         }
-        out.push_str(&r.join(","));
+        // Every cell formula-safe (numbers stay as they are).
+        out.push_str(&r.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
     out

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::breakdown::{provider_lines, JsonProvider};
 use super::table::{csv_field, Table};
 use crate::billing::estimate::{Estimate, EstimateLine};
-use crate::billing::money::{Money, MARKUP_ROUNDING};
+use crate::billing::money::{Money, Overflow, MARKUP_ROUNDING};
 use crate::billing::provider::{MonthTally, Provider};
 use crate::billing::types::Rulebook;
 
@@ -55,12 +55,13 @@ struct JsonEstimate {
 }
 
 /// The provider's per-message fees: every volume is delivered business messages; an estimate
-/// has no inbound or failed messages.
-pub fn provider_fees(e: &Estimate, p: &Provider) -> JsonProvider {
+/// has no inbound or failed messages. An [`Overflow`] when a fee or the grand total is beyond
+/// what wabill can hold.
+pub fn provider_fees(e: &Estimate, p: &Provider) -> Result<JsonProvider, Overflow> {
     let mut tallies: Vec<MonthTally> = Vec::new();
     for l in &e.lines {
         match tallies.iter_mut().find(|t| t.month == l.line.month) {
-            Some(t) => t.sent += l.messages,
+            Some(t) => t.sent = t.sent.saturating_add(l.messages),
             None => tallies.push(MonthTally {
                 month: l.line.month.clone(),
                 sent: l.messages,
@@ -69,7 +70,11 @@ pub fn provider_fees(e: &Estimate, p: &Provider) -> JsonProvider {
         }
     }
     let lines: Vec<_> = e.lines.iter().map(|l| l.line.clone()).collect();
-    JsonProvider::of(&p.bill(&tallies, &lines))
+    let bill = p.bill(&tallies, &lines)?;
+    e.total
+        .checked_add(bill.total)
+        .ok_or_else(|| Overflow(format!("the grand total {} + {}", e.total, bill.total)))?;
+    Ok(JsonProvider::of(&bill))
 }
 
 /// The table: one row per line, its tier bands under it, a total per month; then the total,
@@ -149,25 +154,26 @@ pub fn table(e: &Estimate, provider: Option<&JsonProvider>) -> String {
     out
 }
 
-/// The CSV: Meta's lines only (the columns are a contract).
+/// The CSV: Meta's lines only (the columns are a contract), every cell formula-safe.
 pub fn csv(e: &Estimate) -> String {
     let mut out =
         String::from("month,waba,market,category,rulebook,messages,charged,free,rule,cost\n");
     for l in &e.lines {
         let x = &l.line;
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
-            x.month,
-            csv_field(&x.waba),
-            csv_field(&x.market),
-            x.category,
-            x.rulebook,
-            l.messages,
-            x.charged,
-            x.free,
-            l.rule,
-            x.cost
-        ));
+        let cells = [
+            x.month.clone(),
+            x.waba.clone(),
+            x.market.clone(),
+            x.category.to_string(),
+            x.rulebook.to_string(),
+            l.messages.to_string(),
+            x.charged.to_string(),
+            x.free.to_string(),
+            l.rule.to_string(),
+            x.cost.to_string(),
+        ];
+        out.push_str(&cells.map(|c| csv_field(&c)).join(","));
+        out.push('\n');
     }
     out
 }

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::billing::reconcile::{AnalyticsReport, MessageReport, Problem};
+use crate::io::text::terminal;
 use crate::replay::ledger::rfc3339;
 
 #[derive(Debug, Clone, Serialize)]
@@ -365,7 +366,7 @@ impl Report {
             &[false, true, true, true],
         ));
         for n in &self.notes {
-            out.push_str(&format!("note: {n}\n"));
+            out.push_str(&format!("note: {}\n", terminal(n)));
         }
         out.push_str(&format!(
             "{} difference(s); costs compared within {} {}; difference = Meta − wabill; amounts exact\n",
@@ -375,10 +376,15 @@ impl Report {
     }
 }
 
-/// A plain aligned text table: header, rule, rows.
+/// A plain aligned text table: header, rule, rows; cells escaped for the terminal (ids and
+/// values come from the log and Meta's files).
 fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| terminal(c).into_owned()).collect())
+        .collect();
     let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             w[i] = w[i].max(c.chars().count());
         }
@@ -404,7 +410,7 @@ fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
     let mut out = fmt(header);
     out.push_str(&"-".repeat(w.iter().sum::<usize>() + 2 * (w.len() - 1)));
     out.push('\n');
-    for r in rows {
+    for r in &rows {
         out.push_str(&fmt(&r.iter().map(String::as_str).collect::<Vec<_>>()));
     }
     out

@@ -1,6 +1,11 @@
 //! Writing a report folder: `index.html`, `summary.md`, `breakdown.csv`, `data.json` and every
-//! chart as `charts/<name>.svg` and `charts/<name>.png`, each file written atomically.
+//! chart as `charts/<name>.svg` and `charts/<name>.png`, written as a unit
+//! ([`crate::io::output::folder`]): all files go to a temporary folder beside it, which then
+//! takes the old folder's place, so a failed run never mixes new charts with an old page and a
+//! rerun keeps no chart of the previous one. The folder's `.wabill-report` file lists what
+//! wabill wrote; other files in it are kept.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -15,10 +20,36 @@ use crate::billing::engine::Replay;
 use crate::billing::markets::MarketTable;
 use crate::billing::rates::RateBook;
 use crate::io::log::Log;
-use crate::io::output::write_atomic;
+use crate::io::output::folder::{self, Kind};
 
 /// Folder of the chart files inside a report folder.
 pub const CHART_DIR: &str = "charts";
+
+/// The files of a report besides its charts.
+const PAGES: [&str; 4] = ["index.html", "summary.md", "breakdown.csv", "data.json"];
+
+/// A report folder: recognised by its `.wabill-report` file, or (written by a wabill from
+/// before the marker) by holding the four pages, charts and nothing else.
+pub const FOLDER: Kind = Kind {
+    marker: ".wabill-report",
+    what: "report folder",
+    legacy: earlier_report,
+};
+
+fn earlier_report(files: &BTreeSet<PathBuf>) -> bool {
+    let page = |f: &Path| PAGES.iter().any(|p| f == Path::new(p));
+    let chart = |f: &Path| {
+        f.parent() == Some(Path::new(CHART_DIR))
+            && f.extension().is_some_and(|e| e == "svg" || e == "png")
+    };
+    PAGES.iter().all(|p| files.contains(Path::new(p))) && files.iter().all(|f| page(f) || chart(f))
+}
+
+/// Whether `dir` may be written as a report folder (new, empty, or a report wabill wrote):
+/// checked before the replay, so a refusal costs nothing.
+pub fn check_folder(dir: &Path) -> Result<()> {
+    folder::check(dir, &FOLDER)
+}
 
 /// Everything a report is made from.
 pub struct Input<'a> {
@@ -77,24 +108,23 @@ pub fn build(input: &Input) -> Result<Report> {
 }
 
 impl Report {
-    /// Write every file under `dir` (created if needed), charts and data first and
-    /// `index.html` last, so a page never points at a chart not yet written. Returns the paths.
+    /// Write the report as the folder `dir`, as a unit (see the module's documentation).
+    /// Returns the paths written.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         let mut files: Vec<(PathBuf, &[u8])> = Vec::new();
         for c in &self.charts {
-            let base = dir.join(CHART_DIR);
+            let base = Path::new(CHART_DIR);
             files.push((base.join(format!("{}.svg", c.name)), c.svg.as_bytes()));
             files.push((base.join(format!("{}.png", c.name)), &c.png));
         }
-        files.extend([
-            (dir.join("breakdown.csv"), self.csv.as_bytes()),
-            (dir.join("data.json"), self.data_json.as_bytes()),
-            (dir.join("summary.md"), self.markdown.as_bytes()),
-            (dir.join("index.html"), self.html.as_bytes()),
-        ]);
-        for (path, bytes) in &files {
-            write_atomic(path, bytes)?;
-        }
-        Ok(files.into_iter().map(|(p, _)| p).collect())
+        let pages = [&self.html, &self.markdown, &self.csv, &self.data_json];
+        files.extend(
+            PAGES
+                .iter()
+                .zip(pages)
+                .map(|(p, t)| (PathBuf::from(p), t.as_bytes())),
+        );
+        folder::replace(dir, &FOLDER, &files)?;
+        Ok(files.into_iter().map(|(p, _)| dir.join(p)).collect())
     }
 }

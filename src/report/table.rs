@@ -19,9 +19,13 @@ impl Table {
         }
     }
 
-    /// Adds a row; missing cells are empty, extra cells are dropped.
+    /// Adds a row; missing cells are empty, extra cells are dropped. Cells are escaped for the
+    /// terminal ([`crate::io::text::terminal`]): a line break in a value cannot break the row.
     pub fn row(&mut self, cells: Vec<String>) {
-        let mut cells = cells;
+        let mut cells: Vec<String> = cells
+            .into_iter()
+            .map(|c| crate::io::text::terminal(&c).into_owned())
+            .collect();
         cells.resize(self.header.len(), String::new());
         self.rows.push(Some(cells));
     }
@@ -74,14 +78,9 @@ impl Table {
     }
 }
 
-/// A CSV field, quoted when it must be.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+/// A CSV field for a spreadsheet: formula-safe, quoted when it must be (the one rule for
+/// every CSV wabill writes for people, [`crate::io::text`]).
+pub use crate::io::text::csv_field;
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,7 @@ pub use generate::{
     Traffic,
 };
 pub use model::{Direction, EntryPoint, MessageType, Population, Row, User};
-pub use scale::scale_to_rows;
+pub use scale::{rows_per_user, scale_to_rows};
 pub use scenario::{parse_scenario, Reengagement, Scenario, ScenarioError, Span};
 pub use write::{
     format_timestamp, generate_to, write_csv, write_jsonl, Format, RowWriter, COLUMNS,

@@ -18,7 +18,7 @@ use crate::traffic::model::{Population, Row};
 use crate::traffic::scenario::Scenario;
 
 /// The message log's columns (formats.md §1), in this order.
-pub use crate::io::log::schema::COLUMNS;
+pub use crate::billing::types::LOG_COLUMNS as COLUMNS;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

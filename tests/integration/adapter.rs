@@ -231,10 +231,7 @@ fn comparable(evs: &[Event], chats: &[ChatKey], markets: &MarketTable, r: &Repla
             Unit::Free => Some(false),
             Unit::Charged => Some(true),
         };
-        let shows_billed = !matches!(
-            o.reason,
-            Some(Reason::NotDelivered) | Some(Reason::OutsideCsw)
-        );
+        let shows_billed = o.reason != Some(Reason::NotDelivered);
         outcomes.push((
             e.row as usize,
             o.rulebook.map(|r| r.id()).unwrap_or("").to_string(),

@@ -67,12 +67,19 @@ fn conv1_output_is_identical_whatever_the_thread_count_and_row_order() {
     groups.reverse();
     let reversed = format!("{header}\n{}\n", groups.concat().join("\n"));
     let rev = write_log(d.path(), "reversed.csv", &reversed);
-    let (_, c) = replay_json(
+    let (mut jc, _) = replay_json(
         &rev,
         &["--accounts", acc, "--ledger", l3.to_str().unwrap()],
         "2",
     );
-    assert_eq!(a, c);
+    // Same bill; issues name file rows, which moved (w019's invalid number: row 19 → 1).
+    let mut ja: serde_json::Value = serde_json::from_str(&a).unwrap();
+    for j in [&mut ja, &mut jc] {
+        for i in j["issues"].as_array_mut().unwrap() {
+            i["row"] = serde_json::Value::Null;
+        }
+    }
+    assert_eq!(ja, jc);
     // The ledger differs only in the `row` column (file rows moved).
     let strip = |p: &Path| -> Vec<String> {
         std::fs::read_to_string(p)

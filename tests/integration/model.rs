@@ -93,10 +93,10 @@ pub struct MOutcome {
     /// conversation: the conversation's rulebook.
     pub rulebook: String,
     /// Category of the unit or of the conversation the message belongs to (formats.md §4);
-    /// "" for `not_delivered` / `outside_csw`.
+    /// "" for `not_delivered`.
     pub billed_as: String,
     /// charged | in_conversation | free_customer_service | free_entry_point | free_tier |
-    /// free_service | not_delivered | outside_csw
+    /// free_service | not_delivered
     pub reason: String,
     /// 0 unless this message carries a unit's price.
     pub price: Decimal,
@@ -347,6 +347,9 @@ struct Msg<'e> {
     local_date: NaiveDate,
     /// The message's own attribution (rulebook by date or forced, WABA-local month, market).
     own: Attribution,
+    /// CONV-4: a non-template delivered while the log shows no open CSW is billed as if the
+    /// window were open.
+    assume_csw: bool,
 }
 
 type ChatKey = (String, String, String);
@@ -402,10 +405,11 @@ impl Replay<'_> {
         let tz = self.time_zone(&event.waba);
         let local = event.ts.with_timezone(&tz);
         let local_date = local.date_naive();
-        let msg = Msg {
+        let mut msg = Msg {
             event,
             template,
             local_date,
+            assume_csw: false,
             own: Attribution {
                 // §1: the rulebook follows the WABA-local delivery date unless forced.
                 rulebook: self.forced.unwrap_or_else(|| Rulebook::on(local_date)),
@@ -420,12 +424,12 @@ impl Replay<'_> {
             return Ok(());
         }
 
-        // CONV-4: a delivered non-template while the CSW is closed (Meta error 131047) is
-        // inconsistent: reported, free, and it changes no state. Checked under every rulebook.
+        // CONV-4 (amended 2026-12-02): deliveries are facts. A delivered non-template while the
+        // log shows no open CSW means the log lacks the user's message: reported, and billed as
+        // if the window were open (it opens or refreshes no CSW itself). Every rulebook.
         if template.is_none() && !chat.csw_open(event.ts) {
             self.issue("outside-csw", event.row);
-            self.push(&msg, &msg.own, "", "outside_csw", None);
-            return Ok(());
+            msg.assume_csw = true;
         }
 
         // PMP-7 / CONV-4: a marketing template delivered to a US user from 2025-04-01 is reported
@@ -492,7 +496,7 @@ impl Replay<'_> {
                     return Ok(());
                 }
                 // CBP-5: user-initiated if the CSW is open, else business-initiated.
-                let (kind, category) = if chat.csw_open(ts) {
+                let (kind, category) = if chat.csw_open(ts) || msg.assume_csw {
                     (ConvKind::UserInitiated, "user_initiated")
                 } else {
                     (ConvKind::BusinessInitiated, "business_initiated")
@@ -623,6 +627,20 @@ impl Replay<'_> {
         let ts = msg.event.ts;
         let own = msg.own.clone();
 
+        // CBP-9: a CBP utility conversation still open after the switch keeps covering utility
+        // templates (in_conversation, not a unit), also an entry-point reply — which still opens
+        // the PMP-3 window. No other conversation carries across.
+        let carried = match msg.template {
+            Some("utility") => chat.open_of_kind(ConvKind::Utility),
+            _ => None,
+        };
+        if let Some(open) = carried {
+            self.ride(msg, open);
+            if is_reply {
+                chat.free_entry_window_until = Some(ts + HOURS_72);
+            }
+            return Ok(());
+        }
         // PMP-3: the reply is free and opens a 72 h window from its own delivery, even while an
         // earlier window is open (contrast CBP-6).
         if is_reply {
@@ -645,16 +663,6 @@ impl Replay<'_> {
                 "free_entry_point",
                 Some(Decimal::ZERO),
             );
-            return Ok(());
-        }
-        // CBP-9: a CBP utility conversation still open after the switch keeps covering utility
-        // templates; no other conversation carries across.
-        let carried = match msg.template {
-            Some("utility") => chat.open_of_kind(ConvKind::Utility),
-            _ => None,
-        };
-        if let Some(open) = carried {
-            self.ride(msg, open);
             return Ok(());
         }
 

@@ -93,14 +93,10 @@ fn csw_open(log: &TestLog, rows: &[usize], pos: usize) -> bool {
         .is_some_and(|x| t < x.ts + DAY)
 }
 
-/// A delivered row that counts as a business message: not a non-template outside the CSW
-/// (CONV-4: that changes no state).
+/// A delivered row that counts as a business message: every delivered one (CONV-4, amended:
+/// deliveries are facts, so a non-template outside the CSW the log shows counts too).
 fn counts(log: &TestLog, rows: &[usize], pos: usize) -> bool {
-    match delivered_out(&log.events[rows[pos]]) {
-        Some(Some(_)) => true,
-        Some(None) => csw_open(log, rows, pos),
-        None => false,
-    }
+    delivered_out(&log.events[rows[pos]]).is_some()
 }
 
 /// CBP-6 / PMP-3: positions of the replies to entry points (the first counted business row
@@ -600,7 +596,7 @@ proptest! {
     #![proptest_config(cases(512))]
 
     /// PMP-2: under pmp-2025 non-template messages are free — as free customer service (or in a
-    /// free entry point window, or reported outside the CSW), never by using up pmp-2026's
+    /// free entry point window; CONV-4: also one outside the CSW the log shows), never by using up pmp-2026's
     /// service allowance.
     #[test]
     fn pmp2_non_template_messages_cost_nothing_under_pmp_2025(
@@ -613,7 +609,7 @@ proptest! {
                 prop_assert_eq!(o.price, Money::ZERO, "row {}", e.row);
                 prop_assert!(o.unit != Unit::Charged, "row {}", e.row);
                 prop_assert!(
-                    matches!(o.reason, Some(Reason::FreeCustomerService | Reason::FreeEntryPoint | Reason::OutsideCsw)),
+                    matches!(o.reason, Some(Reason::FreeCustomerService | Reason::FreeEntryPoint)),
                     "row {}: free as {:?}", e.row, o.reason
                 );
             }

@@ -494,7 +494,7 @@ fn malformed_lines_are_reported_with_their_line_and_never_stop_the_others() {
         "entry[0].changes[0].value.statuses[0].pricing.category"
     );
     assert_eq!(problems[4].1, "missing `id`");
-    assert_eq!(problems[5].1, "missing `billable`");
+    assert_eq!(problems[5].1, "not a boolean");
     // The good lines after the bad ones were read: M06 and M07 agree, M03 and M05 (whose pricing
     // could not be read) are not reported a second time.
     assert_eq!(r["messages"], serde_json::json!([]));

@@ -410,7 +410,7 @@ fn absurd_tier_rate_times_a_volume_is_an_error_not_a_panic() {
         "--rates",
         rates.to_str().unwrap(),
     ]);
-    refused(&o, &["--volume #1.messages", "do not fit exact money"]);
+    refused(&o, &["--volume #1", "exceeds the largest amount"]);
 }
 
 #[test]

@@ -29,7 +29,7 @@ fn build_report(log: &Path, accounts: Option<&Path>) -> Report {
         .unwrap();
     let r = price(log, inputs, None, None).unwrap();
     let cards = breakdown::rate_cards(&r.rates.book, &r.summary.currency);
-    let json = breakdown::json(&r.summary, &r.accounts, None, cards);
+    let json = breakdown::json(&r.summary, &r.accounts, None, cards).unwrap();
     site::build(&site::Input {
         log: &r.log,
         replay: &r.replay,

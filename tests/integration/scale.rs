@@ -44,7 +44,7 @@ fn in_memory(
         Ok(r) => r,
         Err(e) => return (Err(e.to_string()), None),
     };
-    let json = breakdown::json(&summary, &log.accounts, forced, Vec::new());
+    let json = breakdown::json(&summary, &log.accounts, forced, Vec::new()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("ledger.csv");
     wabill::replay::ledger::write(&ledger, &read, &r, &log.markets, &log.accounts).unwrap();
@@ -80,7 +80,7 @@ fn partitioned(
         Ok(p) => p,
         Err(e) => return (Err(e.to_string()), None),
     };
-    let json = breakdown::json(&p, &log.accounts, forced, Vec::new());
+    let json = breakdown::json(&p, &log.accounts, forced, Vec::new()).unwrap();
     // The spill folder is gone once the replay returns.
     assert_eq!(std::fs::read_dir(spill.path()).unwrap().count(), 0);
     (

@@ -283,3 +283,63 @@ fn the_scanners_read_ids_and_test_names() {
     assert!(ids_of_test("pmp_4_tiers").is_empty());
     assert!(ids_of_test("delivered_failed").is_empty());
 }
+
+/// The layers of `src/` (its top-level modules) import each other without a circle: the edges
+/// are the `crate::<module>` paths each layer's files name. Today: cmd → replay → io → traffic →
+/// billing, report → replay. A new edge that closes a circle fails here.
+#[test]
+fn src_layers_form_a_dag() {
+    let src = root().join("src");
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in rust_files(&src) {
+        let rel = f.strip_prefix(&src).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let layer = first.trim_end_matches(".rs").to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, _) in text.match_indices("crate::") {
+            let name: String = text[i + 7..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name != layer && !name.is_empty() {
+                edges.entry(layer.clone()).or_default().insert(name);
+            }
+        }
+    }
+    // Depth-first search for a circle.
+    fn visit(
+        n: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) {
+        if let Some(at) = path.iter().position(|p| p == n) {
+            panic!(
+                "import circle between layers: {} → {n}",
+                path[at..].join(" → ")
+            );
+        }
+        if done.contains(n) {
+            return;
+        }
+        path.push(n.to_string());
+        for m in edges.get(n).into_iter().flatten() {
+            visit(m, edges, path, done);
+        }
+        path.pop();
+        done.insert(n.to_string());
+    }
+    let mut done = BTreeSet::new();
+    for n in edges.keys() {
+        visit(n, &edges, &mut Vec::new(), &mut done);
+    }
+    assert!(
+        edges.contains_key("cmd"),
+        "the scan found the layers: {edges:?}"
+    );
+}

@@ -153,16 +153,48 @@ fn exact_decimal(key: &str, v: &DecimalSetting) -> Result<Decimal, AccountsError
     Ok(d.normalize())
 }
 
+/// A per-message fee: exact to 6 places, at most [`Money::MAX_RATE`].
 fn fee(key: &str, v: &Option<DecimalSetting>) -> Result<Option<Money>, AccountsError> {
     let Some(v) = v else { return Ok(None) };
     let d = exact_decimal(key, v)?;
-    Money::from_decimal(d)
-        .map(Some)
-        .map_err(|e| AccountsError::Value {
-            key: key.into(),
-            value: d.to_string(),
-            message: e.to_string(),
+    let bad = |message: String| AccountsError::Value {
+        key: key.into(),
+        value: d.to_string(),
+        message,
+    };
+    let m = Money::from_decimal(d).map_err(|e| bad(e.to_string()))?;
+    if m > Money::MAX_RATE {
+        return Err(bad(format!(
+            "above the largest fee per message wabill accepts ({})",
+            Money::MAX_RATE
+        )));
+    }
+    Ok(Some(m))
+}
+
+/// The largest markup a provider can add: 100 (10,000 % of Meta's charge). Beyond it the value is
+/// a mistake, and products with Meta's charges could no longer be held exactly.
+pub const MAX_MARKUP: Decimal = Decimal::ONE_HUNDRED;
+
+/// The characters a WABA id cannot have: it is matched with the log's trimmed `waba` cells and
+/// printed in tables.
+fn check_waba_id(i: usize, id: &str) -> Result<(), AccountsError> {
+    let bad = |message: &str| {
+        Err(AccountsError::Value {
+            key: format!("waba[{i}].id"),
+            value: id.to_string(),
+            message: message.into(),
         })
+    };
+    if id.trim().is_empty() {
+        bad("empty WABA id: rows name their WABA by id")
+    } else if id.trim() != id {
+        bad("WABA id with leading or trailing spaces: the log's `waba` cells are trimmed, so no row could name it")
+    } else if id.chars().any(char::is_control) {
+        bad("WABA id with a control character (a line break, a tab, an escape)")
+    } else {
+        Ok(())
+    }
 }
 
 impl Provider {
@@ -179,7 +211,17 @@ impl Provider {
                     RateColumn::ALL.map(|c| c.id()).join(", ")
                 ),
             })?;
-            markup.push((col, exact_decimal(&key, v)?));
+            let factor = exact_decimal(&key, v)?;
+            if factor > MAX_MARKUP {
+                return Err(AccountsError::Value {
+                    key,
+                    value: v.shown.clone(),
+                    message: format!(
+                        "a markup is a fraction of Meta's charge (0.06 = 6 %), at most {MAX_MARKUP}"
+                    ),
+                });
+            }
+            markup.push((col, factor));
         }
         markup.sort_by_key(|(c, _)| *c);
         Ok(Provider {
@@ -193,11 +235,13 @@ impl Provider {
 }
 
 fn country(key: &str, v: &str) -> Result<Country, AccountsError> {
-    Country::parse(v).ok_or_else(|| AccountsError::Value {
-        key: key.into(),
-        value: v.into(),
-        message: "not an ISO 3166 alpha-2 country code".into(),
-    })
+    Country::parse(v)
+        .filter(Country::is_assigned)
+        .ok_or_else(|| AccountsError::Value {
+            key: key.into(),
+            value: v.into(),
+            message: "not an assigned ISO 3166 alpha-2 country code".into(),
+        })
 }
 
 impl Portfolio {
@@ -227,6 +271,7 @@ impl Portfolio {
 impl Waba {
     /// The `i`-th `[[waba]]` (0-based, for messages): an IANA time zone and an ISO 4217 code.
     pub fn from_settings(i: usize, w: WabaSettings) -> Result<Waba, AccountsError> {
+        check_waba_id(i, &w.id)?;
         let timezone = w.timezone.unwrap_or_else(|| "UTC".into());
         let currency = w.currency.unwrap_or_else(|| "USD".into());
         let tz: Tz = timezone.trim().parse().map_err(|_| AccountsError::Value {
@@ -429,5 +474,59 @@ mod tests {
         );
         let p = Provider::from_settings(sent(Some("0.00100"), "0.001")).unwrap();
         assert_eq!(p.per_message_sent, Some(Money(1_000)));
+    }
+
+    #[test]
+    fn overflow_fees_and_markups_beyond_the_bounds_are_refused() {
+        let sent = ProviderSettings {
+            per_message_sent: Some(DecimalSetting {
+                text: Some("9223372036854".into()),
+                shown: "9223372036854".into(),
+            }),
+            ..ProviderSettings::default()
+        };
+        assert_eq!(
+            Provider::from_settings(sent).unwrap_err().to_string(),
+            "accounts: `provider.per_message_sent` = `9223372036854`: above the largest fee per message wabill accepts (1000000.0000)"
+        );
+        let huge = "79228162514264337593543950335";
+        let markup = ProviderSettings {
+            markup: [(
+                "marketing".to_string(),
+                DecimalSetting {
+                    text: Some(huge.into()),
+                    shown: huge.into(),
+                },
+            )]
+            .into(),
+            ..ProviderSettings::default()
+        };
+        assert_eq!(
+            Provider::from_settings(markup).unwrap_err().to_string(),
+            format!("accounts: `provider.markup.marketing` = `{huge}`: a markup is a fraction of Meta's charge (0.06 = 6 %), at most 100")
+        );
+    }
+
+    #[test]
+    fn waba_ids_that_no_row_could_name_are_refused() {
+        for (id, why) in [
+            ("", "empty WABA id"),
+            ("  ", "empty WABA id"),
+            ("default ", "leading or trailing spaces"),
+            (" acme", "leading or trailing spaces"),
+            ("a\nb", "control character"),
+        ] {
+            let e = Accounts::from_settings(AccountsSettings {
+                wabas: vec![waba("ok", "USD"), waba(id, "USD")],
+                ..AccountsSettings::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with(&format!("accounts: `waba[1].id` = `{id}`: ")),
+                "{e}"
+            );
+            assert!(e.contains(why), "{e}");
+        }
     }
 }

@@ -73,7 +73,7 @@ pub fn replay(
             a.merge(b);
             a
         });
-    let (lines, total) = totals.lines(ctx);
+    let (lines, total) = totals.lines(ctx)?;
     Ok(Replay {
         order,
         outcomes,

@@ -26,9 +26,9 @@ use super::context::{replay_currency, Context};
 use super::ids::Rule;
 use super::markets::{MarketId, MarketTable};
 use super::model::{Line, MissingRate};
-use super::money::Money;
+use super::money::{Money, Overflow};
 use super::pricing::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
-use super::pricing::tiers::{graduated, TierCounters, Ungraduated};
+use super::pricing::tiers::{graduated, TierCounters, Unpriced};
 use super::pricing::MissingRates;
 use super::rates::RateCard;
 use super::rulebook::{rulebook_on, Rulebook};
@@ -88,7 +88,13 @@ pub enum EstimateError {
     },
     #[error("{}", .0.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("\n"))]
     MissingRates(Vec<MissingRate>),
+    /// An amount of the estimate beyond [`Money::MAX`].
+    #[error("volumes: `{key}`: {amount}")]
+    Overflow { key: String, amount: Overflow },
 }
+
+/// The most messages one volume can have: 10¹² a month (a thousand times the largest senders).
+pub const MAX_MESSAGES: u64 = 1_000_000_000_000;
 
 fn value_err(key: &str, value: impl ToString, message: impl Into<String>) -> EstimateError {
     EstimateError::Value {
@@ -193,6 +199,15 @@ struct Checked {
 /// Check a volume's month, WABA, market and category, and find its (per-message) rulebook.
 fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
     let key = |f: &str| format!("{}.{f}", v.origin);
+    if v.messages > MAX_MESSAGES {
+        return Err(value_err(
+            &key("messages"),
+            v.messages,
+            format!(
+                "more than {MAX_MESSAGES} messages a month (10^12), the most an estimate takes"
+            ),
+        ));
+    }
     let date = NaiveDate::parse_from_str(&format!("{}-01", v.month), "%Y-%m-%d")
         .map_err(|_| value_err(&key("month"), &v.month, "expected a month YYYY-MM"))?;
     let waba = ctx.accounts.waba_index(&v.waba).ok_or_else(|| {
@@ -259,30 +274,31 @@ struct Counters {
     allowance: ServiceAllowance<(usize, u32)>,
 }
 
+/// Why a volume has no price.
+enum NoPrice {
+    /// RATE-4: (first count beyond a tier table, messages without a rate).
+    Missing(Option<u64>, u64),
+    Overflow(Overflow),
+}
+
 /// How a volume's messages are priced.
 struct Priced {
     rule: Rule,
     charged: u64,
     free: u64,
-    /// The bands, or Err((first count beyond a tier table, messages without a rate)).
-    bands: Result<Vec<BandUse>, (Option<u64>, u64)>,
+    /// The bands, or why there are none.
+    bands: Result<Vec<BandUse>, NoPrice>,
 }
 
-/// Price `n` messages of a checked volume with the card in force; `Err` when a band's amount
-/// does not fit exact money: `Err((rate, messages))` (PMP-4's rate × messages, checked).
-fn price(
-    c: &Checked,
-    n: u64,
-    card: Option<&RateCard>,
-    counters: &mut Counters,
-) -> Result<Priced, (Money, u64)> {
+/// Price `n` messages of a checked volume with the card in force.
+fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) -> Priced {
     let all_charged = |rule, bands| Priced {
         rule,
         charged: n,
         free: 0,
         bands,
     };
-    Ok(match c.col {
+    match c.col {
         RateColumn::Service if c.rulebook == Rulebook::Pmp2025 => Priced {
             // PMP-2: non-template messages are free.
             rule: Rule::Pmp2,
@@ -307,18 +323,17 @@ fn price(
             match card.and_then(|card| card.tiers(c.market, c.col)) {
                 Some(bands) if n > 0 => all_charged(
                     Rule::Pmp4,
-                    match graduated(bands, first, n) {
-                        Ok(bands) => Ok(bands),
-                        Err(Ungraduated::Beyond(k)) => Err((Some(k), first + n - k)),
-                        Err(Ungraduated::Overflow { rate, messages }) => {
-                            return Err((rate, messages))
+                    graduated(bands, first, n).map_err(|e| match e {
+                        Unpriced::Beyond(k) => {
+                            NoPrice::Missing(Some(k), first.saturating_add(n) - k)
                         }
-                    },
+                        Unpriced::Overflow(o) => NoPrice::Overflow(o),
+                    }),
                 ),
                 _ => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
             }
         }
-    })
+    }
 }
 
 /// Prices `volumes` under the rulebook in force each month (or `ctx.forced`).
@@ -338,24 +353,28 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
             .rates
             .card_at(&currency, c.date)
             .map(|i| &ctx.rates.cards[i]);
-        let priced = price(&c, v.messages, card, &mut counters).map_err(|(rate, messages)| {
-            value_err(
-                &format!("{}.messages", v.origin),
-                v.messages,
-                format!("{messages} messages at the tier rate {rate} do not fit exact money"),
-            )
-        })?;
-        let bands = priced.bands.unwrap_or_else(|(beyond_tier, messages)| {
-            missing.add(MissingRate {
-                market: ctx.markets.name(c.market).to_string(),
-                category: c.col.id(),
-                date: c.date,
-                card: card.map(|c| c.effective),
-                beyond_tier,
-                messages,
-            });
-            Vec::new()
-        });
+        let priced = price(&c, v.messages, card, &mut counters);
+        let overflow = |amount| EstimateError::Overflow {
+            key: v.origin.clone(),
+            amount,
+        };
+        let bands = match priced.bands {
+            Ok(bands) => bands,
+            Err(NoPrice::Overflow(o)) => return Err(overflow(o)),
+            Err(NoPrice::Missing(beyond_tier, messages)) => {
+                missing.add(MissingRate {
+                    market: ctx.markets.name(c.market).to_string(),
+                    category: c.col.id(),
+                    date: c.date,
+                    card: card.map(|c| c.effective),
+                    beyond_tier,
+                    messages,
+                });
+                Vec::new()
+            }
+        };
+        let cost = Money::checked_sum(bands.iter().map(|b| b.amount))
+            .ok_or_else(|| overflow(Overflow(format!("the cost of {} messages", v.messages))))?;
         lines.push(EstimateLine {
             line: Line {
                 month: month_label(c.month),
@@ -365,7 +384,7 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
                 rulebook: c.rulebook.id(),
                 charged: priced.charged,
                 free: priced.free,
-                cost: bands.iter().map(|b| b.amount).sum(),
+                cost,
             },
             messages: v.messages,
             rule: priced.rule.id(),
@@ -380,7 +399,12 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
         let (a, b) = (&a.line, &b.line);
         (&a.month, &a.waba, &a.market, a.category).cmp(&(&b.month, &b.waba, &b.market, b.category))
     });
-    let total = lines.iter().map(|l| l.line.cost).sum();
+    let total = Money::checked_sum(lines.iter().map(|l| l.line.cost)).ok_or_else(|| {
+        EstimateError::Overflow {
+            key: "total".into(),
+            amount: Overflow(format!("the total of {} volume(s)", lines.len())),
+        }
+    })?;
     Ok(Estimate {
         currency,
         lines,
@@ -388,22 +412,24 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
     })
 }
 
-/// `n` messages at the list rate; `Err((None, n))` when the card has no such rate (RATE-4).
+/// `n` messages at the list rate; [`NoPrice::Missing`] when the card has no such rate (RATE-4).
 fn list(
     card: Option<&RateCard>,
     market: MarketId,
     col: RateColumn,
     n: u64,
-) -> Result<Vec<BandUse>, (Option<u64>, u64)> {
+) -> Result<Vec<BandUse>, NoPrice> {
     if n == 0 {
         return Ok(Vec::new());
     }
-    let rate = card.and_then(|c| c.rate(market, col)).ok_or((None, n))?;
+    let rate = card
+        .and_then(|c| c.rate(market, col))
+        .ok_or(NoPrice::Missing(None, n))?;
     Ok(vec![BandUse {
         counts: None,
         rate,
         messages: n,
-        amount: rate.times(n),
+        amount: rate.times_or_overflow(n).map_err(NoPrice::Overflow)?,
     }])
 }
 

@@ -21,12 +21,13 @@ pub enum Rule {
     Pmp5,
     Pmp6,
     Pmp7,
+    Mkt1,
 }
 
 impl Rule {
     /// Every rule a decision can name, in spec order; a rule's position here is its code in
     /// fixed-size records.
-    pub const ALL: [Rule; 17] = [
+    pub const ALL: [Rule; 18] = [
         Rule::Conv4,
         Rule::Conv5,
         Rule::Cbp2,
@@ -44,6 +45,7 @@ impl Rule {
         Rule::Pmp5,
         Rule::Pmp6,
         Rule::Pmp7,
+        Rule::Mkt1,
     ];
 
     /// The spec's id, e.g. `CBP-3`.
@@ -66,6 +68,7 @@ impl Rule {
             Rule::Pmp5 => "PMP-5",
             Rule::Pmp6 => "PMP-6",
             Rule::Pmp7 => "PMP-7",
+            Rule::Mkt1 => "MKT-1",
         }
     }
 }

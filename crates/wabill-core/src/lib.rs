@@ -21,6 +21,7 @@ pub mod meta;
 pub mod model;
 pub mod money;
 pub mod pass;
+pub mod phone;
 pub mod pricing;
 pub mod provider;
 pub mod rates;

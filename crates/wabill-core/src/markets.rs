@@ -10,9 +10,39 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+use super::ids::Rule;
+use super::model::Issue;
 use super::types::Country;
 
 pub type MarketId = u16;
+
+/// MKT-1 for one user number: its country, and, when the phone number metadata does not know it
+/// as a valid number, why ([`crate::phone::invalid_reason`]). Such a number is still billed in
+/// its country's market (Meta delivered the message) and reported ([`invalid_number_issue`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub country: Country,
+    pub invalid: Option<String>,
+}
+
+/// MKT-1: the issue for a thread whose user number is not a valid number, at the first row that
+/// took its country from the number: the library's reason and the market it was billed in.
+pub fn invalid_number_issue(
+    event: u32,
+    number: u64,
+    reason: &str,
+    country: Country,
+    market: &str,
+) -> Issue {
+    Issue {
+        code: "invalid-number",
+        rule: Rule::Mkt1,
+        event,
+        message: format!(
+            "user +{number} is {reason} (phone number metadata); billed as {country}, market `{market}`, since Meta delivered it"
+        ),
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -104,6 +134,12 @@ impl MarketTableBuilder {
             row,
             message: format!("bad country_iso2 `{cc}`"),
         })?;
+        if !country.is_assigned() {
+            return Err(MarketTableError::Row {
+                row,
+                message: format!("country_iso2 `{cc}` is not an assigned ISO 3166 code"),
+            });
+        }
         let date = |s: &str| -> Result<Option<NaiveDate>, MarketTableError> {
             let s = s.trim();
             if s.is_empty() {
@@ -262,6 +298,26 @@ impl MarketTable {
         }
     }
 
+    /// [`country_of_number`](Self::country_of_number), and whether the number is valid.
+    pub fn resolve_number(&self, digits: &str) -> Result<Resolved, String> {
+        self.resolve_number_memo(digits, &mut std::collections::HashMap::new())
+    }
+
+    /// [`resolve_number`](Self::resolve_number) through the +1 area-code memo of
+    /// [`country_of_number_memo`](Self::country_of_number_memo); validity is checked for every
+    /// number (a memo hit says nothing about the rest of the number).
+    pub fn resolve_number_memo(
+        &self,
+        digits: &str,
+        memo: &mut std::collections::HashMap<u16, Country>,
+    ) -> Result<Resolved, String> {
+        let country = self.country_of_number_memo(digits, memo)?;
+        Ok(Resolved {
+            country,
+            invalid: crate::phone::invalid_reason(digits, Some(country.as_str())),
+        })
+    }
+
     /// [`country_of_number`](Self::country_of_number) with a memo of +1 area codes: MKT-1 says
     /// the market of a +1 number follows its area code, so one valid number of an area code
     /// answers for all of them (the library costs ~15 µs a number).
@@ -274,20 +330,17 @@ impl MarketTable {
             .strip_prefix('1')
             .filter(|n| n.len() == 10)
             .and_then(|n| n[..3].parse::<u16>().ok());
-        if let Some(a) = area {
-            if let Some(c) = memo.get(&a) {
-                return Ok(*c);
-            }
-            let c = self.country_of_number(digits)?;
-            let valid = phonenumber::parse(None, format!("+{digits}"))
-                .map(|p| p.is_valid())
-                .unwrap_or(false);
-            if valid {
-                memo.insert(a, c);
-            }
-            return Ok(c);
+        let Some(a) = area else {
+            return self.country_of_number(digits);
+        };
+        if let Some(c) = memo.get(&a) {
+            return Ok(*c);
         }
-        self.country_of_number(digits)
+        let c = self.country_of_number(digits)?;
+        if crate::phone::invalid_reason(digits, Some(c.as_str())).is_none() {
+            memo.insert(a, c);
+        }
+        Ok(c)
     }
 }
 
@@ -457,6 +510,10 @@ IN,91,India,,India,,,
         assert_eq!(
             e(row("IND", "India", "")),
             "market table, row 3: bad country_iso2 `IND`"
+        );
+        assert_eq!(
+            e(row("ZZ", "India", "")),
+            "market table, row 3: country_iso2 `ZZ` is not an assigned ISO 3166 code"
         );
         assert_eq!(
             e(row("IN", "India", "1.1.2025")),

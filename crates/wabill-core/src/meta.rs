@@ -176,7 +176,7 @@ impl MetaCategory {
 }
 
 /// A status webhook's `pricing` object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MetaPricing {
     pub billable: bool,
     pub model: PricingModel,
@@ -230,6 +230,9 @@ pub struct MetaMessage {
     pub ts: i64,
     pub pricing: Option<MetaPricing>,
     pub pricing_unreadable: bool,
+    /// Every distinct `pricing` of the message's statuses, sorted, when they disagree (Meta
+    /// billed it two ways: a difference whatever the order of the lines); empty otherwise.
+    pub pricing_conflict: Vec<MetaPricing>,
     pub conversation: Option<MetaConversation>,
     /// First line that mentions the message.
     pub line: u64,
@@ -256,7 +259,9 @@ fn status_rank(s: Status) -> u8 {
 /// one report per message id. The delivery time is the earliest `delivered` status (else the
 /// earliest `read`); `failed` wins only if the message was never delivered or read. The pricing
 /// comes from a delivered or read status when one carries it, else from any other; likewise the
-/// conversation. Output order: by time, then first line.
+/// conversation. Statuses whose pricings differ are kept as a conflict
+/// ([`MetaMessage::pricing_conflict`]). Nothing depends on the order of the lines except ties
+/// of everything else. Output order: by time, then first line.
 pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
     let mut by_id: HashMap<&str, Vec<&StatusUpdate>> = HashMap::new();
     for u in updates {
@@ -265,8 +270,23 @@ pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
     let mut out: Vec<MetaMessage> = by_id
         .into_values()
         .map(|mut us| {
-            us.sort_by_key(|u| (status_rank(u.status), u.ts, u.line));
+            // At equal rank and time the smaller pricing wins, not the earlier line.
+            us.sort_by_key(|u| {
+                (
+                    status_rank(u.status),
+                    u.ts,
+                    u.pricing.is_none(),
+                    u.pricing,
+                    u.line,
+                )
+            });
             let win = us[0];
+            let mut pricings: Vec<MetaPricing> = us.iter().filter_map(|u| u.pricing).collect();
+            pricings.sort_unstable();
+            pricings.dedup();
+            if pricings.len() < 2 {
+                pricings.clear();
+            }
             let first_line = us.iter().map(|u| u.line).min().unwrap_or(win.line);
             // Prefer what a delivered/read status says (the order above puts those first).
             let pricing = us.iter().find_map(|u| u.pricing);
@@ -285,6 +305,7 @@ pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
                 ts: win.ts,
                 pricing,
                 pricing_unreadable: pricing.is_none() && us.iter().any(|u| u.pricing_unreadable),
+                pricing_conflict: pricings,
                 conversation,
                 line: first_line,
                 statuses: us.len() as u32,
@@ -356,8 +377,7 @@ impl Openers {
 }
 
 /// What Meta should report for a business message, given the engine's outcome; `None` when Meta
-/// should report it not delivered (a failed or unconfirmed message, or one Meta would have
-/// rejected: CONV-4 `outside_csw`).
+/// should report it not delivered (a failed or unconfirmed message).
 ///
 /// CBP (billing-rules.md CBP-1…CBP-10): every message reports its conversation's category;
 /// `billable` is true for charged and free-tier conversations (CBP-7: "billable" at price 0) and
@@ -371,7 +391,7 @@ pub fn expected(event: &Event, o: &Outcome, openers: &Openers) -> Option<Expecte
         return None;
     }
     let reason = o.reason?;
-    if matches!(reason, Reason::NotDelivered | Reason::OutsideCsw) {
+    if reason == Reason::NotDelivered {
         return None;
     }
     let billed = o.billed?;
@@ -422,7 +442,7 @@ pub fn expected(event: &Event, o: &Outcome, openers: &Openers) -> Option<Expecte
         Reason::InConversation | Reason::FreeService => {
             (false, PricingType::FreeCustomerService, category, None)
         }
-        Reason::NotDelivered | Reason::OutsideCsw => unreachable!("handled above"),
+        Reason::NotDelivered => unreachable!("handled above"),
     };
     Some(Expected {
         model: PricingModel::Pmp,
@@ -516,6 +536,32 @@ mod tests {
             (Status::Delivered, 200, 1, 5)
         );
         assert_eq!(m[0].pricing, Some(P));
+    }
+
+    #[test]
+    fn conflicting_duplicate_statuses_are_kept_whatever_the_order() {
+        let other = MetaPricing {
+            billable: false,
+            ..P
+        };
+        let a = [
+            su("a", Status::Delivered, 200, 1, Some(P)),
+            su("a", Status::Delivered, 200, 2, Some(other)),
+        ];
+        let b = [
+            su("a", Status::Delivered, 200, 1, Some(other)),
+            su("a", Status::Delivered, 200, 2, Some(P)),
+        ];
+        let (a, b) = (merge_statuses(&a), merge_statuses(&b));
+        assert_eq!(a, b);
+        let mut both = vec![P, other];
+        both.sort();
+        assert_eq!(a[0].pricing_conflict, both);
+        let same = merge_statuses(&[
+            su("a", Status::Sent, 100, 1, Some(P)),
+            su("a", Status::Delivered, 200, 2, Some(P)),
+        ]);
+        assert!(same[0].pricing_conflict.is_empty());
     }
 
     #[test]

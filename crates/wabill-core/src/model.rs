@@ -140,6 +140,9 @@ impl std::fmt::Display for MissingRate {
 pub enum BillingError {
     #[error("{}", .0.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("\n"))]
     MissingRates(Vec<MissingRate>),
+    /// A line or the total beyond [`Money::MAX`](super::money::Money::MAX).
+    #[error(transparent)]
+    Overflow(#[from] super::money::Overflow),
 }
 
 /// The result of a replay.

@@ -27,10 +27,35 @@ pub enum MoneyError {
     Negative(String),
     #[error("`{0}` is too large")]
     TooLarge(String),
+    #[error("`{0}` is above the largest rate or fee per message wabill accepts ({max})", max = Money::MAX_RATE)]
+    AboveMaxRate(String),
 }
+
+/// An amount beyond what [`Money`] holds ([`Money::MAX`]): names the amount that overflowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} exceeds the largest amount wabill can hold ({max})", max = Money::MAX)]
+pub struct Overflow(pub String);
 
 impl Money {
     pub const ZERO: Money = Money(0);
+
+    /// The largest amount: 9,223,372,036,854.775807 of the currency (`i64` micro-units).
+    pub const MAX: Money = Money(i64::MAX);
+
+    /// The largest rate or fee per message wabill accepts, in any currency: 1,000,000 (some 400
+    /// times Meta's highest published rate, in IDR). Rate cards and provider fees above it are
+    /// refused when read, so that a mistyped value is named at once; sums and products are
+    /// checked as well ([`Overflow`]).
+    pub const MAX_RATE: Money = Money(1_000_000 * UNIT);
+
+    /// [`Money::parse`], then at most [`Money::MAX_RATE`]: a rate or a per-message fee.
+    pub fn parse_rate(s: &str) -> Result<Money, MoneyError> {
+        let m = Money::parse(s)?;
+        if m > Money::MAX_RATE {
+            return Err(MoneyError::AboveMaxRate(s.trim().to_string()));
+        }
+        Ok(m)
+    }
 
     pub fn micros(self) -> i64 {
         self.0
@@ -108,21 +133,42 @@ impl Money {
 
     /// `self × n`, exact (a unit price times a message count).
     pub fn times(self, n: u64) -> Money {
+        self.checked_times(n).expect("money overflow")
+    }
+
+    /// `self × n`, exact; `None` beyond [`Money::MAX`].
+    pub fn checked_times(self, n: u64) -> Option<Money> {
         i64::try_from(n)
             .ok()
             .and_then(|n| self.0.checked_mul(n))
             .map(Money)
-            .expect("money overflow")
+    }
+
+    /// `self × n`, or the [`Overflow`] naming the product (`rate × n`).
+    pub fn times_or_overflow(self, n: u64) -> Result<Money, Overflow> {
+        self.checked_times(n)
+            .ok_or_else(|| Overflow(format!("{self} × {n}")))
+    }
+
+    /// The exact sum of `amounts`; `None` beyond [`Money::MAX`].
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Money>) -> Option<Money> {
+        amounts
+            .into_iter()
+            .try_fold(Money::ZERO, |a, b| a.checked_add(b))
     }
 
     /// `self × factor` (e.g. a provider's markup), the exact product rounded once to micro-units,
     /// half to even ([`ROUNDING`]).
     pub fn times_decimal(self, factor: Decimal) -> Money {
-        let exact = self
-            .to_decimal()
-            .checked_mul(factor)
-            .expect("money overflow");
-        Money::from_rounded(exact)
+        self.checked_times_decimal(factor).expect("money overflow")
+    }
+
+    /// [`Money::times_decimal`]; `None` beyond [`Money::MAX`].
+    pub fn checked_times_decimal(self, factor: Decimal) -> Option<Money> {
+        let exact = self.to_decimal().checked_mul(factor)?;
+        let r = exact.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointNearestEven);
+        let scaled = r.checked_mul(Decimal::from(UNIT))?;
+        scaled.trunc().try_into().ok().map(Money)
     }
 
     /// `self ÷ n` (cost per contact, per month…): exact division is generally impossible, so the
@@ -245,6 +291,26 @@ mod tests {
         assert_eq!(m("1").minus(m("1.5")).to_decimal_string(), "-0.5000");
         assert_eq!(m("1").percent_of(m("3")).unwrap().to_string(), "33.33");
         assert_eq!(m("1").percent_of(Money::ZERO), None);
+    }
+
+    #[test]
+    fn overflow_is_an_error_naming_the_product() {
+        let fee = Money::MAX_RATE;
+        assert_eq!(
+            Money::parse_rate("9223372036854").unwrap_err().to_string(),
+            "`9223372036854` is above the largest rate or fee per message wabill accepts (1000000.0000)"
+        );
+        assert_eq!(Money::parse_rate("1000000").unwrap(), fee);
+        assert_eq!(
+            fee.times_or_overflow(10_000_000).unwrap_err().to_string(),
+            "1000000.0000 × 10000000 exceeds the largest amount wabill can hold (9223372036854.775807)"
+        );
+        assert_eq!(fee.checked_times(u64::MAX), None);
+        assert_eq!(Money::checked_sum([Money::MAX, Money(1)]), None);
+        assert_eq!(Money::checked_sum([Money(1), Money(2)]), Some(Money(3)));
+        let huge: Decimal = "79228162514264337593543950335".parse().unwrap();
+        assert_eq!(Money(1).checked_times_decimal(huge), None);
+        assert_eq!(Money::MAX.checked_times_decimal(Decimal::TWO), None);
     }
 
     #[test]

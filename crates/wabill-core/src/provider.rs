@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 
 use super::calendar::{month_label, WabaCalendar};
 use super::model::{ChatKey, Event, Line, Outcome, Replay};
-use super::money::Money;
+use super::money::{Money, Overflow};
 use super::types::Kind;
 
 /// The `[provider]` section of the accounts file (a typed value of [`crate::accounts`]).
@@ -91,8 +91,9 @@ pub fn tally_outcomes(
 
 impl Provider {
     /// The fees on a bill: `tallies` per month (any order), Meta's `lines` (any order).
-    /// A fee that is not configured, or whose basis is zero, has no line.
-    pub fn bill(&self, tallies: &[MonthTally], lines: &[Line]) -> ProviderBill {
+    /// A fee that is not configured, or whose basis is zero, has no line. Every product and sum
+    /// is checked: an amount beyond [`Money::MAX`] is an [`Overflow`] naming the fee.
+    pub fn bill(&self, tallies: &[MonthTally], lines: &[Line]) -> Result<ProviderBill, Overflow> {
         let mut months: Vec<&str> = tallies
             .iter()
             .map(|t| t.month.as_str())
@@ -118,13 +119,16 @@ impl Provider {
                 ("per_failed_message", self.per_failed_message, t.failed),
             ] {
                 if let Some(rate) = rate.filter(|_| count > 0) {
+                    let amount = rate.checked_times(count).ok_or_else(|| {
+                        Overflow(format!("provider fee {name} of {month}: {rate} × {count}"))
+                    })?;
                     fees.push(Fee {
                         month: month.to_string(),
                         fee: name.to_string(),
                         basis: Decimal::from(count),
                         count,
                         rate: rate.to_decimal().normalize(),
-                        amount: rate.times(count),
+                        amount,
                     });
                 }
             }
@@ -134,28 +138,37 @@ impl Provider {
                     .iter()
                     .filter(|l| l.month == month && l.category == col.id())
                 {
-                    charge += l.cost;
+                    charge = charge.checked_add(l.cost).ok_or_else(|| {
+                        Overflow(format!("Meta's {} charges of {month}", col.id()))
+                    })?;
                     units += l.charged;
                 }
                 if charge == Money::ZERO {
                     continue;
                 }
+                let fee = format!("markup:{}", col.id());
+                let amount = charge.checked_times_decimal(*factor).ok_or_else(|| {
+                    Overflow(format!(
+                        "provider fee {fee} of {month}: {charge} × {factor}"
+                    ))
+                })?;
                 fees.push(Fee {
                     month: month.to_string(),
-                    fee: format!("markup:{}", col.id()),
+                    fee,
                     basis: charge.to_decimal(),
                     count: units,
                     rate: *factor,
-                    amount: charge.times_decimal(*factor),
+                    amount,
                 });
             }
         }
-        let total = fees.iter().map(|f| f.amount).sum();
-        ProviderBill {
+        let total = Money::checked_sum(fees.iter().map(|f| f.amount))
+            .ok_or_else(|| Overflow(format!("the provider's total ({} fees)", fees.len())))?;
+        Ok(ProviderBill {
             name: self.name.clone(),
             fees,
             total,
-        }
+        })
     }
 }
 
@@ -210,7 +223,7 @@ mod tests {
             line("2025-07", "marketing", 1, "0.000025"),
             line("2025-07", "utility", 2, "0.0300"),
         ];
-        let b = p.bill(&tallies, &lines);
+        let b = p.bill(&tallies, &lines).unwrap();
         let got: Vec<(String, String, String)> = b
             .fees
             .iter()

@@ -19,10 +19,13 @@ use rayon::prelude::*;
 
 use crate::billing::engine::BillingError;
 use crate::billing::types::Rulebook;
+use crate::cmd::limits::{check_memory, check_rows, COMPARE_BYTES_PER_ROW};
 use crate::cmd::{load_accounts, load_rates, notice, parse_rulebook, print_stdout, OutputFormat};
 use crate::io::rates_dir::RatesDir;
 use crate::report::compare::{self, Variant};
+use crate::report::format::count;
 use crate::report::missing_rates::MissingRates;
+use crate::traffic::rows_per_user;
 
 mod variants;
 
@@ -122,7 +125,11 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         .iter()
         .map(|s| parse_vary(s))
         .collect::<Result<_>>()?;
+    if let Some(rows) = args.rows {
+        check_rows(&format!("--rows {rows}"), rows)?;
+    }
     let sources = sources(&args, &vary)?;
+    check_size(&sources, args.seed, rulebooks.len())?;
     let prepared: Vec<Prepared> = sources
         .par_iter()
         .map(|s| prepare(s, &args, file_accounts.as_ref(), &rates, &rulebooks))
@@ -159,6 +166,45 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     };
     print_stdout(&out)?;
     Ok(0)
+}
+
+/// Before generating: each scenario's rows (a pilot run's rows per user times its audience)
+/// within the cap, and the generated logs plus the replays running at once within memory.
+fn check_size(sources: &[Source], seed: u64, rulebooks: usize) -> Result<()> {
+    let rows: Vec<(String, u64)> = sources
+        .par_iter()
+        .filter_map(|s| match s {
+            Source::Scenario { scenario, .. } => {
+                let users = scenario.total_users() as f64;
+                Some((
+                    s.label(),
+                    (rows_per_user(scenario, seed) * users).ceil() as u64,
+                ))
+            }
+            Source::Log { .. } => None,
+        })
+        .collect();
+    for (label, n) in &rows {
+        check_rows(
+            &format!("{label} would generate about {} rows", count(*n)),
+            *n,
+        )?;
+    }
+    let total: u64 = rows.iter().map(|r| r.1).sum();
+    let largest = rows.iter().map(|r| r.1).max().unwrap_or(0);
+    let at_once = (rows.len() * rulebooks).min(rayon::current_num_threads()) as u64;
+    let need = total
+        .saturating_add(largest.saturating_mul(at_once))
+        .saturating_mul(COMPARE_BYTES_PER_ROW);
+    check_memory(
+        &format!(
+            "{} generated row(s) in memory for {} scenario variant(s)",
+            count(total),
+            rows.len()
+        ),
+        need,
+        "use fewer --rows or --vary values, or write the traffic with `wabill synth` and compare it with `--log` (replayed partitioned, in bounded memory)",
+    )
 }
 
 /// CONV-6 across variants: one currency for the whole comparison, with a rate card.
@@ -217,6 +263,7 @@ fn collect(
                 }
                 failed.push(label);
             }
+            Err(e) => return Err(e.into()),
         }
     }
     if !failed.is_empty() {

@@ -11,6 +11,7 @@ use super::CompareArgs;
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{BillingError, Context};
 use crate::billing::markets::MarketTable;
+use crate::billing::money::Overflow;
 use crate::billing::rates::RateBook;
 use crate::billing::types::Rulebook;
 use crate::io::generated::log_from_scenario;
@@ -225,6 +226,7 @@ fn read(
                 })
                 .collect();
             let spill = args.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+            crate::cmd::sweep_spills(&spill);
             let results = partitioned::replay_partitioned_many(
                 &Request {
                     path,
@@ -300,7 +302,14 @@ pub(super) fn price(
         .accounts
         .provider
         .as_ref()
-        .map(|pr| pr.bill(&summary.tallies, &summary.lines));
+        .map(|pr| pr.bill(&summary.tallies, &summary.lines))
+        .transpose()?;
+    if let Some(b) = &provider {
+        summary
+            .total
+            .checked_add(b.total)
+            .ok_or_else(|| Overflow(format!("the grand total {} + {}", summary.total, b.total)))?;
+    }
     Ok(Variant {
         traffic: src.name(),
         kind,

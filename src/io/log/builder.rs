@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{ChatKey, Event};
-use crate::billing::markets::MarketTable;
+use crate::billing::markets::{MarketTable, Resolved};
 use crate::billing::types::Country;
 
 use super::options::ReadOptions;
@@ -35,6 +35,19 @@ pub struct Log {
     pub id_ends: Vec<usize>,
     pub rows: u64,
     pub rejects: Vec<Reject>,
+    /// MKT-1: threads whose user number is not a valid number (billed, and reported as issues
+    /// once the replay knows their market), sorted by event.
+    pub invalid_numbers: Vec<InvalidNumber>,
+}
+
+/// A thread (CONV-3) whose user number the phone number metadata does not know as valid: its
+/// first event (CONV-1 order) that took its country from the number, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidNumber {
+    pub event: u32,
+    /// The user's number, digits.
+    pub number: u64,
+    pub reason: String,
 }
 
 impl Log {
@@ -235,10 +248,18 @@ impl<'a> LogBuilder<'a> {
         let user_cidx: Vec<u16> = resolved
             .iter()
             .map(|r| match r {
-                Some(Ok(c)) => self.country_index(*c),
+                Some(Ok(r)) => self.country_index(r.country),
                 _ => FROM_USER,
             })
             .collect();
+        // Which events take their country from the number, kept only when a number is invalid.
+        let mut from_number = any_invalid(&resolved).then(|| {
+            self.log
+                .events
+                .iter()
+                .map(|e| e.country == FROM_USER)
+                .collect::<Vec<_>>()
+        });
         if self.trace {
             eprintln!("wabill: resolve users: {:.3} s", t.elapsed().as_secs_f64());
         }
@@ -253,7 +274,14 @@ impl<'a> LogBuilder<'a> {
             retain_kept(&mut log.events, &drop);
             retain_kept(&mut log.event_type, &drop);
             retain_kept(&mut log.event_id, &drop);
+            if let Some(f) = &mut from_number {
+                retain_kept(f, &drop);
+            }
             log.rejects.extend(dropped);
+        }
+        if let Some(f) = &from_number {
+            log.invalid_numbers =
+                invalid_numbers(&log.events, &log.chats, f, &resolved, &self.user_num);
         }
         log.rejects.sort_by_key(|r| r.row);
         log
@@ -265,7 +293,7 @@ impl<'a> LogBuilder<'a> {
 fn assign_countries(
     log: &mut Log,
     user_cidx: &[u16],
-    resolved: &[Option<Result<Country, String>>],
+    resolved: &[Option<Result<Resolved, String>>],
     user_num: &[u64],
     drop: &mut [bool],
 ) -> Vec<Reject> {
@@ -343,7 +371,7 @@ pub(crate) fn resolve_countries(
     markets: &MarketTable,
     users: &[u64],
     needed: &[bool],
-) -> Vec<Option<Result<Country, String>>> {
+) -> Vec<Option<Result<Resolved, String>>> {
     users
         .par_chunks(4096)
         .zip(needed.par_chunks(4096))
@@ -353,11 +381,59 @@ pub(crate) fn resolve_countries(
                 .iter()
                 .zip(needed)
                 .map(|(n, &need)| {
-                    need.then(|| markets.country_of_number_memo(&n.to_string(), &mut memo))
+                    need.then(|| markets.resolve_number_memo(&n.to_string(), &mut memo))
                 })
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Whether one of the resolved numbers is not a valid number.
+pub(crate) fn any_invalid(resolved: &[Option<Result<Resolved, String>>]) -> bool {
+    resolved
+        .iter()
+        .any(|r| matches!(r, Some(Ok(r)) if r.invalid.is_some()))
+}
+
+/// MKT-1: for each chat whose user number is not valid, its first event in CONV-1 order among
+/// those that took their country from the number (`from_number`, indexed like `events`), with
+/// the number's reason; sorted by event. The same for the whole log and for a partition (a
+/// chat lies in one partition), so both replays report the same issues.
+pub(crate) fn invalid_numbers(
+    events: &[Event],
+    chats: &[ChatKey],
+    from_number: &[bool],
+    resolved: &[Option<Result<Resolved, String>>],
+    users: &[u64],
+) -> Vec<InvalidNumber> {
+    let mut first: FxHashMap<u32, usize> = FxHashMap::default();
+    for (i, e) in events.iter().enumerate().filter(|(i, _)| from_number[*i]) {
+        let user = chats[e.chat as usize].user as usize;
+        if !matches!(&resolved[user], Some(Ok(r)) if r.invalid.is_some()) {
+            continue;
+        }
+        let at = first.entry(e.chat).or_insert(i);
+        if (e.ts, e.row) < (events[*at].ts, events[*at].row) {
+            *at = i;
+        }
+    }
+    let mut out: Vec<InvalidNumber> = first
+        .into_values()
+        .map(|i| {
+            let user = chats[events[i].chat as usize].user as usize;
+            let reason = match &resolved[user] {
+                Some(Ok(r)) => r.invalid.clone().unwrap_or_default(),
+                _ => String::new(),
+            };
+            InvalidNumber {
+                event: i as u32,
+                number: users[user],
+                reason,
+            }
+        })
+        .collect();
+    out.sort_by_key(|n| n.event);
+    out
 }
 
 /// One group of occurrences of ids that share a hash, in CONV-1 order: for each occurrence

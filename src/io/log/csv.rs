@@ -5,6 +5,11 @@
 //!   file order, so interning and row numbers are exactly those of a sequential read. A piece
 //!   with quotes (or not UTF-8) goes through the csv crate, in order, during the merge.
 //! - **plain**: every block through the csv crate, one record at a time: the reference.
+//!
+//! A log record is one line (formats.md §1 logs carry no multi-line field): a quoted field that
+//! does not close on its line is a reject of that line alone ("unterminated quote"), and
+//! reading goes on at the next line. So one stray `"` can never swallow the rows after it:
+//! rows in = rows kept + rows rejected, in both readers.
 
 use std::fs::File;
 use std::io::Read;
@@ -37,6 +42,12 @@ pub(crate) fn record_cut(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// End of the last complete line of `buf` (a log record is one line), or `None` if there is
+/// none.
+fn line_cut(buf: &[u8]) -> Option<usize> {
+    memchr::memrchr(b'\n', buf).map(|nl| nl + 1)
+}
+
 /// Read a CSV log into `b`, reporting the rows read after each block.
 pub(crate) fn read_csv(
     path: &Path,
@@ -58,9 +69,9 @@ pub(crate) fn read_csv(
         let cut = if eof {
             buf.len()
         } else {
-            match record_cut(&buf) {
+            match line_cut(&buf) {
                 Some(c) => c,
-                None => continue, // a record longer than a block: read more
+                None => continue, // a line longer than a block: read more
             }
         };
         let mut body_start = 0;
@@ -84,6 +95,9 @@ pub(crate) fn read_csv(
         }
         progress(b.rows());
         buf.drain(..cut);
+        if b.stopped() {
+            break;
+        }
     }
     if map.is_none() {
         return Err(fatal(
@@ -117,11 +131,7 @@ fn fill_block(path: &Path, file: &mut File, buf: &mut Vec<u8>) -> Result<bool, L
 /// The header, the first record of `block` (complete records only): its column map and where
 /// the data rows start.
 fn read_header(path: &Path, block: &[u8]) -> Result<(HeaderMap, usize), LogError> {
-    let cut = block.len();
-    let hcut = record_cut(block).unwrap_or(cut);
-    let first_nl =
-        (0..hcut).find(|&i| block[i] == b'\n' && record_cut(&block[..=i]) == Some(i + 1));
-    let hend = first_nl.map(|i| i + 1).unwrap_or(cut);
+    let hend = memchr::memchr(b'\n', block).map_or(block.len(), |i| i + 1);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(&block[..hend]);
@@ -173,6 +183,9 @@ fn pieces<'r>(
 /// Absorb the pieces' rows into `b`, in file order.
 fn merge(pieces: Vec<Piece>, map: &HeaderMap, b: &mut dyn RowSink<'_>) {
     for piece in pieces {
+        if b.stopped() {
+            return;
+        }
         match piece {
             Piece::Fast(rows) => {
                 for (parsed, line) in rows {
@@ -199,7 +212,7 @@ fn split_records(body: &[u8], parts: usize) -> Vec<&[u8]> {
     let mut rest = body;
     let target = (body.len() / parts.max(1)).max(1 << 16);
     while rest.len() > target {
-        match record_cut(&rest[..target]).filter(|&c| c > 0) {
+        match line_cut(&rest[..target]).filter(|&c| c > 0) {
             Some(c) => {
                 out.push(&rest[..c]);
                 rest = &rest[c..];
@@ -244,8 +257,18 @@ fn parse_fast<'r>(piece: &'r [u8], map: &HeaderMap, rules: &RowRules) -> Option<
     Some(out)
 }
 
-/// The csv crate's reader over a slice of records (quoted fields, odd encodings).
+/// The csv crate's reader over a slice of whole lines (quoted fields, odd encodings), one
+/// record a line: a record the csv crate reads across a line break (a quote that does not close
+/// on its line) is a reject of its first line, and reading starts again at the next line.
 fn read_csv_records(bytes: &[u8], map: &HeaderMap, b: &mut dyn RowSink<'_>) {
+    let mut start = 0;
+    while start < bytes.len() {
+        start += read_lines(&bytes[start..], map, b);
+    }
+}
+
+/// Read records from `bytes` until one runs past its line; returns where to go on from.
+fn read_lines(bytes: &[u8], map: &HeaderMap, b: &mut dyn RowSink<'_>) -> usize {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -253,35 +276,124 @@ fn read_csv_records(bytes: &[u8], map: &HeaderMap, b: &mut dyn RowSink<'_>) {
     let mut rec = csv::ByteRecord::new();
     loop {
         match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
+            Ok(false) => return bytes.len(),
             Ok(true) => {
-                let mut fields: Fields = [None; 11];
-                let mut utf8_err = None;
-                for (c, ix) in map.iter().enumerate() {
-                    if let Some(ix) = ix {
-                        match rec.get(*ix).map(std::str::from_utf8) {
-                            Some(Ok(s)) => fields[c] = Some(s),
-                            Some(Err(_)) => utf8_err = Some(c),
-                            None => {}
-                        }
-                    }
+                let begin = rec.position().map_or(0, |p| p.byte() as usize);
+                let end = (rdr.position().byte() as usize).min(bytes.len());
+                let raw = &bytes[begin..end];
+                let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if let Some(nl) = memchr::memchr(b'\n', line) {
+                    unterminated_quote(&bytes[begin..begin + nl], map, b);
+                    return begin + nl + 1;
                 }
-                let render = || {
-                    rec.iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                };
-                if let Some(c) = utf8_err {
-                    b.push_unreadable(
-                        format!("column `{}` is not valid UTF-8", COLUMNS[c]),
-                        render(),
-                    );
-                } else {
-                    b.push(&fields, &render);
+                if end == bytes.len() && !raw.ends_with(b"\n") && open_quote(line).is_some() {
+                    // The file's last line ends inside a quoted field (a cut file).
+                    unterminated_quote(line, map, b);
+                    return bytes.len();
                 }
+                push_record(&rec, map, b);
             }
-            Err(e) => b.push_unreadable(format!("unreadable CSV record: {e}"), String::new()),
+            Err(e) => {
+                b.push_unreadable(format!("unreadable CSV record: {e}"), String::new());
+            }
         }
+    }
+}
+
+/// Where a quoted field opens and does not close on `line`, if one does (RFC 4180: a quote
+/// opens a field only at its start; `""` inside is an escaped quote).
+fn open_quote(line: &[u8]) -> Option<usize> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// A quote inside a quoted field: the field's end, or the first of an escaped `""`.
+        QuoteInQuoted,
+    }
+    let (mut state, mut opened) = (State::FieldStart, 0);
+    for (i, &c) in line.iter().enumerate() {
+        state = match (state, c) {
+            (State::FieldStart, b'"') => {
+                opened = i;
+                State::Quoted
+            }
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (_, b',') => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    (state == State::Quoted).then_some(opened)
+}
+
+/// A line whose quoted field does not close: a reject naming the field's column and value.
+fn unterminated_quote(line: &[u8], map: &HeaderMap, b: &mut dyn RowSink<'_>) {
+    let text = String::from_utf8_lossy(line).into_owned();
+    let at = open_quote(line).unwrap_or(0);
+    let field = memchr::memchr_iter(b',', &line[..at]).count();
+    let column = map.iter().position(|ix| *ix == Some(field)).map_or_else(
+        || format!("column {}", field + 1),
+        |c| COLUMNS[c].to_string(),
+    );
+    let value = String::from_utf8_lossy(&line[at..]).into_owned();
+    b.reject_line(
+        column,
+        value,
+        "unterminated quote: a quoted field must close on its line (a log record is one line); the next line is read on its own".into(),
+        text,
+    );
+}
+
+/// One record read by the csv crate, as a row.
+fn push_record(rec: &csv::ByteRecord, map: &HeaderMap, b: &mut dyn RowSink<'_>) {
+    let mut fields: Fields = [None; 11];
+    let mut utf8_err = None;
+    for (c, ix) in map.iter().enumerate() {
+        if let Some(ix) = ix {
+            match rec.get(*ix).map(std::str::from_utf8) {
+                Some(Ok(s)) => fields[c] = Some(s),
+                Some(Err(_)) => utf8_err = Some(c),
+                None => {}
+            }
+        }
+    }
+    let render = || {
+        rec.iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if let Some(c) = utf8_err {
+        b.push_unreadable(
+            format!("column `{}` is not valid UTF-8", COLUMNS[c]),
+            render(),
+        );
+    } else {
+        b.push(&fields, &render);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_quote_finds_a_quoted_field_that_does_not_close() {
+        assert_eq!(open_quote(b"a,\"b,c"), Some(2));
+        assert_eq!(open_quote(b"a,\"b\"\"c"), Some(2));
+        assert_eq!(open_quote(b"a,\"b\",c"), None);
+        assert_eq!(open_quote(b"a,\"b\"\"c\",d"), None);
+        // A quote inside an unquoted field is a literal character (as the csv crate reads it).
+        assert_eq!(open_quote(b"a,ab\"c,d"), None);
+        assert_eq!(open_quote(b""), None);
+    }
+
+    #[test]
+    fn line_cut_is_the_last_line_end_whatever_the_quotes() {
+        assert_eq!(line_cut(b"a,\"b\nc\nd"), Some(7));
+        assert_eq!(line_cut(b"no newline"), None);
     }
 }

@@ -25,7 +25,7 @@ pub(crate) fn read_jsonl(
         let read = rdr
             .read_line(&mut line)
             .map_err(|e| fatal(path, format!("read error: {e}")))?;
-        if read == 0 {
+        if read == 0 || b.stopped() {
             break;
         }
         let text = line.trim();

@@ -25,9 +25,10 @@ pub mod webhooks;
 
 pub(crate) use self::csv::record_cut;
 pub(crate) use builder::{
-    repeated_ids, resolve_countries, users_needing_country, Interner, FROM_USER,
+    any_invalid, invalid_numbers, repeated_ids, resolve_countries, users_needing_country, Interner,
+    FROM_USER,
 };
-pub use builder::{Log, LogBuilder};
+pub use builder::{InvalidNumber, Log, LogBuilder};
 pub use options::{CsvReader, ReadOptions};
 pub(crate) use schema::{fatal, Parsed, RowRules};
 pub use schema::{LogError, Reject, COLUMNS};

@@ -85,6 +85,9 @@ pub(crate) fn read_parquet(
         });
         for cols in rx {
             absorb_slice(cols?, &rules, b, progress);
+            if b.stopped() {
+                break;
+            }
         }
         Ok(())
     })?;
@@ -133,7 +136,7 @@ fn absorb_slice(cols: Columns, rules: &RowRules, b: &mut dyn RowSink<'_>, progre
             arrays[c].as_ref().and_then(|a: &Vec<_>| a[k].get(i))
         };
         let mut start = 0;
-        while start < len {
+        while start < len && !b.stopped() {
             let end = (start + step).min(len);
             let parsed: Vec<_> = (start..end)
                 .into_par_iter()

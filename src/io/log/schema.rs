@@ -64,7 +64,7 @@ impl Reject {
     pub(crate) fn without_country(
         row: u32,
         user: u64,
-        resolved: &Option<Result<Country, String>>,
+        resolved: &Option<Result<crate::billing::markets::Resolved, String>>,
     ) -> Reject {
         Reject {
             row: row as u64,
@@ -344,13 +344,19 @@ fn outbound(f: &Fields, ts: i64, waba: u16, r: &RowRules) -> FieldResult<Kind> {
     Ok(Kind::Out { template, status })
 }
 
-/// MKT-3: an explicit country (ISO 3166 alpha-2) overrides the user's number.
+/// MKT-3: an explicit country (ISO 3166 alpha-2) overrides the user's number; a code that is
+/// not an assigned country (`ZZ`, `UK`) would send the row to the fallback market, so it is a
+/// reject rather than an override.
 fn country(s: &str) -> FieldResult<Option<Country>> {
     if s.is_empty() {
         return Ok(None);
     }
     match Country::parse(s) {
-        Some(c) => Ok(Some(c)),
+        Some(c) if c.is_assigned() => Ok(Some(c)),
+        Some(_) => bad(
+            C_COUNTRY,
+            "not an assigned ISO 3166 country code (it would override the number's country)",
+        ),
         None => bad(C_COUNTRY, "not an ISO 3166 alpha-2 country code"),
     }
 }

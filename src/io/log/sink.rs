@@ -18,6 +18,11 @@ pub(crate) trait RowSink<'a> {
     fn reject(&mut self, r: Reject);
     /// Reserve room for about `rows` more rows.
     fn reserve(&mut self, _rows: usize) {}
+    /// The sink cannot take more rows (the partitioned scan's disk is full): readers stop at
+    /// their next block, piece or line, and the caller reports the sink's error.
+    fn stopped(&self) -> bool {
+        false
+    }
     /// Add one validated row (or its rejection) in file order; `record` renders the raw row
     /// for the rejects file (only called on reject).
     fn absorb(
@@ -36,6 +41,17 @@ pub(crate) trait RowSink<'a> {
     fn push_unreadable(&mut self, message: String, record: String) {
         let row = self.next_row();
         self.reject(Reject::unreadable(row, message, record));
+    }
+    /// Reject a line that cannot be split into fields, naming the column and value at fault.
+    fn reject_line(&mut self, column: String, value: String, message: String, record: String) {
+        let row = self.next_row();
+        self.reject(Reject {
+            row,
+            column,
+            value,
+            message,
+            record,
+        });
     }
     /// Validate and add one row.
     fn push(&mut self, f: &Fields, record: &dyn Fn() -> String) {

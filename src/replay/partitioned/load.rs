@@ -8,8 +8,11 @@ use super::units::PendingUnit;
 use crate::billing::engine::{self, ChatKey, Context, Event, Totals, WabaCalendar};
 use crate::billing::markets::MarketTable;
 use crate::billing::types::Country;
-use crate::io::log::{repeated_ids, resolve_countries, users_needing_country, Reject, FROM_USER};
-use crate::replay::sink::{Outcomes, Tally};
+use crate::io::log::{
+    any_invalid, invalid_numbers, repeated_ids, resolve_countries, users_needing_country,
+    InvalidNumber, Reject, FROM_USER,
+};
+use crate::replay::sink::{invalid_number_issues, Outcomes, Tally};
 
 use super::records::{ChatRecord, IdRecord, CHAT_RECORD};
 use super::spill::SpillFile;
@@ -79,6 +82,8 @@ pub(super) struct Loaded {
     pub(super) countries: Vec<Country>,
     /// Rows whose number has no country (MKT-1).
     pub(super) rejects: Vec<Reject>,
+    /// Threads whose user number is not valid (MKT-1), as in memory.
+    pub(super) invalid: Vec<InvalidNumber>,
 }
 
 /// Step 3, first half: a chat file → events (rows of duplicate ids left out), users'
@@ -88,7 +93,6 @@ pub(super) fn load_partition(
     dropped: &FxHashSet<u32>,
     markets: &MarketTable,
 ) -> Loaded {
-    let mut rejects = Vec::new();
     let mut events: Vec<Event> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut record: Vec<u32> = Vec::with_capacity(bytes.len() / CHAT_RECORD);
     let mut chats: Vec<ChatKey> = Vec::new();
@@ -157,42 +161,70 @@ pub(super) fn load_partition(
     }
     drop(chat_ix);
     drop(user_ix);
-    // MKT-1: users' countries, once per user; rows without one are rejected.
-    let needed = users_needing_country(&events, &chats, users.len());
-    let resolved = resolve_countries(markets, &users, &needed);
-    let user_country: Vec<u16> = resolved
-        .iter()
-        .map(|r| match r {
-            Some(Ok(c)) => country_index(*c, &mut countries),
-            _ => FROM_USER,
-        })
-        .collect();
-    let mut unresolved = false;
-    for e in events.iter_mut().filter(|e| e.country == FROM_USER) {
-        let user = chats[e.chat as usize].user as usize;
-        e.country = user_country[user];
-        if e.country == FROM_USER {
-            unresolved = true;
-            rejects.push(Reject::without_country(e.row, users[user], &resolved[user]));
-        }
-    }
-    if unresolved {
-        let mut k = 0;
-        record.retain(|_| {
-            k += 1;
-            events[k - 1].country != FROM_USER
-        });
-        events.retain(|e| e.country != FROM_USER);
-    }
-
-    Loaded {
+    let mut loaded = Loaded {
         events,
         record,
         chats,
         users,
         countries,
-        rejects,
+        rejects: Vec::new(),
+        invalid: Vec::new(),
+    };
+    resolve_users(&mut loaded, markets, &mut country_index);
+    loaded
+}
+
+/// MKT-1: users' countries, once per user; rows without one are rejected (their events
+/// dropped), and the threads of numbers that are not valid found, as in memory.
+fn resolve_users(
+    l: &mut Loaded,
+    markets: &MarketTable,
+    country_index: &mut dyn FnMut(Country, &mut Vec<Country>) -> u16,
+) {
+    let needed = users_needing_country(&l.events, &l.chats, l.users.len());
+    let resolved = resolve_countries(markets, &l.users, &needed);
+    let user_country: Vec<u16> = resolved
+        .iter()
+        .map(|r| match r {
+            Some(Ok(r)) => country_index(r.country, &mut l.countries),
+            _ => FROM_USER,
+        })
+        .collect();
+    let mut from_number = any_invalid(&resolved).then(|| {
+        l.events
+            .iter()
+            .map(|e| e.country == FROM_USER)
+            .collect::<Vec<_>>()
+    });
+    let mut unresolved = false;
+    for e in l.events.iter_mut().filter(|e| e.country == FROM_USER) {
+        let user = l.chats[e.chat as usize].user as usize;
+        e.country = user_country[user];
+        if e.country == FROM_USER {
+            unresolved = true;
+            let reject = Reject::without_country(e.row, l.users[user], &resolved[user]);
+            l.rejects.push(reject);
+        }
     }
+    if unresolved {
+        retain_resolved(&mut l.record, &l.events);
+        if let Some(f) = &mut from_number {
+            retain_resolved(f, &l.events);
+        }
+        l.events.retain(|e| e.country != FROM_USER);
+    }
+    if let Some(f) = from_number {
+        l.invalid = invalid_numbers(&l.events, &l.chats, &f, &resolved, &l.users);
+    }
+}
+
+/// Keep the items of `v` (indexed like `events`) whose event has a country.
+fn retain_resolved<T>(v: &mut Vec<T>, events: &[Event]) {
+    let mut k = 0;
+    v.retain(|_| {
+        k += 1;
+        events[k - 1].country != FROM_USER
+    });
 }
 
 /// Step 3, second half: pass 1 over a loaded partition → the totals of units that need no
@@ -215,6 +247,14 @@ pub(super) fn replay_loaded(
         issues: &pass.issues,
         calendars,
     });
+    let numbers = invalid_number_issues(
+        &l.invalid,
+        events,
+        &l.countries,
+        &pass.outcomes,
+        ctx.markets,
+    );
+    tally.absorb_issues(events, &numbers);
     let mut totals = Totals::default();
     for &ei in &pass.order {
         let o = &pass.outcomes[ei as usize];

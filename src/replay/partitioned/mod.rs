@@ -48,6 +48,7 @@ use crate::io::log::{check_log_file, LogError, LogFormat, ReadOptions, Reject};
 use crate::replay::sink::{Summary, Tally};
 
 use load::{duplicates_in, load_partition, replay_loaded};
+pub use spill::sweep_stale;
 use spill::{SpillDir, SpillFile};
 
 /// From this many rows `replay` and `compare` partition by themselves: the partitioned replay
@@ -88,6 +89,13 @@ pub enum PartitionError {
     Billing(#[from] BillingError),
     #[error("cannot use spill files in {dir} (--spill-dir)")]
     Spill { dir: String, source: std::io::Error },
+    /// A spill write failed during the scan, which stopped there.
+    #[error("cannot write spill files in {dir} (--spill-dir): the scan stopped at row {row}")]
+    SpillScan {
+        dir: String,
+        row: u64,
+        source: std::io::Error,
+    },
     #[error("cannot write the ledger")]
     Ledger(#[source] anyhow::Error),
 }
@@ -364,9 +372,8 @@ pub fn replay_partitioned_many(
         .zip(tallies)
         .zip(ctxs)
         .map(|((res, tally), ctx)| {
-            res.map(|totals| {
-                tally.finish(currency.clone(), rows, rejects.clone(), totals.lines(ctx))
-            })
+            let lines = res.and_then(|totals| totals.lines(ctx).map_err(BillingError::from));
+            lines.map(|lines| tally.finish(currency.clone(), rows, rejects.clone(), lines))
         })
         .collect())
 }

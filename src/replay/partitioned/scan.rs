@@ -22,6 +22,7 @@ pub(super) struct Scan<'a> {
     pub(super) rows: u64,
     pub(super) rejects: Vec<Reject>,
     pub(super) ranges: WabaRanges,
+    /// The first failed spill write: nothing more is spilled and the readers stop.
     error: Option<std::io::Error>,
 }
 
@@ -91,9 +92,16 @@ impl<'a> RowSink<'a> for Scan<'a> {
         self.rows
     }
     fn keep(&mut self, p: &Parsed, row: u64) {
-        if let Err(e) = self.spill(p, row) {
-            self.error.get_or_insert(e);
+        if self.error.is_some() {
+            return;
         }
+        if let Err(e) = self.spill(p, row) {
+            self.error = Some(e);
+        }
+    }
+    /// A spill write failed (a full disk): the readers stop at their next block.
+    fn stopped(&self) -> bool {
+        self.error.is_some()
     }
     fn reject(&mut self, r: Reject) {
         self.rejects.push(r);
@@ -147,8 +155,12 @@ pub(super) fn scan<'a>(req: &Request<'a>, dir: &SpillDir) -> Result<Scan<'a>, Pa
             .into())
         }
     }
-    if let Some(e) = scan.error.take() {
-        return Err(io(e));
+    if let Some(source) = scan.error.take() {
+        return Err(PartitionError::SpillScan {
+            dir: dir.path().display().to_string(),
+            row: scan.rows,
+            source,
+        });
     }
     if scan.rows == 0 {
         return Err(fatal(path, "no messages (only a header)").into());

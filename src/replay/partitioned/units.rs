@@ -8,7 +8,7 @@ use crate::billing::engine::{ChatKey, Outcome, Pending, Rule, Unit};
 use crate::billing::money::Money;
 use crate::billing::types::{Billed, Reason, Rulebook};
 
-const REASONS: [Reason; 8] = [
+const REASONS: [Reason; 7] = [
     Reason::Charged,
     Reason::InConversation,
     Reason::FreeCustomerService,
@@ -16,7 +16,6 @@ const REASONS: [Reason; 8] = [
     Reason::FreeTier,
     Reason::FreeService,
     Reason::NotDelivered,
-    Reason::OutsideCsw,
 ];
 const UNITS: [Unit; 3] = [Unit::None, Unit::Free, Unit::Charged];
 

@@ -134,7 +134,7 @@ struct RawDelivery {
 /// ```
 pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = toml::from_str(text)
-        .map_err(|e| ScenarioError::Syntax(e.to_string().trim_end().to_string()))?;
+        .map_err(|e| ScenarioError::Syntax(crate::toml_text::toml_error(text, &e)))?;
     let name = match &raw.name {
         Some(v) => string("name", v)?.to_string(),
         None => String::new(),

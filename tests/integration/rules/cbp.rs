@@ -275,6 +275,55 @@ fn cbp9_a_cbp_free_entry_point_does_not_carry_across_the_switch() {
 }
 
 #[test]
+fn cbp9_a_carried_utility_conversation_covers_an_entry_point_reply_which_still_opens_the_window() {
+    // CBP-9 (as settled 2026-12): a utility template covered by a conversation carried across
+    // 2025-07-01 is in_conversation, not a unit, also when it answers an entry point; the reply
+    // still opens the PMP-3 window, which frees what the carried conversation no longer covers.
+    let mut log = Log::new();
+    let opener = log.template(at("2025-06-30T20:00:00Z"), "utility"); // open to 07-01 20:00
+    log.entry_point(at("2025-07-01T01:00:00Z"));
+    let reply = log.template(at("2025-07-01T02:00:00Z"), "utility");
+    let marketing = log.template(at("2025-07-01T03:00:00Z"), "marketing");
+    let covered = log.template(at("2025-07-01T04:00:00Z"), "utility");
+    let after_carried = log.template(at("2025-07-01T21:00:00Z"), "utility");
+    let result = run(&log, &utc_waba(), &Rates::standard());
+    check(&result, opener, "charged", "utility", CHARGED, dec!(0.0014));
+    check(
+        &result,
+        reply,
+        "in_conversation",
+        "utility",
+        NOT_A_UNIT,
+        Decimal::ZERO,
+    );
+    assert_eq!(outcome(&result, reply).rulebook, "cbp-2024");
+    check(
+        &result,
+        marketing,
+        "free_entry_point",
+        "free_entry_point",
+        FREE,
+        Decimal::ZERO,
+    );
+    check(
+        &result,
+        covered,
+        "in_conversation",
+        "utility",
+        NOT_A_UNIT,
+        Decimal::ZERO,
+    );
+    check(
+        &result,
+        after_carried,
+        "free_entry_point",
+        "free_entry_point",
+        FREE,
+        Decimal::ZERO,
+    );
+}
+
+#[test]
 fn cbp10_open_cbp_2022_conversation_keeps_non_templates_but_covers_no_template() {
     // CBP-10, CBP-3, CONV-2
     let mut log = Log::new();

@@ -8,27 +8,15 @@ use super::*;
 
 #[test]
 fn conv2_the_csw_is_half_open() {
-    // CONV-2, CONV-4 (pmp-2025 and cbp-2024)
+    // CONV-2, CONV-4 (pmp-2025 and cbp-2024): a text exactly 24 h after the inbound is outside
+    // the window (reported), one a second earlier is inside (not reported).
     for start in ["2025-08-04T00:00:00Z", "2025-02-03T00:00:00Z"] {
         let t = at(start);
         let mut log = Log::new();
         log.inbound(t);
-        let last_second = log.text(t + hours(24) - TimeDelta::seconds(1));
+        log.text(t + hours(24) - TimeDelta::seconds(1));
         let at_end = log.text(t + hours(24));
         let result = run(&log, &utc_waba(), &Rates::standard());
-        assert_ne!(
-            outcome(&result, last_second).reason,
-            "outside_csw",
-            "{start}"
-        );
-        check(
-            &result,
-            at_end,
-            "outside_csw",
-            "",
-            NOT_A_UNIT,
-            Decimal::ZERO,
-        );
         assert_eq!(issues(&result), vec![("outside-csw".to_string(), at_end)]);
     }
 }
@@ -110,47 +98,91 @@ fn conv2_an_entry_point_reply_must_come_before_24h() {
 
 #[test]
 fn conv3_chats_are_per_business_number() {
-    // CONV-3: a CSW opened on one number does not open it on another.
+    // CONV-3: a CSW opened on one number does not open it on another: the text on the other
+    // number is outside the window the log shows (CONV-4: reported, billed as if open).
     let t = at("2025-08-04T00:00:00Z");
     let mut log = Log::new();
     log.inbound(t);
     log.number("n2");
     let other_number = log.text(t + hours(1));
     let result = run(&log, &utc_waba(), &Rates::standard());
-    check(
-        &result,
-        other_number,
-        "outside_csw",
-        "",
-        NOT_A_UNIT,
-        Decimal::ZERO,
+    assert_eq!(
+        issues(&result),
+        vec![("outside-csw".to_string(), other_number)]
     );
 }
 
 #[test]
-fn conv4_a_non_template_outside_the_csw_is_an_issue_costs_nothing_and_changes_nothing() {
-    // CONV-4 under pmp-2025 and cbp-2023: no inbound yet, so the window is closed.
-    for h0 in [at("2025-08-04T00:00:00Z"), at("2024-03-04T00:00:00Z")] {
+fn conv4_a_non_template_outside_the_csw_is_reported_and_billed_as_if_the_window_were_open() {
+    // CONV-4 (amended 2026-12-02): deliveries are facts. No inbound in the log yet, so the log
+    // lacks the user's message: the text is reported and billed as an in-window non-template.
+    let cases = [
+        // pmp-2025: PMP-2 free service.
+        (
+            at("2025-08-04T00:00:00Z"),
+            "free_customer_service",
+            FREE,
+            Decimal::ZERO,
+        ),
+        // pmp-2026: PMP-5 service, the number's allowance used first.
+        (at("2026-10-05T00:00:00Z"), "free_tier", FREE, Decimal::ZERO),
+        // cbp-2023: CBP-3 opens a service conversation (CBP-7: within the free tier).
+        (at("2024-03-04T00:00:00Z"), "free_tier", FREE, Decimal::ZERO),
+    ];
+    for (h0, reason, unit, price) in cases {
         let mut log = Log::new();
         let r1 = log.text(h0);
-        // Had it changed state (opened a service conversation), this one would ride in it.
-        let r2 = log.inbound(h0 + hours(1));
-        let r3 = log.text(h0 + hours(2));
         let result = run(&log, &utc_waba(), &Rates::standard());
-        check(&result, r1, "outside_csw", "", NOT_A_UNIT, Decimal::ZERO);
-        assert_eq!(
-            result
-                .issues
-                .iter()
-                .map(|i| (i.code.as_str(), i.row))
-                .collect::<Vec<_>>(),
-            vec![("outside-csw", r1)]
-        );
-        let _ = r2;
-        let o = outcome(&result, r3);
-        assert_ne!(o.reason, "outside_csw");
-        assert_ne!(o.reason, "in_conversation", "{o:?}");
+        check(&result, r1, reason, "service", unit, price);
+        assert_eq!(issues(&result), vec![("outside-csw".to_string(), r1)]);
     }
+}
+
+#[test]
+fn conv4_an_outside_message_opens_no_csw() {
+    // CONV-4: the reported message does not open or refresh the window itself: a second text an
+    // hour later is outside it too (reported again), and a utility template is not in-window.
+    let h0 = at("2025-08-04T00:00:00Z");
+    let mut log = Log::new();
+    let r1 = log.text(h0);
+    let r2 = log.text(h0 + hours(1));
+    let utility = log.template(h0 + hours(2), "utility");
+    let result = run(&log, &utc_waba(), &Rates::standard());
+    assert_eq!(
+        issues(&result),
+        vec![
+            ("outside-csw".to_string(), r1),
+            ("outside-csw".to_string(), r2)
+        ]
+    );
+    check(
+        &result,
+        utility,
+        "charged",
+        "utility",
+        CHARGED,
+        dec!(0.0014),
+    );
+}
+
+#[test]
+fn conv4_outside_service_messages_are_charged_after_the_allowance_under_pmp_2026() {
+    // CONV-4 + PMP-5: a store of status webhooks (no inbound rows) under pmp-2026: 1,001 texts
+    // on one number in one month; the first 1,000 use the allowance, the last is charged.
+    let h0 = at("2026-10-05T00:00:00Z");
+    let mut log = Log::new();
+    let mut last = 0;
+    for k in 0..1001 {
+        last = log.text(h0 + TimeDelta::minutes(k));
+    }
+    let result = run(&log, &utc_waba(), &Rates::standard());
+    let o = outcome(&result, last);
+    assert_eq!(
+        (o.reason.as_str(), o.billed_as.as_str(), o.unit),
+        ("charged", "service", CHARGED)
+    );
+    assert!(o.price > Decimal::ZERO, "{o:?}");
+    assert_eq!(result.issues.len(), 1001);
 }
 
 #[test]

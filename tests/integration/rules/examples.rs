@@ -172,11 +172,13 @@ fn ex3_cbp_free_entry_point_closes_others_and_covers_everything_for_72h() {
         FREE,
         Decimal::ZERO,
     );
+    // CONV-4: outside the CSW the log shows (reported below) and billed as if it were open:
+    // it rides in the free entry point conversation.
     check(
         &result,
         late_text,
-        "outside_csw",
-        "",
+        "in_conversation",
+        "free_entry_point",
         NOT_A_UNIT,
         Decimal::ZERO,
     );
@@ -335,12 +337,14 @@ fn ex5_pmp_free_entry_point_window_is_72h_from_the_reply() {
         FREE,
         Decimal::ZERO,
     );
+    // CONV-4: outside the CSW the log shows, billed as if it were open: inside the free entry
+    // point window, free.
     check(
         &result,
         text_after_csw,
-        "outside_csw",
-        "",
-        NOT_A_UNIT,
+        "free_entry_point",
+        "free_entry_point",
+        FREE,
         Decimal::ZERO,
     );
     check(
@@ -387,7 +391,7 @@ fn ex5_pmp_free_entry_point_window_is_72h_from_the_reply() {
                 "free_entry_point",
                 "pmp-2025",
                 0,
-                3,
+                4,
                 Decimal::ZERO
             ),
         ]

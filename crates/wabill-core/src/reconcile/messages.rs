@@ -234,7 +234,12 @@ impl<'a> Matcher<'a> {
             // Already reported as an input problem at its line.
             return;
         }
-        let mut fields = pricing_fields(x, m.pricing);
+        // Meta's statuses disagree: a difference whichever of them comes first.
+        let mut fields = if m.pricing_conflict.is_empty() {
+            pricing_fields(x, m.pricing)
+        } else {
+            vec![conflict_field(x, &m.pricing_conflict)]
+        };
         // Conversations (CBP) and free entry point windows (PMP-3): compared when Meta sends one.
         if let (Some(w), Some(c)) = (x.window, &m.conversation) {
             fields.extend(self.pairing.pair(w, &c.id, id));
@@ -303,6 +308,19 @@ fn status_diff(wabill: String, meta: String) -> Vec<FieldDiff> {
         wabill,
         meta,
     }]
+}
+
+/// Meta's statuses of one message carry different pricings (§6: a message is billed once).
+fn conflict_field(x: &Expected, pricings: &[MetaPricing]) -> FieldDiff {
+    let told: Vec<String> = pricings
+        .iter()
+        .map(|p| describe(p.model, p.kind, p.category, p.billable))
+        .collect();
+    FieldDiff {
+        field: "pricing",
+        wabill: describe_expected(Some(x)),
+        meta: format!("conflicting statuses: {}", told.join(" / ")),
+    }
 }
 
 /// The pricing fields that differ for a message delivered on both sides.

@@ -153,7 +153,9 @@ fn cbp3_open_service(st: &mut ChatState, m: &Delivered, o: &mut Outcome) {
 }
 
 /// CBP-9: under per-message pricing, a utility conversation opened before the switch keeps
-/// covering utility templates until it expires. `false` when it does not apply.
+/// covering utility templates until it expires: they ride in it (`in_conversation`, not a unit),
+/// entry-point replies and templates inside a free entry point window included. `false` when
+/// it does not apply.
 pub(super) fn cbp9_carried_utility(st: &ChatState, m: &Delivered, o: &mut Outcome) -> bool {
     if m.template != Some(TemplateCategory::Utility) {
         return false;

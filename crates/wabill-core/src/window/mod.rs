@@ -1,7 +1,8 @@
 //! Pass 1, per chat (CONV-3): the windows of one chat decide, row by row in CONV-1 order, what
-//! each business message is: not a unit (not delivered, CONV-5; refused outside the customer
-//! service window, CONV-4; riding in an open conversation), a free unit, or a unit that pass 2
-//! still has to price ([`Pending`]).
+//! each business message is: not a unit (not delivered, CONV-5; riding in an open conversation),
+//! a free unit, or a unit that pass 2 still has to price ([`Pending`]). A non-template message
+//! delivered with no open window in the log is reported and billed as if the window were open
+//! (CONV-4: deliveries are facts).
 //!
 //! [`ChatState::step`] keeps the customer service window and the pending entry point, applies what
 //! every rulebook shares (CONV-5, CONV-4, the PMP-7 report) and hands each delivered business
@@ -130,10 +131,10 @@ impl ChatState {
             conv5_not_delivered(&mut o);
             return o;
         }
-        let csw_open = self.csw_until.is_some_and(|u| t < u);
+        let mut csw_open = self.csw_until.is_some_and(|u| t < u);
         if template.is_none() && !csw_open {
-            self.conv4_outside_csw(t, ei, &mut o, issues);
-            return o;
+            self.conv4_outside_csw(t, ei, issues);
+            csw_open = true;
         }
         let country = env.countries[ev.country as usize];
         pmp::pmp7_us_marketing(template, country, &info, ei, issues);
@@ -178,21 +179,20 @@ impl ChatState {
         reply
     }
 
-    /// CONV-4: a non-template message delivered with no open CSW. Meta would have rejected it
-    /// (131047): reported, no cost, no state change.
-    fn conv4_outside_csw(&self, t: i64, ei: u32, o: &mut Outcome, issues: &mut Vec<Issue>) {
-        o.reason = Some(Reason::OutsideCsw);
-        o.rule = Some(Rule::Conv4);
+    /// CONV-4: a non-template message delivered with no open CSW in the log. Meta delivers one
+    /// only inside the window, so the log lacks the user's message: reported, and billed as if
+    /// the window were open (the caller goes on with `csw_open`); it opens or refreshes no CSW.
+    fn conv4_outside_csw(&self, t: i64, ei: u32, issues: &mut Vec<Issue>) {
         issues.push(Issue {
             code: "outside-csw",
             rule: Rule::Conv4,
             event: ei,
             message: match self.csw_until {
                 Some(u) => format!(
-                    "non-template message delivered {} after the customer service window closed; Meta would have rejected it (error 131047)",
+                    "non-template message delivered {} after the customer service window the log shows had closed: the log lacks the user's message (Meta delivers these only inside the window); billed as if the window were open",
                     human_duration(t - u)
                 ),
-                None => "non-template message delivered before the user ever wrote (no customer service window); Meta would have rejected it (error 131047)".into(),
+                None => "non-template message delivered before any message of the user in the log: the log lacks the user's message (Meta delivers these only inside the window); billed as if the window were open".into(),
             },
         });
     }

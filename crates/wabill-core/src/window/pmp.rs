@@ -18,7 +18,14 @@ use crate::types::{Billed, Country, RateColumn, Reason, TemplateCategory};
 
 /// A delivered business message under a per-message rulebook.
 pub(super) fn decide(st: &mut ChatState, m: &Delivered, o: &mut Outcome) {
-    if pmp3_free_entry_point(st, m, o) || cbp9_carried_utility(st, m, o) {
+    if cbp9_carried_utility(st, m, o) {
+        // CBP-9: a covered entry-point reply is not a unit, but still opens the PMP-3 window.
+        if m.ep_reply {
+            st.fep_window = Some(m.t);
+        }
+        return;
+    }
+    if pmp3_free_entry_point(st, m, o) {
         return;
     }
     if pmp2_free_customer_service(m, o) {

@@ -1,5 +1,12 @@
-//! Writing outputs: atomically (temp file in the same folder, then rename), so a reader never
-//! sees half a file and a failed run leaves the previous output intact.
+//! Writing outputs. Every file wabill writes goes through [`write_atomic_with`]: a temp file in
+//! the same folder, synced, then renamed over the target, so a reader never sees half a file, a
+//! failed run leaves the previous output intact, and an interrupted run leaves no `*.tmp`
+//! behind (the temp file is registered with [`crate::io::cleanup`] while it exists). A folder
+//! (a report) is written as a unit by [`folder::replace`]. Before anything is written, every
+//! command checks its outputs against its inputs with one guard, [`Outputs`].
+
+pub mod folder;
+mod guard;
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -7,6 +14,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+pub use guard::{resolve, Outputs};
+
+/// `.<name>.<pid>.tmp` beside `path`.
 fn temp_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -33,6 +43,7 @@ pub fn write_atomic_with(
             .with_context(|| format!("cannot create folder {}", parent.display()))?;
     }
     let tmp = temp_path(path);
+    let _registered = crate::io::cleanup::register(&tmp);
     let result = (|| -> Result<()> {
         let f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = BufWriter::with_capacity(1 << 20, f);
