@@ -76,7 +76,8 @@ pub struct ReplayArgs {
     /// Write the per-message ledger (CSV, or Parquet by extension).
     #[arg(long)]
     pub ledger: Option<PathBuf>,
-    /// Where rejected rows go (default: next to the ledger, else reports/<log>.rejects.csv).
+    /// Where rejected rows go (default: next to the ledger, else reports/<log>.rejects.csv);
+    /// a run without rejects removes the rejects file an earlier run left there.
     #[arg(long)]
     pub rejects: Option<PathBuf>,
     /// Exit with code 1 when any row is rejected or any issue is found.
@@ -87,7 +88,8 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub emit_webhooks: Option<PathBuf>,
     /// Write a report folder: index.html (self-contained, charts inline), summary.md,
-    /// breakdown.csv, data.json and charts/*.svg|png. Without DIR: reports/<log name>/.
+    /// breakdown.csv, data.json and charts/*.svg|png. Without DIR: reports/<log name>/. DIR is
+    /// new, empty or a report wabill wrote; it is replaced as a unit (other files kept).
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     pub report: Option<Option<PathBuf>>,
     /// Replay in N partitions through temporary files, in bounded memory, for logs larger than

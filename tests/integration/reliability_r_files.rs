@@ -337,39 +337,46 @@ fn interrupted_partitioned_replay_leaves_no_spill_folder_or_tmp() {
     let spill = d.path().join("spill");
     let out = d.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wabill"))
-        .args([
-            "replay",
-            s(&log),
-            "--partitions",
-            "4",
-            "--spill-dir",
-            s(&spill),
-        ])
-        .args(["--ledger", s(&out.join("ledger.csv")), "--format", "json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let spilling = || {
-        std::fs::read_dir(&spill).is_ok_and(|mut e| {
-            e.next().is_some_and(|e| {
-                let e = e.unwrap();
-                std::fs::read_dir(e.path()).is_ok_and(|mut f| f.next().is_some())
-            })
-        })
-    };
-    assert!(wait_for(&mut child, spilling), "the replay never spilled");
-    signal(&child, "-TERM");
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("interrupted (SIGTERM)"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(tree(&spill), Vec::<String>::new(), "spill folder left");
-    assert_eq!(tree(&out), Vec::<String>::new(), "ledger or its tmp left");
+    // Interrupted while scanning (the spill folder has files), then while the ledger is being
+    // written (its `.ledger.csv.<pid>.tmp` exists).
+    for (sig, code, phase) in [("-TERM", 143, "spill"), ("-INT", 130, "ledger")] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wabill"))
+            .args(["replay", s(&log), "--partitions", "4"])
+            .args([
+                "--spill-dir",
+                s(&spill),
+                "--ledger",
+                s(&out.join("ledger.csv")),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let tmp = out.join(format!(".ledger.csv.{}.tmp", child.id()));
+        let ready = || match phase {
+            "spill" => std::fs::read_dir(&spill).is_ok_and(|mut e| {
+                e.next().is_some_and(|e| {
+                    std::fs::read_dir(e.unwrap().path()).is_ok_and(|mut f| f.next().is_some())
+                })
+            }),
+            _ => tmp.exists(),
+        };
+        assert!(wait_for(&mut child, ready), "{phase}: never reached");
+        signal(&child, sig);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{phase}: {}", stderr(&o));
+        assert!(stderr(&o).contains("interrupted (SIG"), "{}", stderr(&o));
+        assert_eq!(
+            tree(&spill),
+            Vec::<String>::new(),
+            "{phase}: spill folder left"
+        );
+        assert_eq!(
+            tree(&out),
+            Vec::<String>::new(),
+            "{phase}: ledger or its tmp left"
+        );
+    }
 }
 
 #[test]

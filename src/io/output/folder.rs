@@ -173,8 +173,11 @@ fn refuse_clashes(dir: &Path, ours: &BTreeSet<PathBuf>, files: &[(PathBuf, &[u8]
             let Ok(m) = fs::symlink_metadata(dir.join(&prefix)) else {
                 break;
             };
-            let last = prefix == *rel;
-            if (!m.is_dir() || last) && !(ours.contains(&prefix) && !m.is_dir()) {
+            // A folder on the way is fine; a file on the way, or anything where the file goes,
+            // only if wabill wrote it (a file it listed).
+            let ours_file = !m.is_dir() && ours.contains(&prefix);
+            let in_the_way = !m.is_dir() || prefix == *rel;
+            if in_the_way && !ours_file {
                 bail!(
                     "{}: not written by wabill, and wabill would write {} there: move it away first",
                     dir.join(&prefix).display(),
