@@ -59,7 +59,7 @@ problem.
 Checked: folder names (<CUR>/ in capitals, card folders named exactly YYYY-MM-DD, one per date); \
 market_map.csv; each card's rates.csv and tiers.csv (known columns, each once; every row as wide \
 as the header; a last line cut short; every market once; currency and date cells agreeing with \
-the folders; rates exact to 6 decimals and at most 1000000000 per message); each tier table (for \
+the folders; rates exact to 6 decimals and at most 1000000 per message); each tier table (for \
 a market of the card and of market_map.csv, a tiered category, bands from 0 or 1 without gaps, \
 overlaps or duplicates).
 

@@ -164,13 +164,13 @@ fn rate3_import_refuses_a_rate_too_large_for_exact_money() {
     let e = parse_pricing(text).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "line 2, column Marketing: rate out of range (at most 1000000000 per message): \
+        "line 2, column Marketing: rate out of range (at most 1000000.0000 per message): \
          `99999999999999999999`"
     );
     // Issue 19: a rate that fits exact money but not a product with a count (9223372036854…)
-    // is refused too; rates are bounded by MAX_RATE.
+    // is refused too; rates are bounded by Money::MAX_RATE.
     let big = "Market,Currency,Marketing,Utility\nBrazil,$US,9223372036854.775807,0.0068\n";
     assert!(parse_pricing(big).is_err());
-    let ok = "Market,Currency,Marketing,Utility\nBrazil,$US,1000000000,0.0068\n";
+    let ok = "Market,Currency,Marketing,Utility\nBrazil,$US,1000000,0.0068\n";
     assert_eq!(parse_pricing(ok).unwrap().len(), 1);
 }

@@ -384,7 +384,7 @@ fn absurd_card_rate_is_refused_at_load_not_a_panic() {
     let o = replay_sample(&rates);
     refused(
         &o,
-        &["rates.csv: line 9, column `marketing`, value `9223372036854`: rate out of range (at most 1000000000 per message)"],
+        &["rates.csv: line 9, column `marketing`, value `9223372036854`: rate out of range (at most 1000000.0000 per message)"],
     );
 }
 
@@ -395,12 +395,12 @@ fn absurd_tier_rate_times_a_volume_is_an_error_not_a_panic() {
     fs::create_dir_all(&card).unwrap();
     fs::write(
         card.join("rates.csv"),
-        "market,currency,utility,source\nIndia,USD,1000000000,x\n",
+        "market,currency,utility,source\nIndia,USD,1000000,x\n",
     )
     .unwrap();
     fs::write(
         card.join("tiers.csv"),
-        format!("{TIERS_HEADER}India,utility,list,0,,1000000000,x\n"),
+        format!("{TIERS_HEADER}India,utility,list,0,,1000000,x\n"),
     )
     .unwrap();
     let o = wabill(&[

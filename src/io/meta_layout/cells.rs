@@ -10,12 +10,6 @@ use crate::billing::money::Money;
 /// Most decimal places a rate may be written with.
 pub const MAX_RATE_DECIMALS: u32 = 6;
 
-/// The largest rate wabill accepts, in units of the card's currency per message (10⁹: far
-/// above any real rate in any currency, and small enough that a rate is exact money). Shared by
-/// Meta's files and the rates directory's own. (The bound on rates, fees and volumes is meant
-/// to live in the core's `money.rs` as `MAX_RATE`; until then it is here.)
-pub const MAX_RATE: u64 = 1_000_000_000;
-
 /// One rate cell of `Pricing.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RateCell {
@@ -59,16 +53,19 @@ pub(crate) fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
             ));
         }
     }
-    let rate = Decimal::from_str(v).map_err(|_| "rate out of range".to_string())?;
-    if rate > Decimal::from(MAX_RATE) {
-        return Err(format!(
-            "rate out of range (at most {MAX_RATE} per message)"
-        ));
+    // RATE-3: a rate must be exact money, and at most `Money::MAX_RATE` (the one bound on rates
+    // and fees), or the rates directory it is imported into could not be loaded any more.
+    let out_of_range = || {
+        format!(
+            "rate out of range (at most {} per message)",
+            Money::MAX_RATE
+        )
+    };
+    let rate = Decimal::from_str(v).map_err(|_| out_of_range())?;
+    match Money::from_decimal(rate) {
+        Ok(m) if m <= Money::MAX_RATE => Ok(rate),
+        _ => Err(out_of_range()),
     }
-    // RATE-3: a rate must be exact money (integer micro-units in an i64), or the rates directory
-    // it is imported into could not be loaded any more.
-    Money::from_decimal(rate).map_err(|_| "rate out of range".to_string())?;
-    Ok(rate)
 }
 
 /// A `Pricing.csv` rate cell: a rate, `n/a` or blank.
@@ -157,7 +154,7 @@ mod tests {
         assert_eq!(parse_rate_cell("N/A"), Ok(RateCell::NotOffered));
         assert_eq!(parse_rate_cell("  "), Ok(RateCell::Unknown));
         assert_eq!(parse_rate_cell("0"), Ok(RateCell::Rate(Decimal::ZERO)));
-        assert!(parse_rate_cell("1000000000").is_ok());
+        assert!(parse_rate_cell("1000000").is_ok());
         for bad in [
             "abc",
             "0.1234567",
@@ -169,7 +166,7 @@ mod tests {
             "$0.01",
             "1_0",
             "9223372036854",
-            "1000000000.000001",
+            "1000000.000001",
         ] {
             assert!(parse_rate_cell(bad).is_err(), "{bad}");
         }

@@ -26,7 +26,7 @@ mod tiers;
 
 pub use crate::billing::types::RateColumn;
 pub(crate) use cells::{is_open_end, parse_decimal_rate, parse_rate_cell, parse_volume};
-pub use cells::{RateCell, MAX_RATE, MAX_RATE_DECIMALS};
+pub use cells::{RateCell, MAX_RATE_DECIMALS};
 pub use currency::{currency_code, currency_mentions, CurrencyMention};
 pub use pricing::{parse_pricing, PricingRow};
 pub use records::MetaLayoutError;

@@ -185,7 +185,7 @@ pub(super) fn check_currency(
 }
 
 /// A rate cell as the rates directory writes it: a rate (exact to 6 places, at most
-/// `MAX_RATE`), `n/a` or blank (unknown).
+/// `Money::MAX_RATE`), `n/a` or blank (unknown).
 fn rate_cell(v: &str) -> Result<Cell, String> {
     match parse_rate_cell(v)? {
         RateCell::Rate(d) => Money::from_decimal(d)
