@@ -367,13 +367,21 @@ pub fn replay_partitioned_many(
     }
 
     let rows = scanned.rows;
+    let last = ctxs.len() - 1;
     Ok(priced
         .into_iter()
         .zip(tallies)
         .zip(ctxs)
-        .map(|((res, tally), ctx)| {
+        .enumerate()
+        .map(|(k, ((res, tally), ctx))| {
             let lines = res.and_then(|totals| totals.lines(ctx).map_err(BillingError::from));
-            lines.map(|lines| tally.finish(currency.clone(), rows, rejects.clone(), lines))
+            // The rejects are the same for every context: the last one takes them.
+            let rejects = if k == last {
+                std::mem::take(&mut rejects)
+            } else {
+                rejects.clone()
+            };
+            lines.map(|lines| tally.finish(currency.clone(), rows, rejects, lines))
         })
         .collect())
 }
