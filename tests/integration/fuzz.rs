@@ -18,7 +18,7 @@ use wabill::billing::markets::MarketTable;
 use wabill::billing::money::Money;
 use wabill::billing::types::Rulebook;
 use wabill::io::accounts_file::parse_accounts;
-use wabill::io::log::{read_log, LogFormat, ReadOptions};
+use wabill::io::log::{read_log, CsvReader, LogFormat, ReadOptions};
 use wabill::io::market_map::parse_market_map;
 use wabill::io::meta_layout::{detect_kind, parse_pricing, parse_tier_pricing};
 use wabill_testing::{arb_log, flat_rates, LogSpec};
@@ -367,6 +367,21 @@ pub(crate) fn check_log(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
             }
             Ok(log) => {
                 prop_assert_eq!(log.events.len() + log.rejects.len(), log.rows as usize);
+                // Rows in, counted without wabill: a log record is one line (formats.md §1), so
+                // every non-blank line after the header (CSV) or every non-blank line (JSON
+                // Lines) is billed or rejected.
+                prop_assert_eq!(log.rows, rows_in(bytes, name), "rows in");
+                if name.ends_with(".csv") {
+                    // The block reader against the plain reference reader.
+                    let plain = ReadOptions {
+                        reader: CsvReader::Plain,
+                        ..read.clone()
+                    };
+                    let p = read_log(&path, format, &accounts, &markets, &plain, &|_| {})
+                        .expect("the plain reader reads what the block reader reads");
+                    prop_assert_eq!(format!("{:?}", p.events), format!("{:?}", log.events));
+                    prop_assert_eq!(&p.rejects, &log.rejects);
+                }
                 for r in &log.rejects {
                     prop_assert!(
                         r.row >= 1 && r.row <= log.rows,
@@ -388,6 +403,24 @@ pub(crate) fn check_log(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+/// The rows of a log file as a reader must count them: its non-blank lines (a trailing `\r`
+/// and, in JSON Lines, surrounding whitespace do not count), less the header of a CSV file.
+fn rows_in(bytes: &[u8], name: &str) -> u64 {
+    let lines = bytes.split(|&c| c == b'\n');
+    if name.ends_with(".csv") {
+        lines
+            .skip(1)
+            .filter(|l| !l.strip_suffix(b"\r").unwrap_or(l).is_empty())
+            .count() as u64
+    } else {
+        let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        bytes
+            .split(|&c| c == b'\n')
+            .filter(|l| !String::from_utf8_lossy(l).trim().is_empty())
+            .count() as u64
+    }
 }
 
 proptest! {

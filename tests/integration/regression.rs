@@ -135,7 +135,7 @@ fn log_instants_outside_years_1_to_9999_are_rejects_not_a_crash() {
         "-62135596800",
         "253402300799",
     ] {
-        let csv = format!("timestamp,direction,user,waba\n{ts},in,+919800000001,a\n");
+        let csv = format!("timestamp,direction,user,type,waba\n{ts},in,+919800000001,,a\n");
         check_log(csv.as_bytes(), "log.csv").unwrap();
         let dir_ = tempfile::tempdir().unwrap();
         let path = dir_.path().join("log.csv");

@@ -10,6 +10,10 @@
 //! does not close on its line is a reject of that line alone ("unterminated quote"), and
 //! reading goes on at the next line. So one stray `"` can never swallow the rows after it:
 //! rows in = rows kept + rows rejected, in both readers.
+//!
+//! Every row must have as many fields as the header (RFC 4180): a row with more or fewer (a
+//! stray comma, a last line cut short) is a reject, never billed with its fields shifted or
+//! missing.
 
 use std::fs::File;
 use std::io::Read;
@@ -61,7 +65,7 @@ pub(crate) fn read_csv(
         b.reserve((m.len() / 90) as usize);
     }
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
-    let mut map: Option<HeaderMap> = None;
+    let mut map: Option<Header> = None;
     let mut eof = false;
     let rules = b.rules();
     while !eof {
@@ -80,13 +84,13 @@ pub(crate) fn read_csv(
             map = Some(m);
             body_start = hend;
         }
-        let map = map.expect("header read");
+        let map = map.as_ref().expect("header read");
         let body = &buf[body_start..cut];
         let tp = std::time::Instant::now();
-        let pieces = pieces(body, &map, &rules, read.reader);
+        let pieces = pieces(body, map, &rules, read.reader);
         let tp = tp.elapsed().as_secs_f64();
         let tm = std::time::Instant::now();
-        merge(pieces, &map, b);
+        merge(pieces, map, b);
         if read.trace {
             eprintln!(
                 "wabill: block: parse {tp:.3} s, merge {:.3} s",
@@ -128,9 +132,28 @@ fn fill_block(path: &Path, file: &mut File, buf: &mut Vec<u8>) -> Result<bool, L
     Ok(eof)
 }
 
-/// The header, the first record of `block` (complete records only): its column map and where
-/// the data rows start.
-fn read_header(path: &Path, block: &[u8]) -> Result<(HeaderMap, usize), LogError> {
+/// A file's header: where each column is, and how many fields every row must have.
+struct Header {
+    map: HeaderMap,
+    width: usize,
+}
+
+/// The verdict's column for a row whose field count is not the header's.
+const FIELD_COUNT: usize = usize::MAX;
+
+/// A row's field count against the header's: the reject message, if they differ.
+fn field_count(fields: usize, header: &Header) -> Option<String> {
+    (fields != header.width).then(|| {
+        format!(
+            "the row has {fields} field(s), the header {}: a field is missing or extra (a stray comma, or a line cut short)",
+            header.width
+        )
+    })
+}
+
+/// The header, the first record of `block` (complete records only): its columns and where the
+/// data rows start.
+fn read_header(path: &Path, block: &[u8]) -> Result<(Header, usize), LogError> {
     let hend = memchr::memchr(b'\n', block).map_or(block.len(), |i| i + 1);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -146,7 +169,11 @@ fn read_header(path: &Path, block: &[u8]) -> Result<(HeaderMap, usize), LogError
         ));
     }
     let names: Vec<String> = rec.iter().map(|s| s.to_string()).collect();
-    Ok((header_map(path, &names)?, hend))
+    let header = Header {
+        map: header_map(path, &names)?,
+        width: names.len(),
+    };
+    Ok((header, hend))
 }
 
 /// A row of a fast piece: its verdict (see [`parse_row`]) and its line.
@@ -164,7 +191,7 @@ enum Piece<'r> {
 /// parallel; with the plain reader, the whole body for the csv crate.
 fn pieces<'r>(
     body: &'r [u8],
-    map: &HeaderMap,
+    map: &Header,
     rules: &RowRules,
     reader: CsvReader,
 ) -> Vec<Piece<'r>> {
@@ -181,7 +208,8 @@ fn pieces<'r>(
 }
 
 /// Absorb the pieces' rows into `b`, in file order.
-fn merge(pieces: Vec<Piece>, map: &HeaderMap, b: &mut dyn RowSink<'_>) {
+fn merge(pieces: Vec<Piece>, header: &Header, b: &mut dyn RowSink<'_>) {
+    let map = &header.map;
     for piece in pieces {
         if b.stopped() {
             return;
@@ -189,6 +217,11 @@ fn merge(pieces: Vec<Piece>, map: &HeaderMap, b: &mut dyn RowSink<'_>) {
         match piece {
             Piece::Fast(rows) => {
                 for (parsed, line) in rows {
+                    if let Err((FIELD_COUNT, message)) = parsed {
+                        let n = memchr::memchr_iter(b',', line.as_bytes()).count() + 1;
+                        b.reject_line(String::new(), n.to_string(), message, line.to_string());
+                        continue;
+                    }
                     let fields: Fields = {
                         // Only needed to name a rejected value.
                         let cells: Vec<&str> = if parsed.is_err() {
@@ -201,7 +234,7 @@ fn merge(pieces: Vec<Piece>, map: &HeaderMap, b: &mut dyn RowSink<'_>) {
                     b.absorb(parsed, &fields, &|| line.to_string());
                 }
             }
-            Piece::Slow(bytes) => read_csv_records(bytes, map, b),
+            Piece::Slow(bytes) => read_csv_records(bytes, header, b),
         }
     }
 }
@@ -227,7 +260,8 @@ fn split_records(body: &[u8], parts: usize) -> Vec<&[u8]> {
 }
 
 /// Validate a piece without quotes, line by line (`None` if it has quotes or is not UTF-8).
-fn parse_fast<'r>(piece: &'r [u8], map: &HeaderMap, rules: &RowRules) -> Option<Vec<Checked<'r>>> {
+fn parse_fast<'r>(piece: &'r [u8], header: &Header, rules: &RowRules) -> Option<Vec<Checked<'r>>> {
+    let map = &header.map;
     if memchr::memchr(b'"', piece).is_some() {
         return None;
     }
@@ -251,52 +285,114 @@ fn parse_fast<'r>(piece: &'r [u8], map: &HeaderMap, rules: &RowRules) -> Option<
             cell = comma + 1;
         }
         cells.push(&line[cell..]);
+        if let Some(message) = field_count(cells.len(), header) {
+            out.push((Err((FIELD_COUNT, message)), line));
+            continue;
+        }
         let fields: Fields = std::array::from_fn(|c| map[c].and_then(|i| cells.get(i).copied()));
         out.push((parse_row(&fields, rules), line));
     }
     Some(out)
 }
 
-/// The csv crate's reader over a slice of whole lines (quoted fields, odd encodings), one
-/// record a line: a record the csv crate reads across a line break (a quote that does not close
-/// on its line) is a reject of its first line, and reading starts again at the next line.
-fn read_csv_records(bytes: &[u8], map: &HeaderMap, b: &mut dyn RowSink<'_>) {
+/// The CSV parser (csv-core, under the csv crate) over a slice of whole lines (quoted fields,
+/// odd encodings), one record a line: each line is parsed alone, so a quote that does not
+/// close on its line is a reject of that line ("unterminated quote") and reading goes on at the
+/// next; a `\r` inside a line is data, as in the fast path, so both see the same rows.
+fn read_csv_records(bytes: &[u8], header: &Header, b: &mut dyn RowSink<'_>) {
+    let mut line_parser = LineParser::new();
     let mut start = 0;
-    while start < bytes.len() {
-        start += read_lines(&bytes[start..], map, b);
+    for nl in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        if start > bytes.len() || b.stopped() {
+            break;
+        }
+        let line = &bytes[start..nl];
+        start = nl + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            continue;
+        }
+        if open_quote(line).is_some() {
+            unterminated_quote(line, &header.map, b);
+            continue;
+        }
+        let text = || String::from_utf8_lossy(line).into_owned();
+        let fields = line_parser.fields(line);
+        match field_count(fields.len(), header) {
+            Some(message) => b.reject_line(String::new(), fields.len().to_string(), message, text()),
+            None => push_record(&fields, &header.map, b, &text),
+        }
     }
 }
 
-/// Read records from `bytes` until one runs past its line; returns where to go on from.
-fn read_lines(bytes: &[u8], map: &HeaderMap, b: &mut dyn RowSink<'_>) -> usize {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => return bytes.len(),
-            Ok(true) => {
-                let begin = rec.position().map_or(0, |p| p.byte() as usize);
-                let end = (rdr.position().byte() as usize).min(bytes.len());
-                let raw = &bytes[begin..end];
-                let line = raw.strip_suffix(b"\n").unwrap_or(raw);
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if let Some(nl) = memchr::memchr(b'\n', line) {
-                    unterminated_quote(&bytes[begin..begin + nl], map, b);
-                    return begin + nl + 1;
+/// Splits one line into its unquoted fields with csv-core, reusing its buffers.
+struct LineParser {
+    rdr: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+/// A line's fields: `out[ends[i-1]..ends[i]]`.
+struct LineFields<'p> {
+    out: &'p [u8],
+    ends: &'p [usize],
+}
+
+impl LineFields<'_> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.out[start..end])
+    }
+}
+
+impl LineParser {
+    fn new() -> LineParser {
+        LineParser {
+            // Only `\n` ends a record, and lines come without it.
+            rdr: csv_core::ReaderBuilder::new()
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
+            out: vec![0; 1024],
+            ends: vec![0; 32],
+        }
+    }
+
+    /// The fields of `line` (a line without its end, whose quotes all close).
+    fn fields(&mut self, line: &[u8]) -> LineFields<'_> {
+        use csv_core::ReadRecordResult as R;
+        if self.out.len() < line.len() + 1 {
+            self.out.resize(line.len() + 1, 0);
+        }
+        loop {
+            self.rdr.reset();
+            let (mut input, mut nout, mut nend) = (line, 0, 0);
+            let done = loop {
+                let (res, nin, o, e) =
+                    self.rdr
+                        .read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+                input = &input[nin..];
+                nout += o;
+                nend += e;
+                match res {
+                    R::InputEmpty => continue, // the next call, with no input, ends the line
+                    R::Record | R::End => break true,
+                    R::OutputFull | R::OutputEndsFull => break false,
                 }
-                if end == bytes.len() && !raw.ends_with(b"\n") && open_quote(line).is_some() {
-                    // The file's last line ends inside a quoted field (a cut file).
-                    unterminated_quote(line, map, b);
-                    return bytes.len();
-                }
-                push_record(&rec, map, b);
+            };
+            if done {
+                return LineFields {
+                    out: &self.out[..nout],
+                    ends: &self.ends[..nend],
+                };
             }
-            Err(e) => {
-                b.push_unreadable(format!("unreadable CSV record: {e}"), String::new());
-            }
+            // Room for more fields (the output holds the line already): parse the line again.
+            let n = self.ends.len() * 2;
+            self.ends.resize(n, 0);
         }
     }
 }
@@ -347,8 +443,14 @@ fn unterminated_quote(line: &[u8], map: &HeaderMap, b: &mut dyn RowSink<'_>) {
     );
 }
 
-/// One record read by the csv crate, as a row.
-fn push_record(rec: &csv::ByteRecord, map: &HeaderMap, b: &mut dyn RowSink<'_>) {
+/// One record read by csv-core, as a row; `line` renders its line as read (quotes kept) for the
+/// rejects file.
+fn push_record(
+    rec: &LineFields,
+    map: &HeaderMap,
+    b: &mut dyn RowSink<'_>,
+    line: &dyn Fn() -> String,
+) {
     let mut fields: Fields = [None; 11];
     let mut utf8_err = None;
     for (c, ix) in map.iter().enumerate() {
@@ -360,19 +462,10 @@ fn push_record(rec: &csv::ByteRecord, map: &HeaderMap, b: &mut dyn RowSink<'_>) 
             }
         }
     }
-    let render = || {
-        rec.iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
     if let Some(c) = utf8_err {
-        b.push_unreadable(
-            format!("column `{}` is not valid UTF-8", COLUMNS[c]),
-            render(),
-        );
+        b.push_unreadable(format!("column `{}` is not valid UTF-8", COLUMNS[c]), line());
     } else {
-        b.push(&fields, &render);
+        b.push(&fields, line);
     }
 }
 

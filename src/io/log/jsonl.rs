@@ -17,18 +17,39 @@ pub(crate) fn read_jsonl(
 ) -> Result<(), LogError> {
     let file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
     let mut rdr = BufReader::with_capacity(1 << 20, file);
-    let mut line = String::new();
-    let mut n = 0u64;
+    let mut line: Vec<u8> = Vec::new();
+    let (mut n, mut lines) = (0u64, 0u64);
     let mut owned: [Option<String>; 11] = Default::default();
     loop {
         line.clear();
         let read = rdr
-            .read_line(&mut line)
+            .read_until(b'\n', &mut line)
             .map_err(|e| fatal(path, format!("read error: {e}")))?;
         if read == 0 || b.stopped() {
             break;
         }
-        let text = line.trim();
+        lines += 1;
+        // A byte-order mark before the first record is not part of it.
+        let bytes = if lines == 1 {
+            line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line)
+        } else {
+            &line
+        };
+        // A line that is not UTF-8 is a reject of that line alone; reading goes on.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t.trim(),
+            Err(e) => {
+                n += 1;
+                b.push_unreadable(
+                    format!(
+                        "line {lines} is not valid UTF-8 (byte {})",
+                        e.valid_up_to() + 1
+                    ),
+                    String::from_utf8_lossy(bytes).trim().to_string(),
+                );
+                continue;
+            }
+        };
         if text.is_empty() {
             continue;
         }

@@ -8,8 +8,8 @@ pub enum CsvReader {
     /// file order.
     #[default]
     Block,
-    /// The csv crate, one record at a time, no parallel parsing: the reference the block reader
-    /// is tested against (same log, byte for byte).
+    /// Every line through the CSV parser (csv-core), one at a time, no parallel parsing: the
+    /// reference the block reader is tested against (same log, byte for byte).
     Plain,
 }
 

@@ -119,21 +119,39 @@ pub(crate) fn fatal(path: &Path, message: impl Into<String>) -> LogError {
 }
 
 /// The columns of a header row (names matched trimmed, case-insensitively, a byte-order mark
-/// ignored; the first of repeated names wins); `timestamp`, `direction` and `user` are required.
+/// ignored; unknown columns ignored). A header error (the file cannot be read, exit 2): a
+/// column of [`COLUMNS`] named twice (which one would count?), or a required column missing:
+/// `timestamp`, `direction`, `user`, and `type` (required on every outbound row, formats.md §1:
+/// without the column every business message would be rejected one by one).
 pub(crate) fn header_map(path: &Path, names: &[String]) -> Result<HeaderMap, LogError> {
-    let mut map = [None; 11];
+    let mut map: HeaderMap = [None; 11];
     for (i, h) in names.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
         if let Some(c) = COLUMNS.iter().position(|c| *c == h) {
-            map[c].get_or_insert(i);
+            if let Some(first) = map[c] {
+                return Err(fatal(
+                    path,
+                    format!(
+                        "the header names column `{h}` twice (columns {} and {}); a column may appear once",
+                        first + 1,
+                        i + 1
+                    ),
+                ));
+            }
+            map[c] = Some(i);
         }
     }
-    for (c, req) in [(C_TS, "timestamp"), (C_DIR, "direction"), (C_USER, "user")] {
+    for (c, req) in [
+        (C_TS, "timestamp"),
+        (C_DIR, "direction"),
+        (C_USER, "user"),
+        (C_TYPE, "type"),
+    ] {
         if map[c].is_none() {
             return Err(fatal(
                 path,
                 format!(
-                    "the header has no `{req}` column (found: {}); required: timestamp, direction, user",
+                    "the header has no `{req}` column (found: {}); required: timestamp, direction, user, type",
                     names.join(", ")
                 ),
             ));

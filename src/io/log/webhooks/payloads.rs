@@ -55,15 +55,35 @@ pub fn read_webhooks(path: &Path) -> Result<WebhookFile, LogError> {
 /// Parse webhook bodies, one per line; blank lines are skipped (but counted for line numbers).
 pub fn parse_webhooks(mut r: impl BufRead) -> std::io::Result<WebhookFile> {
     let mut out = WebhookFile::default();
-    let mut buf = String::new();
+    let mut buf = Vec::new();
     let mut line = 0u64;
     loop {
         buf.clear();
-        if r.read_line(&mut buf)? == 0 {
+        if r.read_until(b'\n', &mut buf)? == 0 {
             break;
         }
         line += 1;
-        let text = buf.trim();
+        // A byte-order mark before the first body is not part of it.
+        let bytes = if line == 1 {
+            buf.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&buf)
+        } else {
+            &buf
+        };
+        // A line that is not UTF-8 is a problem of that line alone; reading goes on.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t.trim(),
+            Err(e) => {
+                out.lines += 1;
+                let lossy = String::from_utf8_lossy(bytes);
+                out.problems.push(problem(
+                    line,
+                    "",
+                    &shorten(lossy.trim()),
+                    format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1),
+                ));
+                continue;
+            }
+        };
         if text.is_empty() {
             continue;
         }
