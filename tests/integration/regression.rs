@@ -174,3 +174,17 @@ fn rate3_import_refuses_a_rate_too_large_for_exact_money() {
     let ok = "Market,Currency,Marketing,Utility\nBrazil,$US,1000000,0.0068\n";
     assert_eq!(parse_pricing(ok).unwrap().len(), 1);
 }
+
+/// Guards the one-line CSV reader: a byte-order mark at the start of a data line (not the
+/// header) is data in both readers, so a line with quotes elsewhere in its piece reads as in the
+/// fast path (csv-core would strip it). Found by `fuzz_log_csv_reads_and_replays_without_panic`.
+#[test]
+fn byte_order_mark_on_a_data_line_reads_the_same_in_both_readers() {
+    for quote in ["", ",\"x\""] {
+        let csv = format!(
+            "timestamp,direction,user,type,waba,id\n\u{feff},in,+919800000001,,a,z\n\
+             2022-03-31T12:00:00Z,in,+919800000001,,a,y{quote}\n"
+        );
+        check_log(csv.as_bytes(), "log.csv").unwrap();
+    }
+}

@@ -370,7 +370,10 @@ impl LineParser {
         }
         loop {
             self.rdr.reset();
-            let (mut input, mut nout, mut nend) = (line, 0, 0);
+            // The first byte alone first: csv-core would strip a byte-order mark at the start of
+            // its input, which on a data line is data (the fast path keeps it too).
+            let (first, mut rest) = line.split_at(1.min(line.len()));
+            let (mut input, mut nout, mut nend) = (first, 0, 0);
             let done = loop {
                 let (res, nin, o, e) =
                     self.rdr
@@ -379,7 +382,12 @@ impl LineParser {
                 nout += o;
                 nend += e;
                 match res {
-                    R::InputEmpty => continue, // the next call, with no input, ends the line
+                    R::InputEmpty if input.is_empty() => {
+                        // The rest of the line, then no input: the end of the line.
+                        input = std::mem::take(&mut rest);
+                        continue;
+                    }
+                    R::InputEmpty => continue,
                     R::Record | R::End => break true,
                     R::OutputFull | R::OutputEndsFull => break false,
                 }
