@@ -609,20 +609,45 @@ fn reconcile_table_names_the_message_and_exit_codes_follow_the_contract() {
     let mut missing = args.to_vec();
     missing[6] = "no-such-file.jsonl";
     assert_eq!(wabill(&missing).status.code(), Some(2));
-    // So is a monthly analytics response: days cannot be compared.
-    let monthly = d.path().join("monthly.json");
-    std::fs::write(
-        &monthly,
-        r#"{"pricing_analytics": {"data": [{"data_points": [{"start": 1751308200, "end": 1753986600, "volume": 9, "cost": 0.2948}]}]}}"#,
-    )
-    .unwrap();
-    let mut with_monthly = args.to_vec();
-    with_monthly.extend(["--analytics", path_str(&monthly)]);
-    let o = wabill(&with_monthly);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("granularity DAILY or HALF_HOUR"),
-        "{}",
-        stderr(&o)
+}
+
+/// Issue 13: a `granularity: MONTHLY` pricing_analytics response (Meta's headline example, and
+/// what finance pulls) is reconciled per month × country × category, not refused.
+#[test]
+fn monthly_pricing_analytics_reconcile_per_month() {
+    let d = tempfile::tempdir().unwrap();
+    let (log, acc) = (
+        fixture("webhooks/business.csv"),
+        fixture("webhooks/accounts.toml"),
     );
+    // July 2025 in Asia/Kolkata (the WABA's time zone): 2025-07-01 00:00 to 2025-08-01 00:00.
+    let month = |volume: u64, cost: &str| {
+        let f = d.path().join(format!("monthly-{volume}.json"));
+        std::fs::write(
+            &f,
+            format!(
+                r#"{{"pricing_analytics": {{"granularity": "MONTHLY", "data": [{{"data_points": [{{"start": 1751308200, "end": 1753986600, "volume": {volume}, "cost": {cost}}}]}}]}}}}"#
+            ),
+        )
+        .unwrap();
+        f
+    };
+    let wh = wh_fixture("statuses.jsonl");
+    let (code, r) = reconcile(&log, &acc, &wh, &["--analytics", path_str(&month(9, "0.2948"))]);
+    assert_eq!(code, 0, "{r:#}");
+    let a = &r["summary"]["analytics"][0];
+    assert_eq!(a["days"], serde_json::json!(["2025-07-01", "2025-07-31"]), "{r:#}");
+    assert_eq!(
+        (a["volume"]["wabill"].as_u64(), a["volume"]["meta"].as_u64()),
+        (Some(9), Some(9))
+    );
+    assert_eq!(a["cost"]["meta"], "0.2948");
+    assert!(r.to_string().contains("granularity MONTHLY"), "{r:#}");
+    // A month whose volume differs is one difference, dated by the month's first day.
+    let (code, r) = reconcile(&log, &acc, &wh, &["--analytics", path_str(&month(10, "0.2948"))]);
+    assert_eq!(code, 1, "{r:#}");
+    let row = &r["analytics"][0];
+    assert_eq!(row["day"], "2025-07-01", "{r:#}");
+    assert_eq!(row["meta_volume"], 10, "{r:#}");
+    assert_eq!(row["wabill_volume"], 9, "{r:#}");
 }

@@ -1,6 +1,10 @@
 //! Reconciliation against Meta's analytics (billing-rules.md §6): volumes and costs per day ×
 //! country × pricing type × category of a pricing_analytics (PMP) or conversation_analytics
 //! (CBP) response, against the replay's units on the same days of the WABA's time zone.
+//!
+//! A response of `granularity: MONTHLY` (data points longer than a day: what finance pulls) is
+//! compared per period instead: each of the replay's units counts in the data point period that
+//! holds its instant, keyed by the period's first local day.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -87,8 +91,13 @@ pub struct AnalyticsReport {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReconcileError {
-    #[error("analytics data point {start}..{end} spans more than a day: request granularity DAILY or HALF_HOUR")]
-    Granularity { start: i64, end: i64 },
+    #[error("analytics data points {start}..{end} and {other_start}..{other_end} overlap (Unix seconds): a unit would count in both; request one granularity")]
+    Overlap {
+        start: i64,
+        end: i64,
+        other_start: i64,
+        other_end: i64,
+    },
 }
 
 /// The category analytics rows are compared under: free messages (free customer service, free
@@ -159,6 +168,47 @@ struct MetaSide {
     sums: Sums,
     days: Option<(NaiveDate, NaiveDate)>,
     misaligned: Option<i64>,
+    /// A response with data points longer than a day (MONTHLY): its distinct periods, sorted
+    /// (Unix µs, half-open); units are keyed by the period that holds them.
+    periods: Option<Vec<(i64, i64)>>,
+}
+
+/// A data point longer than this is a period (MONTHLY), not a day (a DST day is 25 h).
+const DAY_MAX: i64 = 25 * 3600;
+
+/// The distinct periods of a response with a data point longer than a day, sorted; `None` for
+/// a DAILY or HALF_HOUR response. Periods that overlap without being equal are an error.
+fn periods(a: &Analytics) -> Result<Option<Vec<(i64, i64)>>, ReconcileError> {
+    if !a.points.iter().any(|p| p.end - p.start > DAY_MAX) {
+        return Ok(None);
+    }
+    let set: BTreeSet<(i64, i64)> = a
+        .points
+        .iter()
+        .map(|p| (p.start, p.end.max(p.start)))
+        .collect();
+    let v: Vec<(i64, i64)> = set.into_iter().collect();
+    for w in v.windows(2) {
+        if w[1].0 < w[0].1 {
+            return Err(ReconcileError::Overlap {
+                start: w[0].0,
+                end: w[0].1,
+                other_start: w[1].0,
+                other_end: w[1].1,
+            });
+        }
+    }
+    Ok(Some(
+        v.into_iter()
+            .map(|(s, e)| (s * MICROS, e * MICROS))
+            .collect(),
+    ))
+}
+
+/// The period of `periods` that holds instant `ts` (µs), by its start.
+fn period_of(periods: &[(i64, i64)], ts: i64) -> Option<i64> {
+    let i = periods.partition_point(|p| p.0 <= ts).checked_sub(1)?;
+    (ts < periods[i].1).then_some(periods[i].0)
 }
 
 fn meta_side(a: &Analytics, tz: Tz, present: &Present) -> Result<MetaSide, ReconcileError> {
@@ -166,21 +216,22 @@ fn meta_side(a: &Analytics, tz: Tz, present: &Present) -> Result<MetaSide, Recon
         sums: Sums::new(),
         days: None,
         misaligned: None,
+        periods: periods(a)?,
     };
     for p in &a.points {
-        if p.end - p.start > 25 * 3600 {
-            return Err(ReconcileError::Granularity {
-                start: p.start,
-                end: p.end,
-            });
-        }
         let day = local_date(tz, p.start * MICROS);
         if p.end - p.start >= 23 * 3600 && local_midnight(tz, day) != p.start * MICROS {
             side.misaligned.get_or_insert(p.start);
         }
+        // A period's last day: the local date just before its end.
+        let last = if side.periods.is_some() && p.end > p.start {
+            local_date(tz, p.end * MICROS - 1)
+        } else {
+            day
+        };
         side.days = Some(match side.days {
-            None => (day, day),
-            Some((lo, hi)) => (lo.min(day), hi.max(day)),
+            None => (day, last),
+            Some((lo, hi)) => (lo.min(day), hi.max(last)),
         });
         let category = p.category.map(|c| analytics_category(p.kind, c));
         let v = side
@@ -203,7 +254,7 @@ fn response_notes(
     let mut notes = Vec::new();
     if let Some(s) = misaligned {
         notes.push(format!(
-            "Meta's daily data points do not start at 00:00 in {} (e.g. {}): check the WABA's time zone in the accounts file; days are compared by the local date each data point starts on",
+            "Meta's data points do not start at 00:00 in {} (e.g. {}): check the WABA's time zone in the accounts file; days are compared by the local date each data point starts on",
             tz.name(),
             chrono::DateTime::from_timestamp(s, 0).map(|d| d.to_rfc3339()).unwrap_or_default()
         ));
@@ -228,6 +279,7 @@ fn our_side(
     waba: u16,
     tz: Tz,
     days: Option<(NaiveDate, NaiveDate)>,
+    periods: Option<&[(i64, i64)]>,
     present: &Present,
 ) -> (Sums, u64) {
     let mut mine = Sums::new();
@@ -246,7 +298,17 @@ fn our_side(
         if !counts {
             continue;
         }
-        let day = local_date(tz, e.ts);
+        let day = match periods {
+            // MONTHLY: the period that holds the unit, by its first local day.
+            Some(ps) => match period_of(ps, e.ts) {
+                Some(start) => local_date(tz, start),
+                None => {
+                    outside += 1;
+                    continue;
+                }
+            },
+            None => local_date(tz, e.ts),
+        };
         if !days.is_some_and(|(lo, hi)| lo <= day && day <= hi) {
             outside += 1;
             continue;
@@ -278,7 +340,22 @@ pub fn analytics(
     let present = Present::of(a);
     let meta = meta_side(a, tz, &present)?;
     let mut notes = response_notes(a, tz, &present, meta.misaligned);
-    let (mine, outside) = our_side(ours, a.kind, waba, tz, meta.days, &present);
+    let (mine, outside) = our_side(
+        ours,
+        a.kind,
+        waba,
+        tz,
+        meta.days,
+        meta.periods.as_deref(),
+        &present,
+    );
+    if let Some(ps) = &meta.periods {
+        notes.push(format!(
+            "the analytics response has {} period(s) longer than a day (granularity MONTHLY): compared per period; each row's day is its period's first day in {}",
+            ps.len(),
+            tz.name()
+        ));
+    }
     if outside > 0 {
         notes.push(format!(
             "{outside} unit(s) of WABA {} fall on days the analytics response does not cover: not compared",
