@@ -143,6 +143,7 @@ impl Report {
                 messages.without_id
             ));
         }
+        notes.extend(messages.notes.iter().cloned());
         notes.extend(analytics.iter().flat_map(|a| a.notes.iter().cloned()));
         let json_messages: Vec<JsonMessage> = messages
             .diffs

@@ -651,3 +651,32 @@ fn monthly_pricing_analytics_reconcile_per_month() {
     assert_eq!(row["meta_volume"], 10, "{r:#}");
     assert_eq!(row["wabill_volume"], 9, "{r:#}");
 }
+
+/// Issue 13: Meta's published example of a cbp-2024 service conversation says `billable: true`
+/// where wabill says `false`; both price it at zero, so the flag is a note, not a difference. A
+/// flag that differs on a charged unit (P06, marketing) stays a difference (see
+/// `reconcile_table_names_the_message_and_exit_codes_follow_the_contract`).
+#[test]
+fn billable_flag_on_a_free_service_conversation_is_a_note_not_a_difference() {
+    let d = tempfile::tempdir().unwrap();
+    let text = edit_lines(
+        &std::fs::read_to_string(wh_fixture("statuses.jsonl")).unwrap(),
+        "wamid.C04",
+        |v| status_of(v)["pricing"]["billable"] = true.into(),
+    );
+    let changed = d.path().join("t.jsonl");
+    std::fs::write(&changed, text).unwrap();
+    let (code, r) = reconcile(
+        &fixture("webhooks/business.csv"),
+        &fixture("webhooks/accounts.toml"),
+        &changed,
+        &[],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["differences"], 0, "{r:#}");
+    assert!(
+        r.to_string()
+            .contains("message wamid.C04: billable false (wabill) ≠ true (Meta), but both price it at zero"),
+        "{r:#}"
+    );
+}

@@ -9,6 +9,7 @@ use crate::meta::{
     category_agrees, Expected, MetaCategory, MetaMessage, MetaPricing, PricingModel, PricingType,
     Window,
 };
+use crate::money::Money;
 use crate::types::Kind;
 
 /// What differs for one message.
@@ -82,6 +83,8 @@ pub struct MessageReport {
     pub by_category: Vec<CategoryCount>,
     /// Business messages of the log without an id: they cannot be matched.
     pub without_id: u64,
+    /// What differs but costs nothing on either side (a `billable` flag on a free unit).
+    pub notes: Vec<String>,
 }
 
 /// A billable unit, for counting: a PMP message or a CBP conversation.
@@ -157,6 +160,7 @@ pub fn messages(ours: &Ours, meta: &[MetaMessage]) -> MessageReport {
         meta: meta_side,
         by_category,
         without_id: m.without_id,
+        notes: m.notes,
     }
 }
 
@@ -171,6 +175,7 @@ struct Matcher<'a> {
     /// wabill's billable units.
     units: Units<'a>,
     pairing: Pairing<'a>,
+    notes: Vec<String>,
 }
 
 impl<'a> Matcher<'a> {
@@ -188,6 +193,7 @@ impl<'a> Matcher<'a> {
             without_id: 0,
             units: Units::new(),
             pairing: Pairing::default(),
+            notes: Vec::new(),
         }
     }
 
@@ -236,7 +242,26 @@ impl<'a> Matcher<'a> {
         }
         // Meta's statuses disagree: a difference whichever of them comes first.
         let mut fields = if m.pricing_conflict.is_empty() {
-            pricing_fields(x, m.pricing)
+            let mut fields = pricing_fields(x, m.pricing);
+            // A `billable` flag that differs on a unit both sides price at zero (Meta's own
+            // example: a cbp-2024 service conversation with `billable: true`) is a note.
+            let free_at_meta = m.pricing.is_some_and(|p| {
+                p.category == MetaCategory::Service
+                    || matches!(
+                        p.kind,
+                        Some(PricingType::FreeCustomerService | PricingType::FreeEntryPoint)
+                    )
+            });
+            if ours.replay.outcomes[ei].price == Money::ZERO && free_at_meta {
+                if let Some(at) = fields.iter().position(|f| f.field == "billable") {
+                    let f = fields.remove(at);
+                    self.notes.push(format!(
+                        "message {id}: billable {} (wabill) ≠ {} (Meta), but both price it at zero: not a difference",
+                        f.wabill, f.meta
+                    ));
+                }
+            }
+            fields
         } else {
             vec![conflict_field(x, &m.pricing_conflict)]
         };
