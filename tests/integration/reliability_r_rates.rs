@@ -552,3 +552,53 @@ fn rates_check_lists_every_problem_and_exits_2() {
         "{help}"
     );
 }
+
+/// Issue 13: a file that is not a rate card (a pasted code comment, markets named
+/// `//   Indonesia`) is refused at import, naming the line and value; nothing is written.
+#[test]
+fn import_refuses_a_file_whose_markets_are_not_markets() {
+    let (_d, rates) = empty_rates();
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("Pricing.csv");
+    fs::write(
+        &file,
+        "title\nMarket,Currency,Marketing,Utility,Authentication,\"Authentication-\nInternational\",Service\n\
+         //   Indonesia,$US,0.1,0.1,0.1,,0.1\n",
+    )
+    .unwrap();
+    let o = import(
+        &rates,
+        &[file.to_str().unwrap()],
+        &["--currency", "USD", "--effective", "2026-11-01"],
+    );
+    refused(&o, &["Pricing.csv: line 4", "`//   Indonesia`", "not a market name"]);
+    assert!(!rates.join("USD").exists(), "nothing written");
+}
+
+/// Issue 13: rates written with thousands separators (`"1,940.13"`, as in Meta's IDR files)
+/// are read exactly; a misplaced separator is an error naming the cell.
+#[test]
+fn import_reads_rates_with_thousands_separators() {
+    let (_d, rates) = empty_rates();
+    let d = tempfile::tempdir().unwrap();
+    let text = fs::read_to_string(Path::new(&meta("USD-2026-10-01")).join("Pricing.csv")).unwrap();
+    let line = text.lines().find(|l| l.starts_with("Indonesia,")).unwrap();
+    let idr = text.replace(line, "Indonesia,$US,\"1,940.13\",250.00,250.00,,250.00");
+    let file = d.path().join("Pricing.csv");
+    fs::write(&file, &idr).unwrap();
+    let o = import(
+        &rates,
+        &[file.to_str().unwrap()],
+        &["--currency", "USD", "--effective", "2026-10-01"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let card = fs::read_to_string(rates.join("USD/2026-10-01/rates.csv")).unwrap();
+    assert!(card.contains("1940.13"), "{card}");
+    fs::write(&file, idr.replace("\"1,940.13\"", "\"19,40.13\"")).unwrap();
+    let o = import(
+        &rates,
+        &[file.to_str().unwrap()],
+        &["--currency", "USD", "--effective", "2026-11-01"],
+    );
+    refused(&o, &["misplaced thousands separator in a rate", "`19,40.13`"]);
+}

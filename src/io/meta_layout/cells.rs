@@ -26,7 +26,8 @@ pub(super) fn is_not_offered(value: &str) -> bool {
     value.trim().eq_ignore_ascii_case("n/a")
 }
 
-/// A rate as written: digits with an optional fraction of at most [`MAX_RATE_DECIMALS`] places.
+/// A rate as written: digits with an optional fraction of at most [`MAX_RATE_DECIMALS`] places;
+/// the whole part may be grouped by thousands with commas (`"1,940.13"`, as in Meta's IDR files).
 pub(crate) fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
     let v = value.trim();
     if v.starts_with('-') {
@@ -35,6 +36,22 @@ pub(crate) fn parse_decimal_rate(value: &str) -> Result<Decimal, String> {
     let (int, frac) = match v.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (v, None),
+    };
+    let ungrouped;
+    let (int, v) = if int.contains(',') {
+        let groups: Vec<&str> = int.split(',').collect();
+        let digits = |g: &str| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit());
+        if !groups.iter().all(|g| digits(g))
+            || groups[0].len() > 3
+            || groups[1..].iter().any(|g| g.len() != 3)
+        {
+            return Err("misplaced thousands separator in a rate (expected e.g. 1,940.13)".into());
+        }
+        ungrouped = v.replace(',', "");
+        let int_len = int.len() - (groups.len() - 1);
+        (&ungrouped[..int_len], ungrouped.as_str())
+    } else {
+        (int, v)
     };
     let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     let well_formed = digits_only(int)

@@ -236,6 +236,13 @@ fn card_markets(meta: &MetaFiles, dir: &Path, f: &mut Findings) -> Result<HashMa
                     &r.market,
                     format!("market appears twice (first on line {first}): one row would silently replace the other"),
                 )),
+                None if !looks_like_a_market(&r.market) => f.problem(Problem::cell(
+                    &p.path,
+                    r.line,
+                    "Market",
+                    &r.market,
+                    "not a market name (letters, spaces and - ' . , ( ) & only): is this a rate card?",
+                )),
                 None => {
                     names.insert(r.market.to_lowercase(), (r.market.clone(), r.line));
                 }
@@ -252,6 +259,17 @@ fn card_markets(meta: &MetaFiles, dir: &Path, f: &mut Findings) -> Result<HashMa
         }
     }
     Ok(names.into_iter().map(|(k, (v, _))| (k, v)).collect())
+}
+
+/// A market name as Meta writes them (`Indonesia`, `Rest of Central & Eastern Europe`, `Côte
+/// d'Ivoire`): letters, with spaces and `-` `'` `.` `,` `(` `)` `&` `/`-free. A pasted code
+/// comment (`//   Indonesia`) or a number is not one.
+fn looks_like_a_market(name: &str) -> bool {
+    name.chars().any(char::is_alphabetic)
+        && name.chars().next().is_some_and(char::is_alphabetic)
+        && name
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | ',' | '(' | ')' | '&'))
 }
 
 /// Every tier table is for a market of the card and of the market table.
