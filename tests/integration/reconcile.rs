@@ -633,10 +633,19 @@ fn monthly_pricing_analytics_reconcile_per_month() {
         f
     };
     let wh = wh_fixture("statuses.jsonl");
-    let (code, r) = reconcile(&log, &acc, &wh, &["--analytics", path_str(&month(9, "0.2948"))]);
+    let (code, r) = reconcile(
+        &log,
+        &acc,
+        &wh,
+        &["--analytics", path_str(&month(9, "0.2948"))],
+    );
     assert_eq!(code, 0, "{r:#}");
     let a = &r["summary"]["analytics"][0];
-    assert_eq!(a["days"], serde_json::json!(["2025-07-01", "2025-07-31"]), "{r:#}");
+    assert_eq!(
+        a["days"],
+        serde_json::json!(["2025-07-01", "2025-07-31"]),
+        "{r:#}"
+    );
     assert_eq!(
         (a["volume"]["wabill"].as_u64(), a["volume"]["meta"].as_u64()),
         (Some(9), Some(9))
@@ -644,7 +653,12 @@ fn monthly_pricing_analytics_reconcile_per_month() {
     assert_eq!(a["cost"]["meta"], "0.2948");
     assert!(r.to_string().contains("granularity MONTHLY"), "{r:#}");
     // A month whose volume differs is one difference, dated by the month's first day.
-    let (code, r) = reconcile(&log, &acc, &wh, &["--analytics", path_str(&month(10, "0.2948"))]);
+    let (code, r) = reconcile(
+        &log,
+        &acc,
+        &wh,
+        &["--analytics", path_str(&month(10, "0.2948"))],
+    );
     assert_eq!(code, 1, "{r:#}");
     let row = &r["analytics"][0];
     assert_eq!(row["day"], "2025-07-01", "{r:#}");
@@ -675,8 +689,9 @@ fn billable_flag_on_a_free_service_conversation_is_a_note_not_a_difference() {
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["differences"], 0, "{r:#}");
     assert!(
-        r.to_string()
-            .contains("message wamid.C04: billable false (wabill) ≠ true (Meta), but both price it at zero"),
+        r.to_string().contains(
+            "message wamid.C04: billable false (wabill) ≠ true (Meta), but both price it at zero"
+        ),
         "{r:#}"
     );
 }

@@ -571,7 +571,14 @@ fn import_refuses_a_file_whose_markets_are_not_markets() {
         &[file.to_str().unwrap()],
         &["--currency", "USD", "--effective", "2026-11-01"],
     );
-    refused(&o, &["Pricing.csv: line 4", "`//   Indonesia`", "not a market name"]);
+    refused(
+        &o,
+        &[
+            "Pricing.csv: line 4",
+            "`//   Indonesia`",
+            "not a market name",
+        ],
+    );
     assert!(!rates.join("USD").exists(), "nothing written");
 }
 
@@ -600,5 +607,8 @@ fn import_reads_rates_with_thousands_separators() {
         &[file.to_str().unwrap()],
         &["--currency", "USD", "--effective", "2026-11-01"],
     );
-    refused(&o, &["misplaced thousands separator in a rate", "`19,40.13`"]);
+    refused(
+        &o,
+        &["misplaced thousands separator in a rate", "`19,40.13`"],
+    );
 }

@@ -16,31 +16,10 @@ fn row(k: usize) -> String {
     )
 }
 
-/// Replay `csv` (written to a temp file) with `extra` arguments and `env`; exit code, JSON and
-/// the rejects file.
+/// Replay `csv` (written to a temp file) with `extra` arguments and `env`; exit code, JSON, the
+/// rejects file and stderr.
 fn replay(csv: &str, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("log.csv");
-    std::fs::write(&log, csv).unwrap();
-    let rejects = dir.path().join("rejects.csv");
-    let mut args = vec![
-        "replay",
-        log.to_str().unwrap(),
-        "--format",
-        "json",
-        "--rejects",
-        rejects.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wabill"));
-    cmd.args(&args).current_dir(crate::common::root());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let o = cmd.output().unwrap();
-    let json = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
-    let rejects = std::fs::read_to_string(&rejects).unwrap_or_default();
-    (o.status.code().unwrap_or(-1), json, rejects, stderr(&o))
+    replay_file_with("log.csv", csv.as_bytes(), extra, env)
 }
 
 /// The same numbers whichever reader reads the file and whether it is partitioned.
@@ -122,9 +101,19 @@ fn a_log_of_which_nothing_could_be_read_is_an_error() {
     }
 }
 
-/// Replay a file of any format (written to a temp file named `name`); exit code, JSON, rejects
-/// and stderr.
+/// Replay a file of any format (written to a temp file named `name`).
 fn replay_file(name: &str, bytes: &[u8], extra: &[&str]) -> (i32, Value, String, String) {
+    replay_file_with(name, bytes, extra, &[])
+}
+
+/// Replay `bytes` (written to a temp file named `name`) with `extra` arguments and `env`; exit
+/// code, JSON, the rejects file and stderr.
+fn replay_file_with(
+    name: &str,
+    bytes: &[u8],
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, Value, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join(name);
     std::fs::write(&log, bytes).unwrap();
@@ -138,7 +127,12 @@ fn replay_file(name: &str, bytes: &[u8], extra: &[&str]) -> (i32, Value, String,
         rejects.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = crate::common::wabill(&args);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_wabill"));
+    cmd.args(&args).current_dir(crate::common::root());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
     let json = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     let rejects = std::fs::read_to_string(&rejects).unwrap_or_default();
     (o.status.code().unwrap_or(-1), json, rejects, stderr(&o))
@@ -162,7 +156,10 @@ fn rows_with_more_or_fewer_fields_than_the_header_are_rejects() {
         assert_eq!(m["outbound"], 2, "{json}");
         assert!(rejects.contains(",2,,10,"), "{rejects}");
         assert!(rejects.contains(",4,,3,"), "{rejects}");
-        assert!(rejects.contains("the row has 3 field(s), the header 8"), "{rejects}");
+        assert!(
+            rejects.contains("the row has 3 field(s), the header 8"),
+            "{rejects}"
+        );
         assert!(!rejects.contains("+911100000,"), "{rejects}");
     }
 }
@@ -271,8 +268,7 @@ fn byte_order_mark_in_webhooks_is_not_part_of_the_first_body() {
     let mut bytes = "\u{feff}".as_bytes().to_vec();
     bytes.extend_from_slice(WEBHOOK.replace("ID", "wamid.a").as_bytes());
     bytes.push(b'\n');
-    let (code, json, _, err) =
-        replay_file("hooks.jsonl", &bytes, &["--input-format", "webhooks"]);
+    let (code, json, _, err) = replay_file("hooks.jsonl", &bytes, &["--input-format", "webhooks"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(json["messages"]["outbound"], 1, "{json}");
     assert_eq!(json["messages"]["rejected"], 0, "{json}");

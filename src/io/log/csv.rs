@@ -138,17 +138,17 @@ struct Header {
     width: usize,
 }
 
-/// The verdict's column for a row whose field count is not the header's.
-const FIELD_COUNT: usize = usize::MAX;
-
-/// A row's field count against the header's: the reject message, if they differ.
-fn field_count(fields: usize, header: &Header) -> Option<String> {
-    (fields != header.width).then(|| {
+/// Reject a line whose field count (`fields`) is not the header's.
+fn reject_field_count(b: &mut dyn RowSink<'_>, fields: usize, header: &Header, line: String) {
+    b.reject_line(
+        String::new(),
+        fields.to_string(),
         format!(
             "the row has {fields} field(s), the header {}: a field is missing or extra (a stray comma, or a line cut short)",
             header.width
-        )
-    })
+        ),
+        line,
+    );
 }
 
 /// The header, the first record of `block` (complete records only): its columns and where the
@@ -176,8 +176,15 @@ fn read_header(path: &Path, block: &[u8]) -> Result<(Header, usize), LogError> {
     Ok((header, hend))
 }
 
-/// A row of a fast piece: its verdict (see [`parse_row`]) and its line.
-type Checked<'r> = (Result<Parsed<'r>, (usize, String)>, &'r str);
+/// What the fast path found on a line: the row's verdict (see [`parse_row`]), or a field count
+/// that is not the header's.
+enum Verdict<'r> {
+    Row(Result<Parsed<'r>, (usize, String)>),
+    FieldCount(usize),
+}
+
+/// A row of a fast piece: its verdict and its line.
+type Checked<'r> = (Verdict<'r>, &'r str);
 
 /// A piece of a block parsed in parallel: rows in file order, borrowing the block's bytes.
 enum Piece<'r> {
@@ -191,7 +198,7 @@ enum Piece<'r> {
 /// parallel; with the plain reader, the whole body for the csv crate.
 fn pieces<'r>(
     body: &'r [u8],
-    map: &Header,
+    header: &Header,
     rules: &RowRules,
     reader: CsvReader,
 ) -> Vec<Piece<'r>> {
@@ -199,7 +206,7 @@ fn pieces<'r>(
         CsvReader::Plain => vec![Piece::Slow(body)],
         CsvReader::Block => split_records(body, rayon::current_num_threads() * 4)
             .into_par_iter()
-            .map(|p| match parse_fast(p, map, rules) {
+            .map(|p| match parse_fast(p, header, rules) {
                 Some(rows) => Piece::Fast(rows),
                 None => Piece::Slow(p),
             })
@@ -216,12 +223,14 @@ fn merge(pieces: Vec<Piece>, header: &Header, b: &mut dyn RowSink<'_>) {
         }
         match piece {
             Piece::Fast(rows) => {
-                for (parsed, line) in rows {
-                    if let Err((FIELD_COUNT, message)) = parsed {
-                        let n = memchr::memchr_iter(b',', line.as_bytes()).count() + 1;
-                        b.reject_line(String::new(), n.to_string(), message, line.to_string());
-                        continue;
-                    }
+                for (verdict, line) in rows {
+                    let parsed = match verdict {
+                        Verdict::Row(parsed) => parsed,
+                        Verdict::FieldCount(n) => {
+                            reject_field_count(b, n, header, line.to_string());
+                            continue;
+                        }
+                    };
                     let fields: Fields = {
                         // Only needed to name a rejected value.
                         let cells: Vec<&str> = if parsed.is_err() {
@@ -285,12 +294,12 @@ fn parse_fast<'r>(piece: &'r [u8], header: &Header, rules: &RowRules) -> Option<
             cell = comma + 1;
         }
         cells.push(&line[cell..]);
-        if let Some(message) = field_count(cells.len(), header) {
-            out.push((Err((FIELD_COUNT, message)), line));
+        if cells.len() != header.width {
+            out.push((Verdict::FieldCount(cells.len()), line));
             continue;
         }
         let fields: Fields = std::array::from_fn(|c| map[c].and_then(|i| cells.get(i).copied()));
-        out.push((parse_row(&fields, rules), line));
+        out.push((Verdict::Row(parse_row(&fields, rules)), line));
     }
     Some(out)
 }
@@ -318,9 +327,10 @@ fn read_csv_records(bytes: &[u8], header: &Header, b: &mut dyn RowSink<'_>) {
         }
         let text = || String::from_utf8_lossy(line).into_owned();
         let fields = line_parser.fields(line);
-        match field_count(fields.len(), header) {
-            Some(message) => b.reject_line(String::new(), fields.len().to_string(), message, text()),
-            None => push_record(&fields, &header.map, b, &text),
+        if fields.len() != header.width {
+            reject_field_count(b, fields.len(), header, text());
+        } else {
+            push_record(&fields, &header.map, b, &text);
         }
     }
 }
@@ -357,50 +367,40 @@ impl LineParser {
             rdr: csv_core::ReaderBuilder::new()
                 .terminator(csv_core::Terminator::Any(b'\n'))
                 .build(),
-            out: vec![0; 1024],
-            ends: vec![0; 32],
+            out: Vec::new(),
+            ends: Vec::new(),
         }
     }
 
     /// The fields of `line` (a line without its end, whose quotes all close).
     fn fields(&mut self, line: &[u8]) -> LineFields<'_> {
         use csv_core::ReadRecordResult as R;
-        if self.out.len() < line.len() + 1 {
+        // A line of n bytes has at most n + 1 fields and n bytes of field text: neither buffer
+        // can fill, so one pass reads the line.
+        if self.out.len() <= line.len() {
             self.out.resize(line.len() + 1, 0);
+            self.ends.resize(line.len() + 1, 0);
         }
-        loop {
-            self.rdr.reset();
-            // The first byte alone first: csv-core would strip a byte-order mark at the start of
-            // its input, which on a data line is data (the fast path keeps it too).
-            let (first, mut rest) = line.split_at(1.min(line.len()));
-            let (mut input, mut nout, mut nend) = (first, 0, 0);
-            let done = loop {
-                let (res, nin, o, e) =
-                    self.rdr
-                        .read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
-                input = &input[nin..];
-                nout += o;
-                nend += e;
-                match res {
-                    R::InputEmpty if input.is_empty() => {
-                        // The rest of the line, then no input: the end of the line.
-                        input = std::mem::take(&mut rest);
-                        continue;
-                    }
-                    R::InputEmpty => continue,
-                    R::Record | R::End => break true,
-                    R::OutputFull | R::OutputEndsFull => break false,
-                }
-            };
-            if done {
-                return LineFields {
-                    out: &self.out[..nout],
-                    ends: &self.ends[..nend],
-                };
+        self.rdr.reset();
+        // The first byte alone first: csv-core would strip a byte-order mark at the start of its
+        // input, which on a data line is data (the fast path keeps it too). Then the rest, then
+        // no input: the end of the line.
+        let (first, rest) = line.split_at(1.min(line.len()));
+        let (mut nout, mut nend) = (0, 0);
+        for input in [first, rest, &[]] {
+            let (res, _, o, e) =
+                self.rdr
+                    .read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            nout += o;
+            nend += e;
+            if matches!(res, R::Record | R::End) {
+                break;
             }
-            // Room for more fields (the output holds the line already): parse the line again.
-            let n = self.ends.len() * 2;
-            self.ends.resize(n, 0);
+            debug_assert!(matches!(res, R::InputEmpty), "buffers sized for the line");
+        }
+        LineFields {
+            out: &self.out[..nout],
+            ends: &self.ends[..nend],
         }
     }
 }
@@ -471,7 +471,10 @@ fn push_record(
         }
     }
     if let Some(c) = utf8_err {
-        b.push_unreadable(format!("column `{}` is not valid UTF-8", COLUMNS[c]), line());
+        b.push_unreadable(
+            format!("column `{}` is not valid UTF-8", COLUMNS[c]),
+            line(),
+        );
     } else {
         b.push(&fields, line);
     }

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use super::schema::{fatal, Fields, LogError, COLUMNS, C_TS};
+use super::schema::{fatal, line_text, Fields, LogError, COLUMNS, C_TS};
 use super::sink::RowSink;
 
 /// Read a JSON Lines log into `b`, reporting the rows read every million and at the end.
@@ -29,23 +29,14 @@ pub(crate) fn read_jsonl(
             break;
         }
         lines += 1;
-        // A byte-order mark before the first record is not part of it.
-        let bytes = if lines == 1 {
-            line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line)
-        } else {
-            &line
-        };
         // A line that is not UTF-8 is a reject of that line alone; reading goes on.
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.trim(),
-            Err(e) => {
+        let text = match line_text(&line, lines == 1) {
+            Ok(t) => t,
+            Err((byte, lossy)) => {
                 n += 1;
                 b.push_unreadable(
-                    format!(
-                        "line {lines} is not valid UTF-8 (byte {})",
-                        e.valid_up_to() + 1
-                    ),
-                    String::from_utf8_lossy(bytes).trim().to_string(),
+                    format!("line {lines} is not valid UTF-8 (byte {byte})"),
+                    lossy,
                 );
                 continue;
             }

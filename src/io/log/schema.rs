@@ -104,6 +104,23 @@ impl Reject {
     }
 }
 
+/// One line of a line-per-record file (JSON Lines, webhooks) as text, trimmed: a byte-order
+/// mark before the first line (`first`) is not part of it. `Err`: the line is not UTF-8, with the
+/// 1-based byte where it stops being so and the line rendered lossily, for the reject.
+pub(crate) fn line_text(bytes: &[u8], first: bool) -> Result<&str, (usize, String)> {
+    let bytes = if first {
+        bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)
+    } else {
+        bytes
+    };
+    std::str::from_utf8(bytes).map(str::trim).map_err(|e| {
+        (
+            e.valid_up_to() + 1,
+            String::from_utf8_lossy(bytes).trim().to_string(),
+        )
+    })
+}
+
 /// A log that cannot be read at all (missing, empty, no header…).
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {

@@ -267,9 +267,9 @@ fn card_markets(meta: &MetaFiles, dir: &Path, f: &mut Findings) -> Result<HashMa
 fn looks_like_a_market(name: &str) -> bool {
     name.chars().any(char::is_alphabetic)
         && name.chars().next().is_some_and(char::is_alphabetic)
-        && name
-            .chars()
-            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | ',' | '(' | ')' | '&'))
+        && name.chars().all(|c| {
+            c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | ',' | '(' | ')' | '&')
+        })
 }
 
 /// Every tier table is for a market of the card and of the market table.

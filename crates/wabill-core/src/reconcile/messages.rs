@@ -243,23 +243,9 @@ impl<'a> Matcher<'a> {
         // Meta's statuses disagree: a difference whichever of them comes first.
         let mut fields = if m.pricing_conflict.is_empty() {
             let mut fields = pricing_fields(x, m.pricing);
-            // A `billable` flag that differs on a unit both sides price at zero (Meta's own
-            // example: a cbp-2024 service conversation with `billable: true`) is a note.
-            let free_at_meta = m.pricing.is_some_and(|p| {
-                p.category == MetaCategory::Service
-                    || matches!(
-                        p.kind,
-                        Some(PricingType::FreeCustomerService | PricingType::FreeEntryPoint)
-                    )
-            });
-            if ours.replay.outcomes[ei].price == Money::ZERO && free_at_meta {
-                if let Some(at) = fields.iter().position(|f| f.field == "billable") {
-                    let f = fields.remove(at);
-                    self.notes.push(format!(
-                        "message {id}: billable {} (wabill) ≠ {} (Meta), but both price it at zero: not a difference",
-                        f.wabill, f.meta
-                    ));
-                }
+            let free_here = ours.replay.outcomes[ei].price == Money::ZERO;
+            if let Some(note) = free_billable_note(id, free_here, m.pricing, &mut fields) {
+                self.notes.push(note);
             }
             fields
         } else {
@@ -381,6 +367,33 @@ fn pricing_fields(x: &Expected, pricing: Option<MetaPricing>) -> Vec<FieldDiff> 
         }
     }
     fields
+}
+
+/// A `billable` flag that differs on a unit both sides price at zero (wabill's price is zero:
+/// `free_here`; Meta's category is `service` or its type free) is taken out of `fields` and
+/// becomes a note: Meta's own example of a cbp-2024 service conversation says `billable: true`.
+fn free_billable_note(
+    id: &str,
+    free_here: bool,
+    pricing: Option<MetaPricing>,
+    fields: &mut Vec<FieldDiff>,
+) -> Option<String> {
+    let free_at_meta = pricing.is_some_and(|p| {
+        p.category == MetaCategory::Service
+            || matches!(
+                p.kind,
+                Some(PricingType::FreeCustomerService | PricingType::FreeEntryPoint)
+            )
+    });
+    if !(free_here && free_at_meta) {
+        return None;
+    }
+    let at = fields.iter().position(|f| f.field == "billable")?;
+    let f = fields.remove(at);
+    Some(format!(
+        "message {id}: billable {} (wabill) ≠ {} (Meta), but both price it at zero: not a difference",
+        f.wabill, f.meta
+    ))
 }
 
 /// Conversation pairing: the (wabill window, Meta conversation) pairs seen, and the first

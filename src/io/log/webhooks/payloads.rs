@@ -15,7 +15,7 @@ use crate::billing::meta::*;
 use crate::billing::reconcile::Problem;
 use crate::billing::types::Status;
 
-use crate::io::log::schema::{fatal, LogError};
+use crate::io::log::schema::{fatal, line_text, LogError};
 use crate::io::log::timestamp::parse_timestamp;
 
 /// An inbound message (`messages[]`).
@@ -63,23 +63,16 @@ pub fn parse_webhooks(mut r: impl BufRead) -> std::io::Result<WebhookFile> {
             break;
         }
         line += 1;
-        // A byte-order mark before the first body is not part of it.
-        let bytes = if line == 1 {
-            buf.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&buf)
-        } else {
-            &buf
-        };
         // A line that is not UTF-8 is a problem of that line alone; reading goes on.
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.trim(),
-            Err(e) => {
+        let text = match line_text(&buf, line == 1) {
+            Ok(t) => t,
+            Err((byte, lossy)) => {
                 out.lines += 1;
-                let lossy = String::from_utf8_lossy(bytes);
                 out.problems.push(problem(
                     line,
                     "",
-                    &shorten(lossy.trim()),
-                    format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1),
+                    &shorten(&lossy),
+                    format!("not valid UTF-8 (byte {byte} of the line)"),
                 ));
                 continue;
             }
