@@ -38,7 +38,7 @@ pub fn log_from_scenario(
             let _ = write!(ts, "{}", r.ts);
             user.clear();
             let _ = write!(user, "+{}", pop.users[r.user as usize].phone);
-            let fields: [Option<&str>; 11] = [
+            let fields: crate::io::log::Fields = [
                 Some(&ts),
                 Some(r.direction.as_str()),
                 Some(&user),
@@ -49,6 +49,7 @@ pub fn log_from_scenario(
                 Some(&pop.waba),
                 Some(&numbers[r.number as usize]),
                 Some(pop.country_iso(r.user)),
+                None,
                 None,
             ];
             b.push(&fields, &|| {

@@ -12,8 +12,8 @@ use chrono::{DateTime, SecondsFormat};
 use crate::billing::engine::{Outcome, Replay};
 use crate::billing::markets::MarketTable;
 use crate::billing::types::*;
-use crate::io::log::Log;
 use crate::io::log::Reject;
+use crate::io::log::{Log, BSUID_KEY};
 use crate::io::output::write_atomic_with;
 use crate::io::text::{spreadsheet_cell, spreadsheet_string};
 
@@ -63,7 +63,7 @@ pub struct Entry<'a> {
     pub ts: i64,
     pub waba: &'a str,
     pub number: &'a str,
-    /// The user's number, digits only.
+    /// The user: `+` and the number, or the BSUID (MKT-4).
     pub user: &'a dyn std::fmt::Display,
     pub country: Country,
     pub market: &'a str,
@@ -85,7 +85,7 @@ impl Entry<'_> {
             rfc3339(self.ts),
             self.waba.to_string(),
             self.number.to_string(),
-            format!("+{}", self.user),
+            self.user.to_string(),
             self.country.to_string(),
             self.market.to_string(),
             self.month.clone(),
@@ -100,6 +100,24 @@ impl Entry<'_> {
             o.rule.map(|r| r.id()).unwrap_or("").to_string(),
         ]
         .map(spreadsheet_string)
+    }
+}
+
+/// How the ledger names a user key of the partitioned replay (MKT-4): `+` and the number, or
+/// the BSUID (keys with [`BSUID_KEY`] index `bsuids`).
+pub struct UserLabel<'a> {
+    pub key: u64,
+    pub bsuids: &'a [String],
+}
+
+impl std::fmt::Display for UserLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key & BSUID_KEY != 0 {
+            let b = (self.key & !BSUID_KEY) as usize;
+            f.write_str(self.bsuids.get(b).map_or("", String::as_str))
+        } else {
+            write!(f, "+{}", self.key)
+        }
     }
 }
 

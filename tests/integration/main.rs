@@ -23,4 +23,5 @@ mod report;
 mod rules;
 mod scale;
 mod tidy;
+mod users;
 mod webhooks_2026;

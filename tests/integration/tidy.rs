@@ -13,11 +13,10 @@ const SPEC: &str = "docs/spec/billing-rules.md";
 /// Where tests are looked for (relative to the root; missing folders are skipped).
 const TEST_ROOTS: &[&str] = &["tests", "src", "crates"];
 
-/// Specified, not yet implemented (issues 13 and 15): rule ids of the spec that no test names yet.
+/// Specified, not yet implemented (issue 15): rule ids of the spec that no test names yet.
 /// The list only shrinks: an id leaves it with its first test, and `rule_ids_have_tests` fails
 /// while a listed id has one (or is no longer in the spec).
 const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "MKT-4",  // users known by a business-scoped user id (BSUID), no number
     "GRP-1",  // group messages charged per member delivered to
     "GRP-2",  // the group's customer service window
     "GRP-3",  // group utility outside the volume tiers

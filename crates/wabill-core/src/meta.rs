@@ -203,6 +203,8 @@ pub struct StatusUpdate {
     pub ts: i64,
     /// The user's number (`recipient_id`), digits; empty when absent.
     pub user: String,
+    /// MKT-4: the user's BSUID (`recipient_user_id`); empty when absent.
+    pub user_id: String,
     /// `entry[].id`.
     pub waba: String,
     /// `metadata.display_phone_number`.
@@ -222,6 +224,8 @@ pub struct MetaMessage {
     pub waba: String,
     pub number: String,
     pub user: String,
+    /// MKT-4: the user's BSUID, when a status gives it.
+    pub user_id: String,
     /// `Delivered` (a delivered status), `Read` (read but never a delivered status), `Failed`
     /// (failed and never delivered or read) or `Sent`.
     pub status: Status,
@@ -296,11 +300,17 @@ pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
                 .map(|u| u.user.as_str())
                 .find(|s| !s.is_empty())
                 .unwrap_or("");
+            let user_id = us
+                .iter()
+                .map(|u| u.user_id.as_str())
+                .find(|s| !s.is_empty())
+                .unwrap_or("");
             MetaMessage {
                 id: win.id.clone(),
                 waba: win.waba.clone(),
                 number: win.number.clone(),
                 user: user.to_string(),
+                user_id: user_id.to_string(),
                 status: win.status,
                 ts: win.ts,
                 pricing,
@@ -482,6 +492,7 @@ mod tests {
             status,
             ts,
             user: "919812345601".into(),
+            user_id: String::new(),
             waba: "w".into(),
             number: "n".into(),
             pricing,

@@ -256,6 +256,34 @@ impl Country {
     }
 }
 
+/// MKT-4: whether a log's `user` is written as a business-scoped user id (BSUID) rather than a
+/// number: two letters and a dot (a number starts with `+` or a digit).
+pub fn looks_like_bsuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1].is_ascii_alphabetic() && b[2] == b'.'
+}
+
+/// The longest BSUID read: the country, a dot and up to 128 letters, digits and dots, with
+/// room for the parent form's `ENT.` (`US.ENT.…`).
+pub const MAX_BSUID: usize = 3 + 4 + 128;
+
+/// MKT-4: the country of a business-scoped user id (BSUID): the user's ISO 3166 alpha-2
+/// country (an assigned one, upper case), a dot, then letters, digits and dots
+/// (`US.13491208655302741918`, parent form `US.ENT.…`). `None` when `s` is not one.
+pub fn bsuid_country(s: &str) -> Option<Country> {
+    let b = s.as_bytes();
+    let shaped = b.len() >= 4
+        && b.len() <= MAX_BSUID
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_uppercase()
+        && b[2] == b'.'
+        && b[3..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'.');
+    let c = Country([b.first().copied()?, b.get(1).copied()?]);
+    (shaped && c.is_assigned()).then_some(c)
+}
+
 /// The officially assigned ISO 3166-1 alpha-2 codes (249) and XK, sorted.
 const ASSIGNED: [[u8; 2]; 250] = [
     *b"AD", *b"AE", *b"AF", *b"AG", *b"AI", *b"AL", *b"AM", *b"AO", *b"AQ", *b"AR", *b"AS", *b"AT",

@@ -21,7 +21,7 @@ pub struct Log {
     pub events: Vec<Event>,
     pub chats: Vec<ChatKey>,
     pub countries: Vec<Country>,
-    /// User numbers, digits only.
+    /// Users as the ledger names them: `+` and the number's digits, or the BSUID (MKT-4).
     pub users: Vec<String>,
     /// Business numbers (`""` = the WABA's only number, CONV-3).
     pub numbers: Vec<String>,
@@ -73,6 +73,37 @@ impl Log {
 /// Country index placeholder: the user's country, resolved in [`LogBuilder::finish`].
 pub(crate) const FROM_USER: u16 = u16::MAX;
 
+/// MKT-4: a user key is the user's number (E.164 digits, below 2^50), or this bit and the index
+/// of the user's BSUID among the log's BSUIDs (in order of first sight).
+pub(crate) const BSUID_KEY: u64 = 1 << 63;
+/// In memory, a user key for the rows that give a number and a BSUID together: this bit and
+/// the pair's index. Such rows take their country from the number (MKT-4) and are the BSUID's
+/// once the log is read.
+const PAIR_KEY: u64 = 1 << 62;
+
+/// MKT-4: the first link of each number to a BSUID in CONV-1 order, from the rows that give
+/// both: number → (instant, row, BSUID index).
+#[derive(Debug, Default)]
+pub(crate) struct Links {
+    pub(crate) first: FxHashMap<u64, (i64, u32, u32)>,
+}
+
+impl Links {
+    /// A row at (`ts`, `row`) gives `number` and BSUID `bsuid`.
+    pub(crate) fn add(&mut self, number: u64, ts: i64, row: u32, bsuid: u32) {
+        let at = (ts, row, bsuid);
+        self.first
+            .entry(number)
+            .and_modify(|x| *x = (*x).min(at))
+            .or_insert(at);
+    }
+
+    /// The BSUID a number's rows belong to, if a row links it.
+    pub(crate) fn of(&self, number: u64) -> Option<u32> {
+        self.first.get(&number).map(|x| x.2)
+    }
+}
+
 /// Strings interned to dense ids in order of first sight; most logs repeat the previous row's
 /// value (one business number, few message types), so it is checked before hashing.
 #[derive(Debug, Default)]
@@ -108,9 +139,15 @@ pub struct LogBuilder<'a> {
     trace: bool,
     log: Log,
     user_ix: FxHashMap<u64, u32>,
+    /// Per user: the number its country comes from (MKT-1), 0 for a BSUID.
     user_num: Vec<u64>,
+    /// Per user: its BSUID (index into `bsuids`), `u32::MAX` for a number alone (MKT-4).
+    user_bsuid: Vec<u32>,
     /// The last chat of each user.
     user_chat: Vec<u32>,
+    bsuids: Interner,
+    pairs: FxHashMap<(u64, u32), u32>,
+    links: Links,
     numbers: Interner,
     types: Interner,
     country_ix: FxHashMap<Country, u16>,
@@ -158,7 +195,11 @@ impl<'a> LogBuilder<'a> {
             log: Log::default(),
             user_ix: FxHashMap::default(),
             user_num: Vec::new(),
+            user_bsuid: Vec::new(),
             user_chat: Vec::new(),
+            bsuids: Interner::default(),
+            pairs: FxHashMap::default(),
+            links: Links::default(),
             numbers: Interner::default(),
             types: Interner::default(),
             country_ix: FxHashMap::default(),
@@ -174,17 +215,89 @@ impl<'a> LogBuilder<'a> {
         })
     }
 
-    fn user_index(&mut self, number: u64) -> u32 {
-        match self.user_ix.get(&number) {
+    /// The user of `key`: its number is `number` (0: none), its BSUID `bsuid` (`u32::MAX`: none).
+    fn user_index(&mut self, key: u64, number: u64, bsuid: u32) -> u32 {
+        match self.user_ix.get(&key) {
             Some(&u) => u,
             None => {
                 let u = self.user_num.len() as u32;
                 self.user_num.push(number);
+                self.user_bsuid.push(bsuid);
                 self.user_chat.push(u32::MAX);
-                self.user_ix.insert(number, u);
+                self.user_ix.insert(key, u);
                 u
             }
         }
+    }
+
+    /// The user of a row (MKT-4): its number alone; its BSUID alone; or the pair, which takes
+    /// its country from the number and links the number to the BSUID.
+    fn row_user(&mut self, p: &Parsed, row: u64) -> u32 {
+        if p.bsuid.is_empty() {
+            return self.user_index(p.user, p.user, u32::MAX);
+        }
+        let b = self.bsuids.id(p.bsuid);
+        if p.user == 0 {
+            return self.user_index(BSUID_KEY | u64::from(b), 0, b);
+        }
+        self.links.add(p.user, p.ts, row as u32, b);
+        let next = self.pairs.len() as u32;
+        let pair = *self.pairs.entry((p.user, b)).or_insert(next);
+        self.user_index(PAIR_KEY | u64::from(pair), p.user, b)
+    }
+
+    /// MKT-4: every chat of a user with a BSUID, or of a number linked to one, becomes the
+    /// BSUID's chat (one person is one user); chats merged so are numbered by first sight.
+    /// `resolved` grows with the BSUID users this adds (they need no country: their rows have
+    /// their own).
+    fn link_users(&mut self, log: &mut Log, resolved: &mut Vec<Option<Result<Resolved, String>>>) {
+        if self.bsuids.names.is_empty() {
+            return;
+        }
+        let users = self.user_num.len();
+        let mut target: Vec<u32> = (0..users as u32).collect();
+        for (u, t) in target.iter_mut().enumerate() {
+            let b = match self.user_bsuid[u] {
+                u32::MAX => self.links.of(self.user_num[u]),
+                b => Some(b),
+            };
+            if let Some(b) = b {
+                *t = self.user_index(BSUID_KEY | u64::from(b), 0, b);
+            }
+        }
+        resolved.resize(self.user_num.len(), None);
+        let mut ix: FxHashMap<ChatKey, u32> = FxHashMap::default();
+        let mut chats = Vec::new();
+        let remap: Vec<u32> = log
+            .chats
+            .iter()
+            .map(|c| {
+                let key = ChatKey {
+                    user: target[c.user as usize],
+                    ..*c
+                };
+                *ix.entry(key).or_insert_with(|| {
+                    chats.push(key);
+                    chats.len() as u32 - 1
+                })
+            })
+            .collect();
+        for e in &mut log.events {
+            e.chat = remap[e.chat as usize];
+        }
+        log.chats = chats;
+    }
+
+    /// How the ledger names each user: `+` and the number, or the BSUID.
+    fn user_labels(&self) -> Vec<String> {
+        self.user_num
+            .iter()
+            .zip(&self.user_bsuid)
+            .map(|(&n, &b)| match b {
+                u32::MAX => format!("+{n}"),
+                b => self.bsuids.names[b as usize].clone(),
+            })
+            .collect()
     }
 
     /// The chat of `key` (CONV-3), new ones numbered in order of first sight.
@@ -205,7 +318,7 @@ impl<'a> LogBuilder<'a> {
     }
 
     fn intern(&mut self, p: &Parsed, row: u64) {
-        let user = self.user_index(p.user);
+        let user = self.row_user(p, row);
         // MKT-3: an explicit country overrides the number (resolved later, once per user).
         let country = match p.country {
             Some(c) => self.country_index(c),
@@ -244,7 +357,7 @@ impl<'a> LogBuilder<'a> {
         self.log.types = std::mem::take(&mut self.types.names);
         let t = std::time::Instant::now();
         let needed = users_needing_country(&self.log.events, &self.log.chats, self.user_num.len());
-        let resolved = resolve_countries(self.markets, &self.user_num, &needed);
+        let mut resolved = resolve_countries(self.markets, &self.user_num, &needed);
         let user_cidx: Vec<u16> = resolved
             .iter()
             .map(|r| match r {
@@ -263,9 +376,8 @@ impl<'a> LogBuilder<'a> {
         if self.trace {
             eprintln!("wabill: resolve users: {:.3} s", t.elapsed().as_secs_f64());
         }
-        let mut log = self.log;
+        let mut log = std::mem::take(&mut self.log);
         log.path = path.to_string();
-        log.users = self.user_num.iter().map(|n| n.to_string()).collect();
         let mut drop = vec![false; log.events.len()];
         let mut dropped =
             assign_countries(&mut log, &user_cidx, &resolved, &self.user_num, &mut drop);
@@ -279,6 +391,9 @@ impl<'a> LogBuilder<'a> {
             }
             log.rejects.extend(dropped);
         }
+        // MKT-4, after the countries: a linked number's rows keep its country.
+        self.link_users(&mut log, &mut resolved);
+        log.users = self.user_labels();
         if let Some(f) = &from_number {
             log.invalid_numbers =
                 invalid_numbers(&log.events, &log.chats, f, &resolved, &self.user_num);

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::options::{CsvReader, ReadOptions};
 use super::schema::{
-    fatal, header_map, parse_row, Fields, HeaderMap, LogError, Parsed, RowRules, COLUMNS,
+    fatal, header_map, parse_row, Fields, HeaderMap, LogError, Parsed, RowRules, COLUMNS, NCOL,
 };
 use super::sink::RowSink;
 
@@ -459,7 +459,7 @@ fn push_record(
     b: &mut dyn RowSink<'_>,
     line: &dyn Fn() -> String,
 ) {
-    let mut fields: Fields = [None; 11];
+    let mut fields: Fields = [None; NCOL];
     let mut utf8_err = None;
     for (c, ix) in map.iter().enumerate() {
         if let Some(ix) = ix {

@@ -19,7 +19,7 @@ pub(crate) fn read_jsonl(
     let mut rdr = BufReader::with_capacity(1 << 20, file);
     let mut line: Vec<u8> = Vec::new();
     let (mut n, mut lines) = (0u64, 0u64);
-    let mut owned: [Option<String>; 11] = Default::default();
+    let mut owned: [Option<String>; super::schema::NCOL] = Default::default();
     loop {
         line.clear();
         let read = rdr

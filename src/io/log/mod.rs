@@ -29,8 +29,9 @@ pub(crate) use builder::{
     FROM_USER,
 };
 pub use builder::{InvalidNumber, Log, LogBuilder};
+pub(crate) use builder::{Links, BSUID_KEY};
 pub use options::{CsvReader, ReadOptions};
-pub(crate) use schema::{fatal, Parsed, RowRules};
+pub(crate) use schema::{fatal, Fields, Parsed, RowRules};
 pub use schema::{LogError, Reject, COLUMNS};
 pub(crate) use sink::RowSink;
 pub use timestamp::{parse_timestamp, MAX_INSTANT, MIN_INSTANT};

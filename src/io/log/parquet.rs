@@ -10,7 +10,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::options::ReadOptions;
-use super::schema::{fatal, header_map, parse_row, Fields, HeaderMap, LogError, RowRules};
+use super::schema::{fatal, header_map, parse_row, Fields, HeaderMap, LogError, RowRules, NCOL};
 use super::sink::RowSink;
 
 /// The number of rows a Parquet file declares (from its footer), if it is readable.
@@ -150,7 +150,7 @@ fn absorb_slice(cols: Columns, rules: &RowRules, b: &mut dyn RowSink<'_>, progre
                 let fields: Fields = if p.is_err() {
                     std::array::from_fn(|c| field(c, i))
                 } else {
-                    [None; 11]
+                    [None; NCOL]
                 };
                 let render = || {
                     fields
@@ -193,7 +193,7 @@ fn string_columns(
     map: &HeaderMap,
     names: &[String],
 ) -> Result<Columns, LogError> {
-    let mut cols: Columns = Vec::with_capacity(11);
+    let mut cols: Columns = Vec::with_capacity(NCOL);
     for (c, ix) in map.iter().enumerate() {
         let Some(ix) = ix else {
             cols.push(None);

@@ -9,13 +9,31 @@ use chrono::NaiveDate;
 use crate::billing::accounts::Accounts;
 use crate::billing::calendar::local_midnight;
 use crate::billing::markets::number_digits;
-use crate::billing::types::{Country, Kind, Rulebook, Status, TemplateCategory};
+use crate::billing::types::{
+    bsuid_country, looks_like_bsuid, Country, Kind, Rulebook, Status, TemplateCategory, LOG_COLUMNS,
+};
 
 use super::timestamp::{parse_timestamp, MAX_INSTANT, MIN_INSTANT};
 
-/// The message log's columns (formats.md §1), in this order: the core's vocabulary, which the
-/// test generators also write.
-pub use crate::billing::types::LOG_COLUMNS as COLUMNS;
+/// The message log's columns the readers know (formats.md §1), in this order: the core's
+/// vocabulary (which the test generators also write), then `user_id` (MKT-4: the user's BSUID
+/// on a row whose `user` is the number).
+pub const COLUMNS: [&str; NCOL] = [
+    LOG_COLUMNS[0],
+    LOG_COLUMNS[1],
+    LOG_COLUMNS[2],
+    LOG_COLUMNS[3],
+    LOG_COLUMNS[4],
+    LOG_COLUMNS[5],
+    LOG_COLUMNS[6],
+    LOG_COLUMNS[7],
+    LOG_COLUMNS[8],
+    LOG_COLUMNS[9],
+    LOG_COLUMNS[10],
+    "user_id",
+];
+/// How many columns the readers know.
+pub(crate) const NCOL: usize = LOG_COLUMNS.len() + 1;
 pub(crate) const C_TS: usize = 0;
 pub(crate) const C_DIR: usize = 1;
 pub(crate) const C_USER: usize = 2;
@@ -27,12 +45,13 @@ pub(crate) const C_WABA: usize = 7;
 pub(crate) const C_NUMBER: usize = 8;
 pub(crate) const C_COUNTRY: usize = 9;
 pub(crate) const C_ID: usize = 10;
+pub(crate) const C_USER_ID: usize = 11;
 
 /// One row's fields, in [`COLUMNS`] order (`None`: the column is absent).
-pub(crate) type Fields<'r> = [Option<&'r str>; 11];
+pub(crate) type Fields<'r> = [Option<&'r str>; NCOL];
 
 /// Where each of [`COLUMNS`] is in a file's header (`None`: the file has no such column).
-pub(crate) type HeaderMap = [Option<usize>; 11];
+pub(crate) type HeaderMap = [Option<usize>; NCOL];
 
 /// A row that is not billed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +160,7 @@ pub(crate) fn fatal(path: &Path, message: impl Into<String>) -> LogError {
 /// `timestamp`, `direction`, `user`, and `type` (required on every outbound row, formats.md §1:
 /// without the column every business message would be rejected one by one).
 pub(crate) fn header_map(path: &Path, names: &[String]) -> Result<HeaderMap, LogError> {
-    let mut map: HeaderMap = [None; 11];
+    let mut map: HeaderMap = [None; NCOL];
     for (i, h) in names.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
         if let Some(c) = COLUMNS.iter().position(|c| *c == h) {
@@ -182,8 +201,11 @@ pub(crate) fn header_map(path: &Path, names: &[String]) -> Result<HeaderMap, Log
 pub(crate) struct Parsed<'r> {
     pub(crate) ts: i64,
     pub(crate) kind: Kind,
-    /// The user's number as an integer (E.164 has at most 15 digits, never a leading 0).
+    /// The user's number as an integer (E.164 has at most 15 digits, never a leading 0); 0 when
+    /// the row gives only the user's BSUID (MKT-4).
     pub(crate) user: u64,
+    /// MKT-4: the user's BSUID (`user` written as one, or `user_id`), `""` when none.
+    pub(crate) bsuid: &'r str,
     pub(crate) waba: u16,
     pub(crate) number: &'r str,
     pub(crate) ty: &'r str,
@@ -244,7 +266,7 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> FieldResult<Parsed<
     let get = |c: usize| field(f, c);
     let ts = instant(get(C_TS))?;
     let inbound = inbound(get(C_DIR))?;
-    let user = user(get(C_USER))?;
+    let (user, bsuid, prefix) = user(get(C_USER), get(C_USER_ID))?;
     let waba = waba(get(C_WABA), r.accounts)?;
     let kind = if inbound {
         Kind::In {
@@ -253,11 +275,13 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> FieldResult<Parsed<
     } else {
         outbound(f, ts, waba, r)?
     };
-    let country = country(get(C_COUNTRY))?;
+    // MKT-4: a row without a number takes its BSUID's country unless it names one (MKT-3).
+    let country = country(get(C_COUNTRY))?.or(prefix);
     Ok(Parsed {
         ts,
         kind,
         user,
+        bsuid,
         waba,
         number: get(C_NUMBER),
         ty: if inbound { "" } else { get(C_TYPE) },
@@ -299,10 +323,38 @@ fn inbound(dir: &str) -> FieldResult<bool> {
     }
 }
 
-fn user(s: &str) -> FieldResult<u64> {
+/// The row's user (MKT-4): its number (0 when none), its BSUID (`""` when none) and, for a row
+/// that gives only the BSUID, the BSUID's country. `user` is the number or a BSUID; `user_id`,
+/// on a row whose `user` is the number, the BSUID it links to; a BSUID `user` with a `user_id`
+/// naming another BSUID is a reject.
+fn user<'r>(user: &'r str, user_id: &'r str) -> FieldResult<(u64, &'r str, Option<Country>)> {
+    const NOT_A_BSUID: &str = "not a BSUID (MKT-4: an assigned ISO 3166 alpha-2 country in capitals, a dot, then letters, digits and dots)";
+    if looks_like_bsuid(user) {
+        let Some(c) = bsuid_country(user) else {
+            return bad(C_USER, NOT_A_BSUID);
+        };
+        if !user_id.is_empty() && user_id != user {
+            return bad(
+                C_USER_ID,
+                "names another BSUID than the row's `user` (MKT-4: user_id links a number to a BSUID)",
+            );
+        }
+        return Ok((0, user, Some(c)));
+    }
+    let n = number(user)?;
+    if user_id.is_empty() {
+        Ok((n, "", None))
+    } else if bsuid_country(user_id).is_some() {
+        Ok((n, user_id, None))
+    } else {
+        bad(C_USER_ID, NOT_A_BSUID)
+    }
+}
+
+fn number(s: &str) -> FieldResult<u64> {
     match number_digits(s) {
         Some(u) => Ok(u),
-        None if s.is_empty() => bad(C_USER, "missing user number"),
+        None if s.is_empty() => bad(C_USER, "missing user (a number or a BSUID, MKT-4)"),
         None => bad(
             C_USER,
             "unparseable number (E.164: 4 to 15 digits; `+`, spaces and dashes tolerated)",

@@ -13,7 +13,7 @@ use super::units::PendingUnit;
 use crate::billing::calendar::month_label;
 use crate::billing::engine::{self, Context, WabaCalendar};
 use crate::billing::types::Kind;
-use crate::replay::ledger::Entry;
+use crate::replay::ledger::{Entry, UserLabel};
 
 use super::load::load_partition;
 use super::spill::{SpillDir, SpillFile};
@@ -43,6 +43,8 @@ pub(super) struct Job<'a> {
     pub(super) calendars: &'a [WabaCalendar],
     /// Business numbers by index, as interned in the scan.
     pub(super) numbers: &'a [String],
+    /// Users' BSUIDs by index, as interned in the scan (MKT-4).
+    pub(super) bsuids: &'a [String],
     pub(super) progress: Progress<'a>,
 }
 
@@ -132,7 +134,10 @@ fn render_partition(job: &Job, p: usize) -> anyhow::Result<()> {
             ts: e.ts,
             waba: &ctx.accounts.wabas[chat.waba as usize].id,
             number: &job.numbers[chat.number as usize],
-            user: &loaded.users[chat.user as usize],
+            user: &UserLabel {
+                key: loaded.users[chat.user as usize],
+                bsuids: job.bsuids,
+            },
             country: loaded.countries[e.country as usize],
             market: ctx.markets.name(o.market),
             month: month_label(calendars[chat.waba as usize].info[o.period as usize].month),

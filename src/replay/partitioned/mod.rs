@@ -44,7 +44,7 @@ use crate::billing::accounts::Accounts;
 use crate::billing::engine::{
     build_calendars, replay_currency, BillingError, Context, Totals, WabaCalendar,
 };
-use crate::io::log::{check_log_file, LogError, LogFormat, ReadOptions, Reject};
+use crate::io::log::{check_log_file, Interner, Links, LogError, LogFormat, ReadOptions, Reject};
 use crate::replay::sink::{Summary, Tally};
 
 use load::{duplicates_in, load_partition, replay_loaded};
@@ -322,8 +322,21 @@ pub fn replay_partitioned_many(
         clock: std::time::Instant::now(),
     };
 
-    // 1. Scan.
-    let scanned = scan::scan(req, &run.dir)?;
+    // 1. Scan. MKT-4: when rows link numbers to BSUIDs, the log is scanned again knowing the
+    // links, so that a linked number's rows go to its BSUID's partition.
+    let markets = ctxs[0].markets;
+    let mut scanned = scan::scan(
+        req,
+        &run.dir,
+        markets,
+        Links::default(),
+        Interner::default(),
+    )?;
+    if !scanned.links.first.is_empty() {
+        let links = std::mem::take(&mut scanned.links);
+        let bsuids = std::mem::take(&mut scanned.bsuids);
+        scanned = scan::scan(req, &run.dir, markets, links, bsuids)?;
+    }
     let mut rejects = scanned.rejects;
     let currency = replay_currency(&ctxs[0]);
     let calendars: Vec<Vec<WabaCalendar>> = ctxs
@@ -357,6 +370,7 @@ pub fn replay_partitioned_many(
             ctx: &ctxs[0],
             calendars: &calendars[0],
             numbers: &scanned.numbers.names,
+            bsuids: &scanned.bsuids.names,
             progress: req.progress,
         };
         ledger::write_ledger(&job, out).map_err(|e| match e.downcast::<std::io::Error>() {

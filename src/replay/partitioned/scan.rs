@@ -2,10 +2,13 @@
 //! parser, and route kept rows to the chat and id files of their partitions.
 
 use crate::billing::engine::WabaRanges;
+use crate::billing::markets::MarketTable;
+use crate::billing::types::Country;
 use crate::io::log::{
-    fatal, read_rows, CsvReader, Interner, LogFormat, Parsed, ReadOptions, Reject, RowRules,
-    RowSink,
+    fatal, read_rows, CsvReader, Interner, Links, LogFormat, Parsed, ReadOptions, Reject, RowRules,
+    RowSink, BSUID_KEY,
 };
+use rustc_hash::FxHashMap;
 
 use super::records::{ChatRecord, IdRecord};
 use super::spill::{SpillDir, SpillFile};
@@ -19,6 +22,15 @@ pub(super) struct Scan<'a> {
     /// For a ledger: each kept row's id and type, in its chat file's order.
     text_files: Option<Vec<SpillFile>>,
     pub(super) numbers: Interner,
+    /// MKT-4: users' BSUIDs, in order of first sight.
+    pub(super) bsuids: Interner,
+    /// MKT-4: the links of numbers to BSUIDs this scan found.
+    pub(super) links: Links,
+    /// MKT-4: the links known before this scan (from an earlier scan of the same log).
+    known: Links,
+    markets: &'a MarketTable,
+    /// Numbers' countries (MKT-1) for the rows that become a BSUID's.
+    memo: FxHashMap<u64, Result<Country, Reject>>,
     pub(super) rows: u64,
     pub(super) rejects: Vec<Reject>,
     pub(super) ranges: WabaRanges,
@@ -36,21 +48,63 @@ pub(super) fn part_of(hash: u64, parts: usize) -> usize {
 }
 
 impl Scan<'_> {
+    /// MKT-4: a row's user key and country. A row that gives a BSUID, or a number linked to
+    /// one, is the BSUID's, with its country settled here (explicit, else the number's, else the
+    /// BSUID's: the loader resolves numbers only); `Err`: its number has no country.
+    fn user(&mut self, p: &Parsed, row: u64) -> Result<(u64, Option<Country>), Reject> {
+        let b = if p.bsuid.is_empty() {
+            match self.known.of(p.user) {
+                Some(b) => b,
+                None => return Ok((p.user, p.country)),
+            }
+        } else {
+            let b = self.bsuids.id(p.bsuid);
+            if p.user != 0 {
+                self.links.add(p.user, p.ts, row as u32, b);
+            }
+            b
+        };
+        let country = match p.country {
+            Some(c) => c,
+            None => {
+                let markets = self.markets;
+                let found = self.memo.entry(p.user).or_insert_with(|| {
+                    let r = markets.resolve_number(&p.user.to_string());
+                    r.as_ref()
+                        .map(|r| r.country)
+                        .map_err(|_| Reject::without_country(0, p.user, &Some(r.clone())))
+                });
+                match found {
+                    Ok(c) => *c,
+                    Err(r) => return Err(Reject { row, ..r.clone() }),
+                }
+            }
+        };
+        Ok((BSUID_KEY | u64::from(b), Some(country)))
+    }
+
     /// Route a kept row to its chat file, and its id to its id file.
     fn spill(&mut self, p: &Parsed, row: u64) -> std::io::Result<()> {
+        let (user, country) = match self.user(p, row) {
+            Ok(u) => u,
+            Err(reject) => {
+                self.rejects.push(reject);
+                return Ok(());
+            }
+        };
         let number = self.numbers.id(p.number);
         self.ranges.add(p.waba, p.ts);
         let parts = self.chat_files.len();
         let rec = ChatRecord {
             ts: p.ts,
             row: row as u32,
-            user: p.user,
+            user,
             waba: p.waba,
             number,
-            country: p.country,
+            country,
             kind: p.kind,
         };
-        let part = part_of(fx_hash(&(p.waba, number, p.user)), parts);
+        let part = part_of(fx_hash(&(p.waba, number, user)), parts);
         let f = &mut self.chat_files[part];
         rec.encode(&mut f.buf);
         f.spill_if_full()?;
@@ -70,8 +124,8 @@ impl Scan<'_> {
                 hash,
                 p.ts,
                 row as u32,
-                p.country.is_some(),
-                p.user,
+                country.is_some(),
+                user,
                 p.id,
             );
             f.spill_if_full()?;
@@ -110,7 +164,15 @@ impl<'a> RowSink<'a> for Scan<'a> {
 
 /// Step 1: read the log, validate every row, and route kept rows to the chat and id files of
 /// `dir`. Returns the sink with its row count, rejects and instants seen.
-pub(super) fn scan<'a>(req: &Request<'a>, dir: &SpillDir) -> Result<Scan<'a>, PartitionError> {
+/// `known`: links of numbers to BSUIDs found by an earlier scan of the log, with the BSUIDs it
+/// interned (`bsuids`, so their indices stay).
+pub(super) fn scan<'a>(
+    req: &Request<'a>,
+    dir: &SpillDir,
+    markets: &'a MarketTable,
+    known: Links,
+    bsuids: Interner,
+) -> Result<Scan<'a>, PartitionError> {
     let (path, format, accounts, parts) = (req.path, req.format, req.accounts, req.parts);
     let texts = req.ledger.is_some();
     let progress = req.progress;
@@ -133,6 +195,11 @@ pub(super) fn scan<'a>(req: &Request<'a>, dir: &SpillDir) -> Result<Scan<'a>, Pa
             None
         },
         numbers: Interner::default(),
+        bsuids,
+        links: Links::default(),
+        known,
+        markets,
+        memo: FxHashMap::default(),
         rows: 0,
         rejects: Vec::new(),
         ranges: WabaRanges::new(accounts.wabas.len()),

@@ -15,8 +15,8 @@ use crate::billing::meta::{merge_statuses, MetaCategory, MetaMessage};
 use crate::billing::reconcile::Problem;
 
 use super::schema::{
-    fatal, Fields, LogError, C_CAT, C_DIR, C_EP, C_ID, C_NUMBER, C_STATUS, C_TS, C_TYPE, C_USER,
-    C_WABA,
+    fatal, Fields, LogError, C_CAT, C_COUNTRY, C_DIR, C_EP, C_ID, C_NUMBER, C_STATUS, C_TS, C_TYPE,
+    C_USER, C_USER_ID, C_WABA, NCOL,
 };
 use super::sink::RowSink;
 
@@ -90,10 +90,14 @@ fn waba(accounts: &Accounts, id: &str) -> String {
 fn push_inbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &InboundMessage) {
     let ts = (m.ts / 1_000_000).to_string();
     let w = waba(accounts, &m.waba);
-    let mut f: Fields = [None; 11];
+    let mut f: Fields = [None; NCOL];
     f[C_TS] = Some(&ts);
     f[C_DIR] = Some("in");
-    f[C_USER] = Some(&m.user);
+    user_fields(&mut f, &m.user, &m.user_id);
+    // MKT-4: a user known only by a BSUID takes the country Meta gives with it.
+    if m.user.is_empty() && !m.country.is_empty() {
+        f[C_COUNTRY] = Some(&m.country);
+    }
     f[C_TYPE] = Some(&m.kind);
     f[C_EP] = m.entry_point.then_some("ctwa");
     f[C_WABA] = Some(&w);
@@ -123,10 +127,10 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
     let template = m.pricing.and_then(|p| p.category.template_category());
     let ts = (m.ts / 1_000_000).to_string();
     let w = waba(accounts, &m.waba);
-    let mut f: Fields = [None; 11];
+    let mut f: Fields = [None; NCOL];
     f[C_TS] = Some(&ts);
     f[C_DIR] = Some("out");
-    f[C_USER] = Some(&m.user);
+    user_fields(&mut f, &m.user, &m.user_id);
     f[C_TYPE] = Some(if template.is_some() {
         "template"
     } else {
@@ -138,6 +142,17 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
     f[C_NUMBER] = Some(&m.number);
     f[C_ID] = Some(&m.id);
     b.push(&f, &|| format!("line {line}: message {}", m.id));
+}
+
+/// MKT-4: the row's `user` (the number, else the BSUID) and `user_id` (the BSUID beside a
+/// number).
+fn user_fields<'a>(f: &mut Fields<'a>, user: &'a str, user_id: &'a str) {
+    if user.is_empty() {
+        f[C_USER] = Some(user_id);
+    } else {
+        f[C_USER] = Some(user);
+        f[C_USER_ID] = (!user_id.is_empty()).then_some(user_id);
+    }
 }
 
 /// Inbound messages once per id (webhooks are retried): the earliest is kept.

@@ -24,8 +24,12 @@ pub struct InboundMessage {
     pub id: String,
     /// UTC micros.
     pub ts: i64,
-    /// `from`: the user's number.
+    /// `from`: the user's number; empty when the user is known only by a BSUID (MKT-4).
     pub user: String,
+    /// MKT-4: `from_user_id` (or the sender's `contacts[].user_id`): the user's BSUID.
+    pub user_id: String,
+    /// `contacts[].profile.country_code` of the sender, when given.
+    pub country: String,
     pub waba: String,
     pub number: String,
     /// `type` (`text`, `image`, …).
@@ -125,6 +129,30 @@ fn category_problem(c: &str) -> String {
         ),
         None => "unknown category (expected marketing, marketing_lite, utility, authentication, authentication_international, service or referral_conversion)".to_string(),
     }
+}
+
+/// MKT-4: the `contacts[]` entry of a message's sender: the one whose `wa_id` is its number or
+/// whose `user_id` is its BSUID; the only one when there is one.
+fn contact_of<'v>(contacts: &'v [Value], user: &str, user_id: &str) -> Option<&'v Value> {
+    let is = |c: &&Value, key: &str, v: &str| {
+        !v.is_empty() && c.get(key).and_then(scalar).as_deref() == Some(v)
+    };
+    contacts
+        .iter()
+        .find(|c| is(c, "wa_id", user) || is(c, "user_id", user_id))
+        .or(match contacts {
+            [only] => Some(only),
+            _ => None,
+        })
+}
+
+/// Field `key` of the sender's `contacts[]` entry, found by its number (`from`).
+fn contact(contacts: &[Value], from: Option<&Value>, key: &str) -> Option<String> {
+    let from = from.and_then(scalar).unwrap_or_default();
+    contact_of(contacts, &from, "")
+        .and_then(|c| c.get(key))
+        .and_then(scalar)
+        .filter(|s| !s.is_empty())
 }
 
 fn shorten(s: &str) -> String {
@@ -252,6 +280,11 @@ impl Reader<'_> {
             })
             .and_then(scalar)
             .unwrap_or_default();
+        let contacts = value
+            .get("contacts")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for (k, m) in value
             .get("messages")
             .and_then(Value::as_array)
@@ -259,7 +292,7 @@ impl Reader<'_> {
             .flatten()
             .enumerate()
         {
-            self.message(m, &format!("{path}.messages[{k}]"), waba, &number);
+            self.message(m, contacts, &format!("{path}.messages[{k}]"), waba, &number);
         }
         for (k, s) in value
             .get("statuses")
@@ -272,21 +305,38 @@ impl Reader<'_> {
         }
     }
 
-    fn message(&mut self, m: &Value, path: &str, waba: &str, number: &str) {
+    fn message(&mut self, m: &Value, contacts: &[Value], path: &str, waba: &str, number: &str) {
         let Some(m) = m.as_object() else {
             return self.problem(path, Some(m), "not an object");
         };
         let id = self.required(m, path, "id");
-        let user = self.required(m, path, "from");
+        // MKT-4: a user known only by a BSUID has `from_user_id` and no `from`.
+        let user_id = m
+            .get("from_user_id")
+            .and_then(scalar)
+            .or_else(|| contact(contacts, m.get("from"), "user_id"))
+            .unwrap_or_default();
+        let user = match m.get("from").and_then(scalar) {
+            Some(u) => Some(u),
+            None if !user_id.is_empty() => Some(String::new()),
+            None => self.required(m, path, "from"),
+        };
         let ts = self.timestamp(m, path);
         let kind = self.required(m, path, "type");
         let (Some(id), Some(user), Some(ts), Some(kind)) = (id, user, ts, kind) else {
             return;
         };
+        let country = contact_of(contacts, &user, &user_id)
+            .and_then(|c| c.get("profile"))
+            .and_then(|p| p.get("country_code"))
+            .and_then(scalar)
+            .unwrap_or_default();
         self.out.inbound.push(InboundMessage {
             id,
             ts,
             user,
+            user_id,
+            country,
             waba: waba.to_string(),
             number: number.to_string(),
             kind,
@@ -347,6 +397,10 @@ impl Reader<'_> {
             status,
             ts,
             user: s.get("recipient_id").and_then(scalar).unwrap_or_default(),
+            user_id: s
+                .get("recipient_user_id")
+                .and_then(scalar)
+                .unwrap_or_default(),
             waba: waba.to_string(),
             number: number.to_string(),
             pricing,
