@@ -52,6 +52,9 @@ impl Scan<'_> {
     /// one, is the BSUID's, with its country settled here (explicit, else the number's, else the
     /// BSUID's: the loader resolves numbers only); `Err`: its number has no country.
     fn user(&mut self, p: &Parsed, row: u64) -> Result<(u64, Option<Country>), Reject> {
+        if p.bsuid.is_empty() && self.known.first.is_empty() {
+            return Ok((p.user, p.country));
+        }
         let b = if p.bsuid.is_empty() {
             match self.known.of(p.user) {
                 Some(b) => b,
