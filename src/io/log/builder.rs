@@ -98,8 +98,12 @@ impl Links {
             .or_insert(at);
     }
 
-    /// The BSUID a number's rows belong to, if a row links it.
+    /// The BSUID a number's rows belong to, if a row links it (no hashing while no row does:
+    /// the partitioned scan asks for every row).
     pub(crate) fn of(&self, number: u64) -> Option<u32> {
+        if self.first.is_empty() {
+            return None;
+        }
         self.first.get(&number).map(|x| x.2)
     }
 }

@@ -2,7 +2,7 @@
 //! parser, and route kept rows to the chat and id files of their partitions.
 
 use crate::billing::engine::WabaRanges;
-use crate::billing::markets::MarketTable;
+use crate::billing::markets::{MarketTable, Resolved};
 use crate::billing::types::Country;
 use crate::io::log::{
     fatal, read_rows, CsvReader, Interner, Links, LogFormat, Parsed, ReadOptions, Reject, RowRules,
@@ -30,7 +30,7 @@ pub(super) struct Scan<'a> {
     known: Links,
     markets: &'a MarketTable,
     /// Numbers' countries (MKT-1) for the rows that become a BSUID's.
-    memo: FxHashMap<u64, Result<Country, Reject>>,
+    memo: FxHashMap<u64, Result<Resolved, String>>,
     pub(super) rows: u64,
     pub(super) rejects: Vec<Reject>,
     pub(super) ranges: WabaRanges,
@@ -52,9 +52,6 @@ impl Scan<'_> {
     /// one, is the BSUID's, with its country settled here (explicit, else the number's, else the
     /// BSUID's: the loader resolves numbers only); `Err`: its number has no country.
     fn user(&mut self, p: &Parsed, row: u64) -> Result<(u64, Option<Country>), Reject> {
-        if p.bsuid.is_empty() && self.known.first.is_empty() {
-            return Ok((p.user, p.country));
-        }
         let b = if p.bsuid.is_empty() {
             match self.known.of(p.user) {
                 Some(b) => b,
@@ -71,15 +68,16 @@ impl Scan<'_> {
             Some(c) => c,
             None => {
                 let markets = self.markets;
-                let found = self.memo.entry(p.user).or_insert_with(|| {
-                    let r = markets.resolve_number(&p.user.to_string());
-                    r.as_ref()
-                        .map(|r| r.country)
-                        .map_err(|_| Reject::without_country(0, p.user, &Some(r.clone())))
-                });
+                let found = self
+                    .memo
+                    .entry(p.user)
+                    .or_insert_with(|| markets.resolve_number(&p.user.to_string()));
                 match found {
-                    Ok(c) => *c,
-                    Err(r) => return Err(Reject { row, ..r.clone() }),
+                    Ok(r) => r.country,
+                    Err(_) => {
+                        let found = Some(found.clone());
+                        return Err(Reject::without_country(row as u32, p.user, &found));
+                    }
                 }
             }
         };

@@ -146,15 +146,6 @@ fn contact_of<'v>(contacts: &'v [Value], user: &str, user_id: &str) -> Option<&'
         })
 }
 
-/// Field `key` of the sender's `contacts[]` entry, found by its number (`from`).
-fn contact(contacts: &[Value], from: Option<&Value>, key: &str) -> Option<String> {
-    let from = from.and_then(scalar).unwrap_or_default();
-    contact_of(contacts, &from, "")
-        .and_then(|c| c.get(key))
-        .and_then(scalar)
-        .filter(|s| !s.is_empty())
-}
-
 fn shorten(s: &str) -> String {
     const MAX: usize = 80;
     if s.chars().count() <= MAX {
@@ -310,13 +301,22 @@ impl Reader<'_> {
             return self.problem(path, Some(m), "not an object");
         };
         let id = self.required(m, path, "id");
-        // MKT-4: a user known only by a BSUID has `from_user_id` and no `from`.
-        let user_id = m
-            .get("from_user_id")
-            .and_then(scalar)
-            .or_else(|| contact(contacts, m.get("from"), "user_id"))
+        // MKT-4: a user known only by a BSUID has `from_user_id` and no `from`; the sender's
+        // `contacts[]` entry may carry the BSUID and the country.
+        let from = m.get("from").and_then(scalar);
+        let from_user_id = m.get("from_user_id").and_then(scalar);
+        let contact = contact_of(
+            contacts,
+            from.as_deref().unwrap_or(""),
+            from_user_id.as_deref().unwrap_or(""),
+        );
+        let of_contact = |v: Option<&Value>| v.and_then(scalar).filter(|s| !s.is_empty());
+        let user_id = from_user_id
+            .or_else(|| of_contact(contact.and_then(|c| c.get("user_id"))))
             .unwrap_or_default();
-        let user = match m.get("from").and_then(scalar) {
+        let country = of_contact(contact.and_then(|c| c.get("profile")?.get("country_code")))
+            .unwrap_or_default();
+        let user = match from {
             Some(u) => Some(u),
             None if !user_id.is_empty() => Some(String::new()),
             None => self.required(m, path, "from"),
@@ -326,11 +326,6 @@ impl Reader<'_> {
         let (Some(id), Some(user), Some(ts), Some(kind)) = (id, user, ts, kind) else {
             return;
         };
-        let country = contact_of(contacts, &user, &user_id)
-            .and_then(|c| c.get("profile"))
-            .and_then(|p| p.get("country_code"))
-            .and_then(scalar)
-            .unwrap_or_default();
         self.out.inbound.push(InboundMessage {
             id,
             ts,
