@@ -125,4 +125,16 @@ fn print_summary(args: &SynthArgs, summary: &traffic::Summary) {
         summary.logins,
         args.out.display()
     ));
+    if summary.bsuid_users > 0 {
+        notice(format_args!(
+            "{} users known by a business-scoped user id (MKT-4), {} of them without a number",
+            summary.bsuid_users, summary.bsuid_only_users
+        ));
+    }
+    if summary.rows_before_log_start + summary.inbound_left_out > 0 {
+        notice(format_args!(
+            "left out of the log ([log]): {} rows before its start, {} users' messages",
+            summary.rows_before_log_start, summary.inbound_left_out
+        ));
+    }
 }

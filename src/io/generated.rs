@@ -4,13 +4,14 @@
 //!
 //! Rows are handed over as field strings, exactly as a CSV reader would: the timestamp as
 //! integer Unix seconds (a form the log accepts, and the cheapest to parse), the user and
-//! business numbers as E.164, the country column from the generator. The `id` column is left
+//! business numbers as E.164, the country column from the generator, and the user and `user_id`
+//! columns as the writer spells them for users known by a BSUID (MKT-4). The `id` column is left
 //! out: the generator's ids are unique by construction, so the duplicate check has nothing to find.
 
 use crate::billing::accounts::Accounts;
 use crate::billing::markets::MarketTable;
 use crate::io::log::{Log, LogBuilder, ReadOptions, RowSink};
-use crate::traffic::{Generated, Progress, Row, Scenario, Traffic};
+use crate::traffic::{Direction, Generated, Known, Progress, Row, Scenario, Traffic};
 
 /// Generates `scenario` with `seed` and reads the rows into a [`Log`] named `name`, with the
 /// options of a file (`read.auto_rulebook`: business messages before 2022-02-01 are rejected
@@ -29,6 +30,11 @@ pub fn log_from_scenario(
     let numbers: Vec<String> = (0..pop.numbers.len())
         .map(|n| pop.number_e164(n as u16))
         .collect();
+    let bsuids: Vec<Option<String>> = if pop.has_bsuids() {
+        (0..pop.users.len() as u32).map(|u| pop.bsuid(u)).collect()
+    } else {
+        Vec::new()
+    };
     let mut b = LogBuilder::new(accounts, markets, read);
     let (mut ts, mut user) = (String::new(), String::new());
     let summary = traffic.run(
@@ -36,8 +42,24 @@ pub fn log_from_scenario(
             use std::fmt::Write;
             ts.clear();
             let _ = write!(ts, "{}", r.ts);
+            let u = &pop.users[r.user as usize];
+            let bsuid = bsuids.get(r.user as usize).and_then(|b| b.as_deref());
             user.clear();
-            let _ = write!(user, "+{}", pop.users[r.user as usize].phone);
+            let (country, user_id) = match u.known {
+                Known::Bsuid(_) => {
+                    user.push_str(bsuid.unwrap_or_default());
+                    (None, None)
+                }
+                Known::Linked(_) => {
+                    let _ = write!(user, "+{}", u.phone);
+                    let linked = bsuid.filter(|_| r.direction == Direction::In);
+                    (Some(u.country.iso()), linked)
+                }
+                Known::Number => {
+                    let _ = write!(user, "+{}", u.phone);
+                    (Some(u.country.iso()), None)
+                }
+            };
             let fields: crate::io::log::Fields = [
                 Some(&ts),
                 Some(r.direction.as_str()),
@@ -48,9 +70,9 @@ pub fn log_from_scenario(
                 r.entry_point.map(|e| e.as_str()),
                 Some(&pop.waba),
                 Some(&numbers[r.number as usize]),
-                Some(pop.country_iso(r.user)),
+                country,
                 None,
-                None,
+                user_id,
             ];
             b.push(&fields, &|| {
                 fields

@@ -1,6 +1,7 @@
 //! The in-memory replay: the whole log's events at once (what the report, the webhooks and
 //! `compare` of generated traffic need), summarised by the same sink as the partitioned path.
 
+use crate::billing::accounts::Accounts;
 use crate::billing::engine::{self, BillingError, Context, Replay};
 use crate::billing::markets::MarketTable;
 use crate::io::log::Log;
@@ -9,14 +10,20 @@ use crate::replay::sink::{invalid_number_issues, Outcomes, Summary, Tally};
 /// Replay a read log: every outcome, and the summary.
 pub fn replay(log: &Log, ctx: &Context) -> Result<(Replay, Summary), BillingError> {
     let replay = engine::replay(&log.events, &log.chats, &log.countries, ctx)?;
-    let summary = summarize(log, &replay, ctx.markets, ctx.accounts.provider.is_some());
+    let summary = summarize(log, &replay, ctx.markets, ctx.accounts);
     Ok((replay, summary))
 }
 
-/// The summary of an in-memory replay (`provider`: keep the provider's monthly tallies); the
-/// issues are the replay's and the log's invalid numbers (MKT-1).
-pub fn summarize(log: &Log, replay: &Replay, markets: &MarketTable, provider: bool) -> Summary {
-    let mut tally = Tally::new(provider);
+/// The summary of an in-memory replay (with the provider's monthly tallies when the accounts
+/// have a provider); the issues are the replay's, the log's invalid numbers (MKT-1) and, for
+/// Meta's webhooks, where Meta billed otherwise (PMP-6, PMP-3).
+pub fn summarize(
+    log: &Log,
+    replay: &Replay,
+    markets: &MarketTable,
+    accounts: &Accounts,
+) -> Summary {
+    let mut tally = Tally::new(accounts.provider.is_some());
     tally.absorb(&Outcomes {
         events: &log.events,
         chats: &log.chats,
@@ -32,6 +39,17 @@ pub fn summarize(log: &Log, replay: &Replay, markets: &MarketTable, provider: bo
         markets,
     );
     tally.absorb_issues(&log.events, &numbers);
+    let mut meta = crate::billing::meta::meta_pricing_issues(
+        &log.events,
+        &replay.outcomes,
+        &log.countries,
+        &log.meta_pricing,
+        accounts,
+    );
+    for i in &mut meta {
+        i.message = format!("message {}: {}", log.id_of(i.event as usize), i.message);
+    }
+    tally.absorb_issues(&log.events, &meta);
     tally.finish(
         replay.currency.clone(),
         log.rows,

@@ -39,9 +39,9 @@ pub use generate::{
     generate, generate_vec, us_marketing_pause, CampaignSummary, Generated, Progress, Summary,
     Traffic,
 };
-pub use model::{Direction, EntryPoint, MessageType, Population, Row, User};
+pub use model::{Direction, EntryPoint, Known, MessageType, Population, Row, User};
 pub use scale::{rows_per_user, scale_to_rows};
-pub use scenario::{parse_scenario, Reengagement, Scenario, ScenarioError, Span};
+pub use scenario::{parse_scenario, LogShape, Reengagement, Scenario, ScenarioError, Span};
 pub use write::{
     format_timestamp, generate_to, write_csv, write_jsonl, Format, RowWriter, COLUMNS,
 };

@@ -112,6 +112,23 @@ pub struct User {
     pub country: Country,
     /// Index into [`Population::numbers`]: the business number this user chats with.
     pub number: u16,
+    /// How the log names the user (MKT-4).
+    pub known: Known,
+}
+
+/// How the log names a user (MKT-4, formats.md §1 `user` and `user_id`). A business-scoped
+/// user id is written `<ISO country>.<digits>`, e.g. `IN.13491208655302741918`, and its
+/// country prefix is the user's country.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Known {
+    /// By the phone number only.
+    Number,
+    /// By the phone number; the user's own messages also carry the BSUID (`user_id`), which
+    /// links the number to it.
+    Linked(u64),
+    /// By the BSUID only: rows carry no phone number and no `country` (the BSUID's prefix gives
+    /// the market).
+    Bsuid(u64),
 }
 
 /// The tables rows point into. Built from the scenario and the seed before any row exists,
@@ -138,6 +155,18 @@ impl Population {
     /// The user's ISO country code (the `country` column).
     pub fn country_iso(&self, user: u32) -> &'static str {
         self.users[user as usize].country.iso()
+    }
+    /// The user's business-scoped user id, if the log knows one (MKT-4).
+    pub fn bsuid(&self, user: u32) -> Option<String> {
+        let u = &self.users[user as usize];
+        match u.known {
+            Known::Number => None,
+            Known::Linked(d) | Known::Bsuid(d) => Some(format!("{}.{d}", u.country.iso())),
+        }
+    }
+    /// Whether any user is known by a BSUID: the log then has a `user_id` column.
+    pub fn has_bsuids(&self) -> bool {
+        self.users.iter().any(|u| u.known != Known::Number)
     }
 }
 

@@ -1,7 +1,10 @@
 //! Writers for the message log format (formats.md §1): CSV and JSON Lines.
 //!
 //! Both write the same eleven columns, in this order:
-//! `timestamp,direction,user,type,category,status,entry_point,waba,number,country,id`.
+//! `timestamp,direction,user,type,category,status,entry_point,waba,number,country,id`,
+//! and a twelfth, `user_id`, when the scenario knows users by a business-scoped user id
+//! (MKT-4, `[log] bsuid_share`): such a user's `user` is the number with the BSUID in
+//! `user_id` on the user's own messages, or the BSUID alone with an empty `country`.
 //! Timestamps are RFC 3339 UTC with `Z` and whole seconds; numbers are E.164 with `+`; ids are
 //! `wamid.<n>`. Empty values are empty CSV fields and JSON `null`.
 //!
@@ -14,7 +17,7 @@ use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 
 use crate::traffic::generate::{Generated, Progress, Traffic};
-use crate::traffic::model::{Population, Row};
+use crate::traffic::model::{Direction, Known, Population, Row};
 use crate::traffic::scenario::Scenario;
 
 /// The message log's columns (formats.md §1), in this order.
@@ -49,14 +52,19 @@ pub struct RowWriter<'p, W: Write> {
     day: i64,
     date: [u8; 10],
     numbers: Vec<Vec<u8>>,
+    bsuids: bool,
 }
 
 impl<'p, W: Write> RowWriter<'p, W> {
     /// Starts a log (writes the CSV header).
     pub fn new(format: Format, pop: &'p Population, w: W) -> io::Result<Self> {
         let mut out = BufWriter::with_capacity(1 << 20, w);
+        let bsuids = pop.has_bsuids();
         if format == Format::Csv {
             out.write_all(COLUMNS.join(",").as_bytes())?;
+            if bsuids {
+                out.write_all(b",user_id")?;
+            }
             out.write_all(b"\n")?;
         }
         let numbers = pop.numbers.iter().map(|&n| {
@@ -72,6 +80,7 @@ impl<'p, W: Write> RowWriter<'p, W> {
             day: i64::MIN,
             date: [0; 10],
             numbers: numbers.collect(),
+            bsuids,
         })
     }
 
@@ -105,8 +114,8 @@ impl<'p, W: Write> RowWriter<'p, W> {
                 b.extend_from_slice(&ts);
                 b.push(b',');
                 b.extend_from_slice(row.direction.as_str().as_bytes());
-                b.extend_from_slice(b",+");
-                push_u64(b, user.phone);
+                b.push(b',');
+                push_user(b, user);
                 b.push(b',');
                 b.extend_from_slice(row.kind.as_str().as_bytes());
                 b.push(b',');
@@ -120,9 +129,17 @@ impl<'p, W: Write> RowWriter<'p, W> {
                 b.push(b',');
                 b.extend_from_slice(number);
                 b.push(b',');
-                b.extend_from_slice(user.country.iso().as_bytes());
+                if !matches!(user.known, Known::Bsuid(_)) {
+                    b.extend_from_slice(user.country.iso().as_bytes());
+                }
                 b.extend_from_slice(b",wamid.");
                 push_u64(b, row.id);
+                if self.bsuids {
+                    b.push(b',');
+                    if let (Known::Linked(d), Direction::In) = (user.known, row.direction) {
+                        push_bsuid(b, user.country.iso(), d);
+                    }
+                }
                 b.push(b'\n');
             }
             Format::Jsonl => {
@@ -130,8 +147,8 @@ impl<'p, W: Write> RowWriter<'p, W> {
                 b.extend_from_slice(&ts);
                 b.extend_from_slice(b"\",\"direction\":\"");
                 b.extend_from_slice(row.direction.as_str().as_bytes());
-                b.extend_from_slice(b"\",\"user\":\"+");
-                push_u64(b, user.phone);
+                b.extend_from_slice(b"\",\"user\":\"");
+                push_user(b, user);
                 b.extend_from_slice(b"\",\"type\":\"");
                 b.extend_from_slice(row.kind.as_str().as_bytes());
                 b.extend_from_slice(b"\",\"category\":");
@@ -144,11 +161,28 @@ impl<'p, W: Write> RowWriter<'p, W> {
                 b.extend_from_slice(self.pop.waba.as_bytes());
                 b.extend_from_slice(b"\",\"number\":\"");
                 b.extend_from_slice(number);
-                b.extend_from_slice(b"\",\"country\":\"");
-                b.extend_from_slice(user.country.iso().as_bytes());
-                b.extend_from_slice(b"\",\"id\":\"wamid.");
+                b.extend_from_slice(b"\",\"country\":");
+                if matches!(user.known, Known::Bsuid(_)) {
+                    b.extend_from_slice(b"null");
+                } else {
+                    b.push(b'"');
+                    b.extend_from_slice(user.country.iso().as_bytes());
+                    b.push(b'"');
+                }
+                b.extend_from_slice(b",\"id\":\"wamid.");
                 push_u64(b, row.id);
-                b.extend_from_slice(b"\"}\n");
+                b.push(b'"');
+                if self.bsuids {
+                    b.extend_from_slice(b",\"user_id\":");
+                    if let (Known::Linked(d), Direction::In) = (user.known, row.direction) {
+                        b.push(b'"');
+                        push_bsuid(b, user.country.iso(), d);
+                        b.push(b'"');
+                    } else {
+                        b.extend_from_slice(b"null");
+                    }
+                }
+                b.extend_from_slice(b"}\n");
             }
         }
         self.out.write_all(b)
@@ -158,6 +192,24 @@ impl<'p, W: Write> RowWriter<'p, W> {
     pub fn finish(self) -> io::Result<W> {
         self.out.into_inner().map_err(|e| e.into_error())
     }
+}
+
+/// The `user` column: `+<digits>`, or the BSUID of a user known by it alone (MKT-4).
+fn push_user(b: &mut Vec<u8>, user: &crate::traffic::model::User) {
+    match user.known {
+        Known::Bsuid(d) => push_bsuid(b, user.country.iso(), d),
+        Known::Number | Known::Linked(_) => {
+            b.push(b'+');
+            push_u64(b, user.phone);
+        }
+    }
+}
+
+/// `<ISO>.<digits>`.
+fn push_bsuid(b: &mut Vec<u8>, iso: &str, digits: u64) {
+    b.extend_from_slice(iso.as_bytes());
+    b.push(b'.');
+    push_u64(b, digits);
 }
 
 fn json_opt(b: &mut Vec<u8>, s: &str) {

@@ -90,6 +90,13 @@ pub const COMPARE_LOG: &[&str] = &[
     "cbp-2024,pmp-2025,pmp-2026",
 ];
 /// The README's first-contact-resolution sweep (about 150,000 generated rows in all).
+pub const COMPARE_STORE: &[&str] = &[
+    "compare",
+    "data/scenarios/support-2026.toml",
+    "--vary",
+    "log.inbound=true,false",
+];
+
 pub const COMPARE_FCR: &[&str] = &[
     "compare",
     "data/scenarios/support-2026.toml",
@@ -130,6 +137,12 @@ fn readme_compare_rulebooks_on_a_log() {
 #[test]
 fn readme_compare_fcr_sweep() {
     assert_snapshot!("compare_fcr", session(COMPARE_FCR));
+}
+
+/// CONV-4: the same traffic read from the business messages only (a status store).
+#[test]
+fn readme_compare_status_store() {
+    assert_snapshot!("compare_status_store", session(COMPARE_STORE));
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod reliability_readers;
 mod report;
 mod rules;
 mod scale;
+mod synth_logs;
 mod tidy;
 mod users;
 mod webhooks_2026;

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::common::{root, stderr, wabill};
 use super::golden::{
-    COMPARE_FCR, COMPARE_LOG, ESTIMATE, REPLAY_JSON, REPLAY_PROVIDER, REPLAY_TABLE,
+    COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE, REPLAY_JSON, REPLAY_PROVIDER, REPLAY_TABLE,
 };
 
 fn readme() -> String {
@@ -104,6 +104,7 @@ fn readme_example_blocks_appear_in_the_real_output() {
     let examples = examples(&readme());
     let pinned = [
         REPLAY_TABLE,
+        COMPARE_STORE,
         COMPARE_FCR,
         COMPARE_LOG,
         ESTIMATE,

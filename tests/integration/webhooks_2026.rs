@@ -92,3 +92,103 @@ fn webhooks_without_billable_reconcile_as_regular() {
     let json: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     assert_eq!(o.status.code(), Some(0), "{}\n{json}", stderr(&o));
 }
+
+/// `replay --input-format webhooks` of `file` (text written to a temp file, or a path) with
+/// optional accounts; (JSON, stderr).
+fn replay_webhooks(file: &std::path::Path, accounts: Option<&str>) -> (Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.csv");
+    let mut args = vec![
+        "replay",
+        file.to_str().unwrap(),
+        "--input-format",
+        "webhooks",
+        "--format",
+        "json",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ];
+    if let Some(a) = accounts {
+        args.extend(["--accounts", a]);
+    }
+    let o = wabill(&args);
+    assert!(o.status.code().unwrap_or(9) <= 1, "{}", stderr(&o));
+    (serde_json::from_slice(&o.stdout).unwrap(), stderr(&o))
+}
+
+fn issues_of(json: &Value, code: &str) -> Vec<Value> {
+    json["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["code"] == code)
+        .cloned()
+        .collect()
+}
+
+/// PMP-6: where Meta billed `authentication_international` and the replay, for want of an
+/// accounts file saying the portfolio is eligible, bills domestic, each such message is an issue
+/// naming the row, the message and the accounts keys to add; with the accounts file, none.
+#[test]
+fn pmp6_meta_billed_international_where_the_accounts_say_domestic() {
+    let fixture = crate::common::root().join("tests/fixtures/webhooks/statuses.jsonl");
+    let (json, err) = replay_webhooks(&fixture, None);
+    let issues = issues_of(&json, "meta-category");
+    assert_eq!(issues.len(), 2, "{json}");
+    for i in &issues {
+        assert_eq!(i["rule"], "PMP-6");
+        let m = i["message"].as_str().unwrap();
+        assert!(m.starts_with("message wamid.P0"), "{m}");
+        assert!(
+            m.contains("primary_country") && m.contains("auth_international_start"),
+            "{m}"
+        );
+        assert!(i["row"].as_u64().unwrap() > 0);
+    }
+    assert!(err.contains("issue meta-category (PMP-6) at row"), "{err}");
+    let (json, _) = replay_webhooks(&fixture, Some(ACCOUNTS));
+    assert!(issues_of(&json, "meta-category").is_empty(), "{json}");
+
+    // The other way round: the accounts make an Indonesian user international where Meta billed
+    // domestic, e.g. before the country's own start.
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = dir.path().join("accounts.toml");
+    std::fs::write(&accounts, "[portfolio]\nprimary_country = \"IN\"\nauth_international_start = \"2024-07-01T00:00:00Z\"\n[[waba]]\nid = \"102290129340398\"\ntimezone = \"UTC\"\n").unwrap();
+    let text = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .replace("authentication-international", "authentication");
+    let file = dir.path().join("domestic.jsonl");
+    std::fs::write(&file, text).unwrap();
+    let (json, _) = replay_webhooks(&file, Some(accounts.to_str().unwrap()));
+    let issues = issues_of(&json, "meta-category");
+    assert!(!issues.is_empty(), "{json}");
+    let m = issues[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("domestic authentication, the replay as authentication_international"),
+        "{m}"
+    );
+    assert!(m.contains("auth_international_exceptions = { ID ="), "{m}");
+}
+
+/// PMP-3: a message Meta priced free in an entry point window, replayed from statuses without
+/// the user's message from the ad, is charged by the replay: an issue says what the log lacks.
+#[test]
+fn pmp3_meta_free_entry_point_without_the_users_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fep.jsonl");
+    std::fs::write(&file, concat!(
+        r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"statuses":[{"id":"wamid.FEP1","status":"delivered","timestamp":"1793786700","recipient_id":"919812345601","pricing":{"billable":false,"pricing_model":"PMP","type":"free_entry_point","category":"utility"}}]}}]}]}"#,
+        "\n",
+        r#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"statuses":[{"id":"wamid.REG1","status":"delivered","timestamp":"1793786800","recipient_id":"919812345602","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"utility"}}]}}]}]}"#,
+        "\n",
+    )).unwrap();
+    let (json, err) = replay_webhooks(&file, None);
+    let issues = issues_of(&json, "meta-free-entry-point");
+    assert_eq!(issues.len(), 1, "{json}");
+    assert_eq!(issues[0]["rule"], "PMP-3");
+    assert!(issues[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("message wamid.FEP1:"));
+    assert!(err.contains("meta-free-entry-point"), "{err}");
+}

@@ -11,9 +11,11 @@
 
 use std::collections::HashMap;
 
+use super::accounts::Accounts;
 use super::calendar::DAY;
-use super::model::{Event, Outcome, Unit};
-use super::types::{Billed, Kind, Reason, Status, TemplateCategory};
+use super::ids::Rule;
+use super::model::{Event, Issue, Outcome, Unit};
+use super::types::{Billed, Country, Kind, Reason, Status, TemplateCategory};
 use super::window::FEP_LENGTH;
 
 /// `pricing.pricing_model`.
@@ -474,6 +476,106 @@ pub fn category_agrees(expected: &Expected, meta: &MetaPricing) -> bool {
         return true;
     }
     expected.category.normalized() == meta.category.normalized()
+}
+
+/// What a replay of Meta's own webhooks decided differently from Meta, where the accounts file
+/// or a message missing from the log is the likely cause (§6: Meta's `pricing` is what it
+/// billed). `meta` holds each row's pricing as Meta sent it, by the event's `row`; `countries`
+/// are the events' country table. Two disagreements are reported, each as an issue of the
+/// event naming what to change:
+/// - PMP-6 (`meta-category`): Meta billed an authentication message as
+///   `authentication_international` and the replay as domestic, or the other way round; the
+///   message names the `[portfolio]` keys of the accounts file that decide it.
+/// - PMP-3 (`meta-free-entry-point`): Meta priced a message as a free entry point one and the
+///   replay charged it: the log lacks the user's message from the ad or Page button.
+pub fn meta_pricing_issues(
+    events: &[Event],
+    outcomes: &[Outcome],
+    countries: &[Country],
+    meta: &[(u32, MetaPricing)],
+    accounts: &Accounts,
+) -> Vec<Issue> {
+    if meta.is_empty() {
+        return Vec::new();
+    }
+    let of_row: HashMap<u32, MetaPricing> = meta.iter().copied().collect();
+    let mut issues = Vec::new();
+    for (ei, e) in events.iter().enumerate() {
+        let Some(p) = of_row.get(&e.row) else {
+            continue;
+        };
+        let o = &outcomes[ei];
+        let country = countries[e.country as usize];
+        let meta_intl = p.category == MetaCategory::AuthenticationInternational;
+        let (code, rule, message) = match o.billed {
+            Some(Billed::Authentication) if meta_intl => (
+                "meta-category",
+                Rule::Pmp6,
+                format!(
+                    "Meta billed this message as authentication_international, the replay as domestic authentication: {}",
+                    pmp6_advice(accounts, country, e.ts, true)
+                ),
+            ),
+            Some(Billed::AuthenticationInternational)
+                if p.category == MetaCategory::Authentication =>
+            (
+                "meta-category",
+                Rule::Pmp6,
+                format!(
+                    "Meta billed this message as domestic authentication, the replay as authentication_international: {}",
+                    pmp6_advice(accounts, country, e.ts, false)
+                ),
+            ),
+            _ if o.unit == Unit::Charged
+                && (p.kind == Some(PricingType::FreeEntryPoint)
+                    || p.category == MetaCategory::ReferralConversion) =>
+            (
+                "meta-free-entry-point",
+                Rule::Pmp3,
+                "Meta priced this message free in an entry point window, the replay charges it: the log lacks the user's message from the ad or Page button that opened the 72-hour window (add it to the log, or trust Meta's figure)".to_string(),
+            ),
+            _ => continue,
+        };
+        issues.push(Issue {
+            code,
+            rule,
+            event: ei as u32,
+            message,
+        });
+    }
+    issues
+}
+
+/// What in the accounts file makes PMP-6 decide as it did for a user of `country` at `ts`, and
+/// what to change so that it decides as Meta did (`meta_intl`: Meta billed international).
+fn pmp6_advice(accounts: &Accounts, country: Country, ts: i64, meta_intl: bool) -> String {
+    let p = &accounts.portfolio;
+    let when = chrono::DateTime::from_timestamp_micros(ts)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let c = country.as_str();
+    if !meta_intl {
+        return match p.primary_country {
+            Some(primary) => format!(
+                "the accounts file makes the portfolio eligible with primary country {}; if Meta treats {c} as domestic, `[portfolio] primary_country` is not the business's country, or Meta's start for {c} is later: add `auth_international_exceptions = {{ {c} = \"<Meta's start>\" }}`",
+                primary.as_str()
+            ),
+            None => "check `[portfolio]` in the accounts file".to_string(),
+        };
+    }
+    match (p.primary_country, p.auth_international_start) {
+        (None, _) => "the accounts give no `[portfolio] primary_country` (without an accounts file, none), so no user is international: set it to the business's country and `auth_international_start` to the date Meta made the portfolio eligible".to_string(),
+        (Some(_), None) => "the accounts file does not make the portfolio eligible: add `[portfolio] auth_international_start = \"<RFC 3339 instant>\"` (the date Meta made it eligible)".to_string(),
+        (Some(primary), Some(_)) if primary == country => format!(
+            "the user's country {c} is the portfolio's `primary_country`; if the business's country is another, correct `[portfolio] primary_country`"
+        ),
+        (Some(_), Some(_)) if !accounts.auth_international_applies(country, ts) => format!(
+            "the message was delivered at {when}, before the eligibility start the accounts file gives for {c}: move `auth_international_start` (or `auth_international_exceptions.{c}`) no later than {when}"
+        ),
+        (Some(_), Some(_)) => format!(
+            "PMP-6 applies to {c}, but the rate card has no authentication_international rate for the user's market at {when}: import the card that has it"
+        ),
+    }
 }
 
 #[cfg(test)]

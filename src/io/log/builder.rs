@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{ChatKey, Event};
 use crate::billing::markets::{MarketTable, Resolved};
+use crate::billing::meta::MetaPricing;
 use crate::billing::types::Country;
 
 use super::options::ReadOptions;
@@ -38,6 +39,8 @@ pub struct Log {
     /// MKT-1: threads whose user number is not a valid number (billed, and reported as issues
     /// once the replay knows their market), sorted by event.
     pub invalid_numbers: Vec<InvalidNumber>,
+    /// Meta's pricing of each row read from Meta's webhooks, by data row (empty for a log).
+    pub meta_pricing: Vec<(u32, MetaPricing)>,
 }
 
 /// A thread (CONV-3) whose user number the phone number metadata does not know as valid: its
@@ -178,6 +181,10 @@ impl<'a> RowSink<'a> for LogBuilder<'a> {
 
     fn reject(&mut self, r: Reject) {
         self.log.rejects.push(r);
+    }
+
+    fn meta_pricing(&mut self, row: u64, pricing: MetaPricing) {
+        self.log.meta_pricing.push((row as u32, pricing));
     }
 
     fn reserve(&mut self, rows: usize) {

@@ -2,6 +2,7 @@
 //! partitioned replay's spill writer.
 
 use super::schema::{parse_row, Fields, Parsed, Reject, RowRules};
+use crate::billing::meta::MetaPricing;
 
 /// A consumer of validated rows. Readers call [`RowSink::push`] (or [`RowSink::absorb`] when they
 /// validated in parallel) once per data row, in file order.
@@ -18,6 +19,9 @@ pub(crate) trait RowSink<'a> {
     fn reject(&mut self, r: Reject);
     /// Reserve room for about `rows` more rows.
     fn reserve(&mut self, _rows: usize) {}
+    /// Meta's own pricing of data row `row` (webhooks: what Meta billed), kept to be compared
+    /// with the replay's decision ([`crate::billing::meta::meta_pricing_issues`]).
+    fn meta_pricing(&mut self, _row: u64, _pricing: MetaPricing) {}
     /// The sink cannot take more rows (the partitioned scan's disk is full): readers stop at
     /// their next block, piece or line, and the caller reports the sink's error.
     fn stopped(&self) -> bool {

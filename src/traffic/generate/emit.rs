@@ -23,6 +23,8 @@ pub(super) struct Counts {
     ctwa: u64,
     page_cta: u64,
     after_end: u64,
+    before_start: u64,
+    inbound_left_out: u64,
 }
 
 impl Counts {
@@ -39,12 +41,18 @@ impl Counts {
         s.ctwa_messages = self.ctwa;
         s.page_cta_messages = self.page_cta;
         s.rows_after_end = self.after_end;
+        s.rows_before_log_start = self.before_start;
+        s.inbound_left_out = self.inbound_left_out;
     }
 }
 
 /// Rows waiting to be emitted. `Row::id` holds a generation counter until emission, which makes
-/// `(ts, id)` a unique sort key (ties in time keep generation order).
+/// `(ts, id)` a unique sort key (ties in time keep generation order). Rows before `start` and,
+/// when `inbound` is false, the users' rows are generated like the others but not emitted
+/// (`[log]`): the log is cut, the traffic is not.
 pub(super) struct Emitter<'k, S> {
+    start: i64,
+    inbound: bool,
     end: i64,
     batch: Vec<Row>,
     carry: Vec<Row>,
@@ -57,8 +65,10 @@ pub(super) struct Emitter<'k, S> {
 }
 
 impl<'k, S: FnMut(&Row) -> ControlFlow<()>> Emitter<'k, S> {
-    pub(super) fn new(end: i64, sink: &'k mut S) -> Self {
+    pub(super) fn new(start: i64, inbound: bool, end: i64, sink: &'k mut S) -> Self {
         Emitter {
+            start,
+            inbound,
             end,
             batch: Vec::with_capacity(1 << 16),
             carry: Vec::with_capacity(1 << 16),
@@ -101,6 +111,14 @@ impl<'k, S: FnMut(&Row) -> ControlFlow<()>> Emitter<'k, S> {
                 b[j - 1]
             };
             if row.ts < cutoff && !self.stopped {
+                if row.ts < self.start {
+                    self.counts.before_start += 1;
+                    continue;
+                }
+                if !self.inbound && row.direction == Direction::In {
+                    self.counts.inbound_left_out += 1;
+                    continue;
+                }
                 self.emitted += 1;
                 let mut r = row;
                 r.id = self.emitted;

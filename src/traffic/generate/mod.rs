@@ -42,7 +42,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::billing::engine::US_MARKETING_PAUSE;
 use crate::traffic::countries::make_number;
-use crate::traffic::model::{Population, Row, User};
+use crate::traffic::model::{Known, Population, Row, User};
 use crate::traffic::scenario::{local_instant, Scenario};
 
 mod emit;
@@ -72,6 +72,8 @@ const STREAM_LOGIN_STARTS: u64 = 4;
 const STREAM_CONTACTS: u64 = 5;
 const STREAM_ORDERS: u64 = 6;
 const STREAM_LOGINS: u64 = 7;
+/// Who is known by a BSUID (MKT-4): its own stream, so that `[log]` changes no other draw.
+const STREAM_BSUIDS: u64 = 8;
 /// Campaign `i` draws its recipients from stream `CAMPAIGN + 2i` and expands on `CAMPAIGN + 2i + 1`.
 const STREAM_CAMPAIGN: u64 = 1000;
 
@@ -120,6 +122,15 @@ pub struct Summary {
     pub page_cta_messages: u64,
     /// Rows that would have fallen after the period end and were left out.
     pub rows_after_end: u64,
+    /// Rows before `log.from`, left out of the log (the traffic was generated from the
+    /// period start, so conversations are cut where the log starts).
+    pub rows_before_log_start: u64,
+    /// Inbound rows left out because `log.inbound = false`.
+    pub inbound_left_out: u64,
+    /// Users known by a BSUID (MKT-4).
+    pub bsuid_users: u64,
+    /// Of those, users whose rows carry no phone number.
+    pub bsuid_only_users: u64,
     /// Support contacts (issues) started.
     pub contacts: u64,
     /// Contacts resolved in their first session (FCR).
@@ -278,7 +289,7 @@ impl<'s> Traffic<'s> {
             sc,
             users: &self.population.users,
             us_pause: us_marketing_pause(sc),
-            out: Emitter::new(end, sink),
+            out: Emitter::new(sc.log_start(), sc.log.inbound, end, sink),
             s: summary,
         };
         let mut contacts = Lanes::new(self.seed, STREAM_CONTACTS);
@@ -316,7 +327,45 @@ impl<'s> Traffic<'s> {
         });
         let mut s = eng.s;
         eng.out.counts.add_to(&mut s);
+        for u in &self.population.users {
+            match u.known {
+                Known::Number => {}
+                Known::Linked(_) => s.bsuid_users += 1,
+                Known::Bsuid(_) => {
+                    s.bsuid_users += 1;
+                    s.bsuid_only_users += 1;
+                }
+            }
+        }
         s
+    }
+}
+
+/// MKT-4: each user is known by a BSUID with probability `log.bsuid_share`, and then by the
+/// BSUID only with probability `log.bsuid_only`. The digits are 20 like Meta's examples and
+/// unique within the population. Nothing is drawn when the share is 0.
+fn assign_bsuids(sc: &Scenario, seed: u64, users: &mut [User]) {
+    if sc.log.bsuid_share <= 0.0 {
+        return;
+    }
+    let mut rng = stream(seed, STREAM_BSUIDS);
+    let mut seen = HashSet::new();
+    for u in users {
+        let known = rng.random_bool(sc.log.bsuid_share);
+        let only = rng.random_bool(sc.log.bsuid_only);
+        let digits = loop {
+            let d = rng.random_range(10_000_000_000_000_000_000..=u64::MAX);
+            if seen.insert(d) {
+                break d;
+            }
+        };
+        if known {
+            u.known = if only {
+                Known::Bsuid(digits)
+            } else {
+                Known::Linked(digits)
+            };
+        }
     }
 }
 
@@ -350,9 +399,11 @@ fn build_population(sc: &Scenario, seed: u64) -> Population {
                 phone,
                 country: a.country,
                 number,
+                known: Known::Number,
             });
         }
     }
+    assign_bsuids(sc, seed, &mut users);
     Population {
         waba: sc.account.waba.clone(),
         numbers,

@@ -200,6 +200,35 @@ pub struct Authentication {
     pub logins_per_user_month: f64,
 }
 
+/// What the written log holds, beside the traffic itself (`[log]`): users known by a
+/// business-scoped user id (MKT-4) and logs that are not the whole story (CONV-4): cut at a
+/// date, or a store of statuses without the users' messages. The traffic is generated the same
+/// way whatever these are, so a scenario with and without them describes the same messages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogShape {
+    /// Share of users known by a business-scoped user id.
+    pub bsuid_share: f64,
+    /// Of those, the share whose rows carry no phone number at all; the others' own messages
+    /// give both the number and the BSUID (`user_id`), their business messages the number.
+    pub bsuid_only: f64,
+    /// First day written, 00:00 in the account's zone: earlier rows are left out, as in a log
+    /// exported from a month start. `None`: the period start.
+    pub from: Option<NaiveDate>,
+    /// `false`: the users' messages are left out (a store of status webhooks).
+    pub inbound: bool,
+}
+
+impl Default for LogShape {
+    fn default() -> Self {
+        LogShape {
+            bsuid_share: 0.0,
+            bsuid_only: 0.0,
+            from: None,
+            inbound: true,
+        }
+    }
+}
+
 /// A checked scenario. Build it with [`parse_scenario`]; the fields are public so that tests
 /// and the `compare` command can derive variants (e.g. another re-engagement policy).
 #[derive(Clone, Debug, PartialEq)]
@@ -222,6 +251,8 @@ pub struct Scenario {
     pub authentication: Authentication,
     /// Probability that any business message fails (status `failed`).
     pub failure_rate: f64,
+    /// What the written log holds (`[log]`).
+    pub log: LogShape,
 }
 
 // Defaults: a mid-size retailer on WhatsApp. Sources: typical figures that providers publish
@@ -296,6 +327,17 @@ impl Scenario {
             NaiveTime::MIN,
         );
         (start, end.max(start))
+    }
+
+    /// The first instant written to the log (`log.from`, else the period start).
+    pub fn log_start(&self) -> i64 {
+        let (start, _) = self.bounds();
+        self.log
+            .from
+            .map_or(start, |d| {
+                local_instant(self.account.timezone, d, NaiveTime::MIN)
+            })
+            .max(start)
     }
 
     /// Calendar months touched by the period.

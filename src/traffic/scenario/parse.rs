@@ -11,12 +11,12 @@ use toml::Value;
 
 use super::audience::audience;
 use super::values::{
-    count, country, date, non_negative, plausible_rate, probability, reengagement, span_f64,
-    span_u32, string, Res,
+    boolean, count, country, date, non_negative, plausible_rate, probability, reengagement,
+    span_f64, span_u32, string, Res,
 };
 use super::{
-    Account, Audience, Authentication, Campaign, Period, Reengagement, Scenario, ScenarioError,
-    Support, Utility, DEFAULT_AGENT_LATENCY_MINUTES, DEFAULT_AGENT_MESSAGES,
+    Account, Audience, Authentication, Campaign, LogShape, Period, Reengagement, Scenario,
+    ScenarioError, Support, Utility, DEFAULT_AGENT_LATENCY_MINUTES, DEFAULT_AGENT_MESSAGES,
     DEFAULT_CAMPAIGN_DURATION_MINUTES, DEFAULT_CAMPAIGN_REPLY_RATE, DEFAULT_CAMPAIGN_TIME,
     DEFAULT_CONTACTS_PER_USER_MONTH, DEFAULT_CTWA_SHARE, DEFAULT_FAILURE_RATE, DEFAULT_FCR,
     DEFAULT_FOLLOWUP_GAP_HOURS, DEFAULT_FOLLOWUP_RESOLUTION, DEFAULT_FOLLOWUP_SESSIONS,
@@ -42,6 +42,7 @@ struct RawScenario {
     utility: Option<RawUtility>,
     authentication: Option<RawAuthentication>,
     delivery: Option<RawDelivery>,
+    log: Option<RawLog>,
 }
 
 #[derive(Deserialize, Default)]
@@ -119,6 +120,15 @@ struct RawDelivery {
     failure_rate: Option<Value>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    bsuid_share: Option<Value>,
+    bsuid_only: Option<Value>,
+    from: Option<Value>,
+    inbound: Option<Value>,
+}
+
 /// Reads and checks a scenario.
 ///
 /// ```
@@ -187,6 +197,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
     ] {
         plausible_rate(key, x)?;
     }
+    let log = log_shape(raw.log.unwrap_or_default(), &period)?;
     Ok(Scenario {
         name,
         period,
@@ -197,6 +208,38 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
         utility,
         authentication,
         failure_rate,
+        log,
+    })
+}
+
+/// `[log]`: shares are probabilities, `from` a date inside the period, `inbound` a boolean.
+fn log_shape(l: RawLog, period: &Period) -> Res<LogShape> {
+    let from = match &l.from {
+        Some(v) => {
+            let d = date("log.from", Some(v))?;
+            if d < period.start || d > period.end {
+                return Err(ScenarioError::invalid(
+                    "log.from",
+                    v,
+                    format!(
+                        "the log must start inside the period ({} to {})",
+                        period.start, period.end
+                    ),
+                ));
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let inbound = match &l.inbound {
+        Some(v) => boolean("log.inbound", v)?,
+        None => true,
+    };
+    Ok(LogShape {
+        bsuid_share: probability("log.bsuid_share", l.bsuid_share.as_ref(), 0.0)?,
+        bsuid_only: probability("log.bsuid_only", l.bsuid_only.as_ref(), 0.0)?,
+        from,
+        inbound,
     })
 }
 

@@ -130,6 +130,13 @@ pub(super) fn string<'v>(key: &str, v: &'v Value) -> Res<&'v str> {
         .ok_or_else(|| ScenarioError::invalid(key, v, "expected a string"))
 }
 
+pub(super) fn boolean(key: &str, v: &Value) -> Res<bool> {
+    match v {
+        Value::Boolean(b) => Ok(*b),
+        _ => Err(ScenarioError::invalid(key, v, "expected true or false")),
+    }
+}
+
 pub(super) fn date(key: &str, v: Option<&Value>) -> Res<NaiveDate> {
     let Some(v) = v else {
         return Err(ScenarioError::Missing { key: key.into() });

@@ -3,12 +3,12 @@
 
 use toml::Value;
 
-use super::values::{non_negative, plausible_rate, probability, reengagement, Res};
+use super::values::{boolean, non_negative, plausible_rate, probability, reengagement, Res};
 use super::{Scenario, ScenarioError};
 
 impl Scenario {
     /// The keys [`Scenario::set`] accepts (`wabill compare --vary KEY=V1,V2,…`).
-    pub const SETTABLE: [&'static str; 13] = [
+    pub const SETTABLE: [&'static str; 16] = [
         "support.fcr",
         "support.followup_resolution",
         "support.contacts_per_user_month",
@@ -22,6 +22,9 @@ impl Scenario {
         "campaign.reply_rate",
         "campaign[N].share",
         "campaign[N].reply_rate",
+        "log.bsuid_share",
+        "log.bsuid_only",
+        "log.inbound",
     ];
 
     /// Sets one key of a checked scenario to `value` (TOML syntax; a bare word is a string),
@@ -61,6 +64,9 @@ impl Scenario {
                 self.authentication.logins_per_user_month =
                     plausible_rate(key, non_negative(key, v, 0.0)?)?
             }
+            "log.bsuid_share" => self.log.bsuid_share = probability(key, v, 0.0)?,
+            "log.bsuid_only" => self.log.bsuid_only = probability(key, v, 0.0)?,
+            "log.inbound" => self.log.inbound = boolean(key, &val)?,
             _ => self.set_campaigns(key, &val)?,
         }
         Ok(())

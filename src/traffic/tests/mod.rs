@@ -6,6 +6,7 @@
 use crate::traffic::*;
 
 mod generation;
+mod log_shape;
 mod numbers;
 mod scenarios;
 mod writers;

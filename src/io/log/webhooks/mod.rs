@@ -142,6 +142,10 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
     f[C_NUMBER] = Some(&m.number);
     f[C_ID] = Some(&m.id);
     b.push(&f, &|| format!("line {line}: message {}", m.id));
+    if let (true, Some(p)) = (m.delivered(), m.pricing) {
+        let row = b.rows();
+        b.meta_pricing(row, p);
+    }
 }
 
 /// MKT-4: the row's `user` (the number, else the BSUID) and `user_id` (the BSUID beside a
