@@ -18,6 +18,9 @@ struct Cli {
 enum Command {
     /// Replay a message log through the billing rules and print the bill.
     Replay(cmd::replay::ReplayArgs),
+    /// What wabill sees in a file before a replay: format, column mapping, rows, dates, users,
+    /// rejects and their reasons.
+    Inspect(cmd::inspect::InspectArgs),
     /// Compare wabill's billing of a log with what Meta reports (webhooks, analytics).
     ///
     /// Exit code 0: no differences; 1: differences (or unreadable lines in Meta's files);
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     cmd::interrupts::install();
     let result = match cli.command {
         Command::Replay(a) => cmd::replay::run(a),
+        Command::Inspect(a) => cmd::inspect::run(a),
         Command::Reconcile(a) => cmd::reconcile::run(a),
         Command::Rates(c) => cmd::rates::run(c),
         Command::Synth(a) => cmd::synth::run(a),

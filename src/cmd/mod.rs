@@ -4,6 +4,8 @@
 
 pub mod compare;
 pub mod estimate;
+pub mod input;
+pub mod inspect;
 pub mod interrupts;
 pub mod limits;
 pub mod rates;

@@ -16,7 +16,6 @@ use crate::cmd::{
     print_stdout, progress, rejects_output, replay_inputs,
 };
 use crate::io::analytics::read_analytics;
-use crate::io::log::LogFormat;
 use crate::io::webhooks::read_webhooks;
 use crate::replay::service;
 use crate::report::missing_rates::Remedy;
@@ -35,6 +34,9 @@ pub struct ReconcileArgs {
     /// category; wabill replays it.
     #[arg(long)]
     pub log: PathBuf,
+    /// How `--log` is read (a provider's export, its mapping and template catalogue).
+    #[command(flatten)]
+    pub input: crate::cmd::input::InputArgs,
     /// Accounts file (TOML): portfolio, WABAs with time zone and currency.
     #[arg(long)]
     pub accounts: Option<PathBuf>,
@@ -89,15 +91,17 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     let (label, path) = rejects_output(None, &rejects_path);
     outputs.file(label, path)?;
     let pb = progress("reading");
+    let format = args.input.resolve(&args.log)?;
     let log = inputs.read(
         &args.log,
-        LogFormat::from_path(&args.log),
+        format,
         &crate::io::log::ReadOptions {
             auto_rulebook: forced.is_none(),
             ..crate::cmd::read_options()
         },
         &|n| pb.set_position(n),
     )?;
+    super::input::mapped_notices(format);
     pb.finish_and_clear();
     handle_rejects(&log.path, &log.rejects, &rejects_path)?;
     crate::cmd::nothing_read(&log.path, log.rows, &log.rejects)?;

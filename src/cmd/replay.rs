@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::billing::engine::{BillingError, Line};
 use crate::billing::money::Overflow;
@@ -23,39 +23,16 @@ use crate::report::breakdown::{self, JsonReport};
 use crate::report::missing_rates::Remedy;
 use crate::report::site;
 
-/// `--input-format`: how to read the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormat {
-    /// By extension: `.parquet`/`.pq` Parquet, `.jsonl`/`.ndjson`/`.json` JSON Lines, else CSV.
-    Auto,
-    Csv,
-    Jsonl,
-    Parquet,
-    /// Meta's webhook payloads, one JSON body per line (see `wabill reconcile`).
-    Webhooks,
-}
-
-impl InputFormat {
-    /// The log format for a path.
-    pub fn resolve(self, path: &Path) -> LogFormat {
-        match self {
-            InputFormat::Auto => LogFormat::from_path(path),
-            InputFormat::Csv => LogFormat::Csv,
-            InputFormat::Jsonl => LogFormat::Jsonl,
-            InputFormat::Parquet => LogFormat::Parquet,
-            InputFormat::Webhooks => LogFormat::Webhooks,
-        }
-    }
-}
+use super::input::InputArgs;
+pub use super::input::InputFormat;
 
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
     /// The message log: CSV, JSON Lines (.jsonl) or Parquet (.parquet), or Meta's webhooks
     /// with `--input-format webhooks`.
     pub log: PathBuf,
-    /// How to read the log; `auto` goes by the extension.
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    pub input_format: InputFormat,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Accounts file (TOML): portfolio, WABAs with time zone and currency.
     #[arg(long)]
     pub accounts: Option<PathBuf>,
@@ -149,7 +126,7 @@ pub fn write_report(
 
 pub fn run(args: ReplayArgs) -> Result<i32> {
     let forced = parse_rulebook(&args.rulebook)?;
-    let format = args.input_format.resolve(&args.log);
+    let format = args.input.resolve(&args.log)?;
     let rejects_path = args
         .rejects
         .clone()
@@ -158,6 +135,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     if let Some(parts) = partitions_for(&args, format)? {
         let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
         let summary = run_partitioned(&args, format, &inputs, forced, parts)?;
+        super::input::mapped_notices(format);
         let file = args.log.display().to_string();
         let rejected = handle_rejects(&file, &summary.rejects, &rejects_path)?;
         nothing_read(&file, summary.messages.rows, &summary.rejects)?;
@@ -174,6 +152,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     let log = inputs.read(&args.log, format, &read, &|n| pb.set_position(n))?;
     pb.finish_and_clear();
     trace("read", t0);
+    super::input::mapped_notices(format);
     let rejected = handle_rejects(&log.path, &log.rejects, &rejects_path)?;
     nothing_read(&log.path, log.rows, &log.rejects)?;
     let t0 = std::time::Instant::now();

@@ -16,6 +16,7 @@ pub mod output;
 pub mod parquet;
 pub mod rates_dir;
 pub mod scenario_file;
+pub mod templates;
 pub mod text;
 pub mod volumes_file;
 pub mod webhooks;

@@ -12,6 +12,7 @@ mod model;
 mod model_props;
 mod otp_flow;
 mod props;
+mod providers;
 mod readme;
 mod reconcile;
 mod regression;

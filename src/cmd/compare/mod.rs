@@ -51,6 +51,9 @@ pub struct CompareArgs {
     /// Repeat for several logs.
     #[arg(long = "log", value_name = "FILE")]
     pub logs: Vec<PathBuf>,
+    /// How each `--log` is read (a provider's export, its mapping and template catalogue).
+    #[command(flatten)]
+    pub input: crate::cmd::input::InputArgs,
     /// Sweep a scenario key over values: `KEY=V1,V2,…` (e.g. `support.fcr=0.6,0.7,0.8`).
     /// Repeat to sweep several keys (every combination, in the order given).
     #[arg(long, value_name = "KEY=V1,V2,…")]

@@ -15,7 +15,7 @@ use crate::billing::money::Overflow;
 use crate::billing::rates::RateBook;
 use crate::billing::types::Rulebook;
 use crate::io::generated::log_from_scenario;
-use crate::io::log::{read_log, Log, LogFormat, ReadOptions};
+use crate::io::log::{read_log, Log, ReadOptions};
 use crate::io::rates_dir::RatesDir;
 use crate::io::scenario_file::load_scenario;
 use crate::replay::partitioned::{self, Request};
@@ -206,11 +206,12 @@ fn read(
     read_opts: &ReadOptions,
 ) -> Result<Prepared> {
     let markets = &rates.markets;
-    let format = LogFormat::from_path(path);
+    let format = args.input.resolve(path)?;
     let parts = partitioned::partitions(args.partitions, path, format);
     let (traffic, rejects) = match parts {
         None => {
             let log = read_log(path, format, &accounts, markets, read_opts, &|_| {})?;
+            crate::cmd::input::mapped_notices(format);
             let rejects = log.rejects.clone();
             (Loaded::InMemory(Box::new(log)), rejects)
         }

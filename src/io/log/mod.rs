@@ -16,6 +16,7 @@
 pub mod builder;
 mod csv;
 mod jsonl;
+pub mod mapped;
 mod options;
 pub(crate) mod parquet;
 pub mod schema;
@@ -51,6 +52,9 @@ pub enum LogFormat {
     /// Meta's webhook payloads, one JSON body per line ([`webhooks`]); never guessed from the
     /// extension, since such files are JSON Lines too.
     Webhooks,
+    /// A provider's export read through a mapping ([`mapped`]); the source lives for the
+    /// process (a command reads a handful).
+    Mapped(&'static mapped::MappedSource),
 }
 
 impl LogFormat {
@@ -131,6 +135,7 @@ pub(crate) fn read_rows(
         LogFormat::Jsonl => jsonl::read_jsonl(path, sink, progress),
         LogFormat::Parquet => parquet::read_parquet(path, sink, read, progress),
         LogFormat::Webhooks => webhooks::read_rows(path, sink, progress),
+        LogFormat::Mapped(src) => mapped::read_mapped(path, src, sink, progress),
     }
 }
 
