@@ -61,5 +61,10 @@ for n in $sizes; do
     measure "replay csv $n with --ledger, in memory" "$rows" $bin replay "$csv" --format json --ledger "$dir/ledger.csv" --partitions 0
     rm -f "$dir/ledger.csv"
     measure "compare csv $n, 4 variants" "$(($(wc -l < "$csv") - 1))" $bin compare --log "$csv" --rulebook auto,cbp-2024,pmp-2025,auto --format json
+    # The same messages as a Twilio Console export (issue 14): no type, category or country,
+    # templates recognised by their text through the catalogue of the provider fixtures.
+    tw="$dir/support-$n-twilio.csv"
+    [ -f "$tw" ] || scripts/to-twilio.sh "$csv" > "$tw"
+    measure "replay twilio export $n" - $bin replay "$tw" --format json --templates tests/fixtures/providers/templates.json
   fi
 done

@@ -31,6 +31,9 @@ pub struct Templates {
     /// Templates' body texts cut at their `{{n}}` placeholders: (name, literal pieces), for
     /// exports that give the message's text and not the template (Twilio).
     bodies: Vec<(String, Vec<String>)>,
+    /// Per body, a searcher for each of its middle pieces (built once: texts are matched per
+    /// row).
+    finders: Vec<Vec<memchr::memmem::Finder<'static>>>,
     /// What the reader noticed (re-categorised templates without a date).
     pub notes: Vec<String>,
 }
@@ -189,6 +192,16 @@ impl Templates {
         }
         pieces.push(rest.to_string());
         if !self.bodies.iter().any(|(n, p)| n == name && *p == pieces) {
+            let mids = if pieces.len() > 2 {
+                &pieces[1..pieces.len() - 1]
+            } else {
+                &[][..]
+            };
+            self.finders.push(
+                mids.iter()
+                    .map(|m| memchr::memmem::Finder::new(m.as_bytes()).into_owned())
+                    .collect(),
+            );
             self.bodies.push((name.to_string(), pieces));
         }
     }
@@ -197,17 +210,24 @@ impl Templates {
     /// specific (most literal text) when several match, ties by name.
     pub fn by_body(&self, body: &str) -> Option<&str> {
         let body = body.trim();
-        let fits = |pieces: &[String]| -> bool {
+        let (b0, bn) = (body.as_bytes().first(), body.as_bytes().last());
+        let fits = |pieces: &[String], finders: &[memchr::memmem::Finder<'static>]| -> bool {
             let (first, last) = (pieces[0].trim_start(), pieces[pieces.len() - 1].trim_end());
+            // Most texts differ from a template at their first or last byte.
+            if (!first.is_empty() && first.as_bytes().first() != b0)
+                || (!last.is_empty() && last.as_bytes().last() != bn)
+            {
+                return false;
+            }
             if pieces.len() == 1 {
                 return body == first.trim_end();
             }
             let Some(mut rest) = body.strip_prefix(first) else {
                 return false;
             };
-            for mid in &pieces[1..pieces.len() - 1] {
-                match rest.find(mid.as_str()) {
-                    Some(i) => rest = &rest[i + mid.len()..],
+            for f in finders {
+                match f.find(rest.as_bytes()) {
+                    Some(i) => rest = &rest[i + f.needle().len()..],
                     None => return false,
                 }
             }
@@ -215,7 +235,9 @@ impl Templates {
         };
         self.bodies
             .iter()
-            .filter(|(_, p)| fits(p))
+            .zip(&self.finders)
+            .filter(|((_, p), f)| fits(p, f))
+            .map(|(b, _)| b)
             .max_by(|a, b| {
                 let lit = |p: &[String]| p.iter().map(String::len).sum::<usize>();
                 lit(&a.1).cmp(&lit(&b.1)).then(b.0.cmp(&a.0))

@@ -97,6 +97,13 @@ pub const COMPARE_STORE: &[&str] = &[
     "log.inbound=true,false",
 ];
 
+pub const REPLAY_TWILIO: &[&str] = &[
+    "replay",
+    "tests/fixtures/providers/twilio-console.csv",
+    "--templates",
+    "tests/fixtures/providers/templates.json",
+];
+
 pub const COMPARE_FCR: &[&str] = &[
     "compare",
     "data/scenarios/support-2026.toml",
@@ -137,6 +144,12 @@ fn readme_compare_rulebooks_on_a_log() {
 #[test]
 fn readme_compare_fcr_sweep() {
     assert_snapshot!("compare_fcr", session(COMPARE_FCR));
+}
+
+/// A provider's export to the bill (README "From your provider's export to the bill").
+#[test]
+fn readme_replay_twilio_export() {
+    assert_snapshot!("replay_twilio", session(REPLAY_TWILIO));
 }
 
 /// CONV-4: the same traffic read from the business messages only (a status store).

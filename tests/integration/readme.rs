@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::common::{root, stderr, wabill};
 use super::golden::{
     COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE, REPLAY_JSON, REPLAY_PROVIDER, REPLAY_TABLE,
+    REPLAY_TWILIO,
 };
 
 fn readme() -> String {
@@ -105,6 +106,7 @@ fn readme_example_blocks_appear_in_the_real_output() {
     let pinned = [
         REPLAY_TABLE,
         COMPARE_STORE,
+        REPLAY_TWILIO,
         COMPARE_FCR,
         COMPARE_LOG,
         ESTIMATE,

@@ -28,7 +28,7 @@ use super::schema::{
 use super::sink::RowSink;
 
 /// Bytes read per block: the file is never held in memory whole.
-const BLOCK: usize = 32 << 20;
+pub(crate) const BLOCK: usize = 32 << 20;
 
 /// End of the last complete record in `buf` that is outside any quoted field (even number of
 /// `"` before it), or `None` if there is none.
@@ -113,7 +113,11 @@ pub(crate) fn read_csv(
 }
 
 /// Append up to one block of the file to `buf`; `true` at the end of the file.
-fn fill_block(path: &Path, file: &mut File, buf: &mut Vec<u8>) -> Result<bool, LogError> {
+pub(crate) fn fill_block(
+    path: &Path,
+    file: &mut File,
+    buf: &mut Vec<u8>,
+) -> Result<bool, LogError> {
     let start = buf.len();
     buf.resize(start + BLOCK, 0);
     let mut filled = start;

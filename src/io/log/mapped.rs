@@ -117,8 +117,8 @@ pub struct Mapping {
     /// Source field names (CSV columns or JSON paths) the specs point into.
     sources: Vec<String>,
     specs: Vec<Spec>,
-    /// Per mapped field: lower-case source value → log value.
-    values: Vec<HashMap<String, String>>,
+    /// Per mapped field: (source value, log value), matched in any case.
+    values: Vec<Vec<(String, String)>>,
     strip: Vec<Vec<String>>,
 }
 
@@ -205,7 +205,7 @@ impl Mapping {
             timestamp: TsFormat::Auto,
             sources: Vec::new(),
             specs: vec![Spec::Absent; NF],
-            values: vec![HashMap::new(); NF],
+            values: vec![Vec::new(); NF],
             strip: vec![Vec::new(); NF],
         }
     }
@@ -370,7 +370,10 @@ impl Mapping {
 
     fn set_value(&mut self, key: &str, from: &str, to: &str) -> Result<(), String> {
         let f = known(key)?;
-        self.values[f].insert(from.trim().to_ascii_lowercase(), to.to_string());
+        let from = from.trim();
+        self.values[f].retain(|(k, _)| !k.eq_ignore_ascii_case(from));
+        self.values[f].push((from.to_string(), to.to_string()));
+        self.values[f].sort();
         Ok(())
     }
 
@@ -419,11 +422,10 @@ impl Mapping {
                     let _ = write!(d, ", without {}", self.strip[f].join(" or "));
                 }
                 if !self.values[f].is_empty() {
-                    let mut v: Vec<String> = self.values[f]
+                    let v: Vec<String> = self.values[f]
                         .iter()
                         .map(|(a, b)| format!("{a}→{}", if b.is_empty() { "(none)" } else { b }))
                         .collect();
-                    v.sort();
                     let _ = write!(d, "; values {}", v.join(", "));
                 }
                 Some((names[f].to_string(), d))
@@ -506,15 +508,32 @@ pub struct MappedSource {
     /// Business messages read as non-template messages because the layout names no type,
     /// category or template and no catalogue recognised them, counted by the last read.
     pub untyped: std::sync::atomic::AtomicU64,
+    /// The mapped fields other than `direction` that the mapping gives, and those whose values
+    /// may say "not a message" ([`SKIP`]): the only ones a record's mapping visits.
+    active: Vec<usize>,
+    skippable: Vec<usize>,
 }
 
 impl MappedSource {
     pub fn new(mapping: Mapping, templates: Option<Templates>) -> MappedSource {
         MappedSource {
-            mapping,
             templates,
             skipped: Default::default(),
             untyped: Default::default(),
+            active: (0..NF)
+                .filter(|&f| f != C_DIR && mapping.specs[f] != Spec::Absent)
+                .collect(),
+            skippable: (0..NF)
+                .filter(|&f| {
+                    mapping.values[f].iter().any(|(_, to)| to == SKIP)
+                        || match &mapping.specs[f] {
+                            Spec::When(w) => w.iter().any(|(_, v)| v == SKIP),
+                            Spec::Const(c) => c == SKIP,
+                            _ => false,
+                        }
+                })
+                .collect(),
+            mapping,
         }
     }
 }
@@ -531,7 +550,6 @@ impl Eq for MappedSource {}
 /// scratch string for a converted timestamp), and its instant when it could be read.
 struct Mapped<'a> {
     all: [Option<&'a str>; NF],
-    micros: Option<i64>,
     skip: bool,
 }
 
@@ -545,18 +563,15 @@ impl MappedSource {
     /// Maps one record; `get(i)` is source field `i`; `ts` receives a converted timestamp.
     fn map<'a>(&'a self, get: &dyn Fn(usize) -> Option<&'a str>, ts: &'a mut String) -> Mapped<'a> {
         let m = &self.mapping;
-        let mut skip = false;
         let value = |f: usize, raw: Option<&'a str>| -> Option<&'a str> {
-            let mut v = raw?.trim();
+            let mut v = super::schema::trim(raw?);
             for p in &m.strip[f] {
                 if let Some(rest) = v.strip_prefix(p.as_str()) {
                     v = rest;
                 }
             }
-            if !m.values[f].is_empty() {
-                if let Some(to) = m.values[f].get(&v.to_ascii_lowercase()) {
-                    return (!to.is_empty()).then_some(to.as_str());
-                }
+            if let Some((_, to)) = m.values[f].iter().find(|(k, _)| k.eq_ignore_ascii_case(v)) {
+                return (!to.is_empty()).then_some(to.as_str());
             }
             (!v.is_empty()).then_some(v)
         };
@@ -579,21 +594,21 @@ impl MappedSource {
         };
         let dir = pick(C_DIR, None);
         let mut all: [Option<&'a str>; NF] = [None; NF];
-        for (f, slot) in all.iter_mut().enumerate() {
-            *slot = if f == C_DIR { dir } else { pick(f, dir) };
-            skip |= *slot == Some(SKIP);
+        all[C_DIR] = dir;
+        for &f in &self.active {
+            all[f] = pick(f, dir);
         }
-        // The timestamp in the log's form.
-        let mut micros = None;
-        if let Some(raw) = all[C_TS] {
-            micros = m.timestamp.micros(raw);
-            if let (Some(t), false) = (micros, m.timestamp == TsFormat::Auto) {
+        let skip = self.skippable.iter().any(|&f| all[f] == Some(SKIP));
+        // The timestamp in the log's form (left as written when it cannot be read: the log's
+        // check rejects it, naming it).
+        if let (Some(raw), false) = (all[C_TS], m.timestamp == TsFormat::Auto) {
+            if let Some(t) = m.timestamp.micros(raw) {
                 rfc3339(t, ts);
                 let written: &'a String = ts;
                 all[C_TS] = Some(written.as_str());
             }
         }
-        Mapped { all, micros, skip }
+        Mapped { all, skip }
     }
 
     /// The row's type and category where the export leaves them out: an inbound row is `text`; a
@@ -601,12 +616,7 @@ impl MappedSource {
     /// recognise its text; a template without a category takes the catalogue's (CBP-8).
     /// A WABA id the accounts do not name, with one WABA in the accounts, is that WABA (as for
     /// Meta's webhooks: exports name the WABA by Meta's id).
-    fn finish<'a>(
-        &'a self,
-        mut all: [Option<&'a str>; NF],
-        micros: Option<i64>,
-        accounts: &Accounts,
-    ) -> Final<'a> {
+    fn finish<'a>(&'a self, mut all: [Option<&'a str>; NF], accounts: &Accounts) -> Final<'a> {
         if let Some(w) = all[C_WABA] {
             if accounts.waba_index(w).is_none() && accounts.wabas.len() == 1 {
                 all[C_WABA] = None;
@@ -639,7 +649,7 @@ impl MappedSource {
         let mut template_miss = None;
         if out && all[C_CAT].is_none() && all[C_TYPE] == Some("template") {
             if let Some(name) = template {
-                match (&self.templates, micros) {
+                match (&self.templates, all[C_TS].and_then(parse_timestamp)) {
                     (Some(t), Some(at)) => match t.category(name, all[F_LANGUAGE].unwrap_or(""), at) {
                         Ok(c) => all[C_CAT] = Some(c.id()),
                         Err(miss) => template_miss = Some((name.to_string(), miss.reason(name))),
@@ -681,9 +691,6 @@ pub(crate) fn read_mapped(
     }
 }
 
-/// Records per parallel batch.
-const BATCH: usize = 1 << 16;
-
 fn header_index(headers: &[String], name: &str) -> Option<usize> {
     headers.iter().position(|h| {
         h.trim()
@@ -692,24 +699,199 @@ fn header_index(headers: &[String], name: &str) -> Option<usize> {
     })
 }
 
+/// One record of a block after the parallel pass.
+enum Item<'a> {
+    /// Not UTF-8: the reason.
+    Bad(&'a str),
+    /// Not a message ([`SKIP`]).
+    Skip,
+    /// Mapped, to be merged with the other events of its message.
+    Mapped(Mapped<'a>, Rec<'a>),
+    /// Mapped, finished and validated: the row, or its reject's (column, value, reason).
+    Done(Result<super::schema::Parsed<'a>, Rejected>, Rec<'a>),
+}
+
+/// A reject's column, value and reason.
+type Rejected = Box<(String, String, String)>;
+
+/// A finished record's verdict, with what its reject needs taken out of the fields (so that
+/// only the compact row is kept for the in-order pass).
+fn verdict<'a>(
+    fin: &Final<'a>,
+    parsed: Result<super::schema::Parsed<'a>, (usize, String)>,
+) -> Result<super::schema::Parsed<'a>, Rejected> {
+    match (&fin.template_miss, parsed) {
+        (Some((name, why)), Ok(_)) | (Some((name, why)), Err((C_CAT, _))) => {
+            Err(Box::new(("template".into(), name.clone(), why.clone())))
+        }
+        (_, Ok(p)) => Ok(p),
+        (_, Err((col, why))) => Err(Box::new((
+            COLUMNS[col].to_string(),
+            fin.f[col].map(str::trim).unwrap_or("").to_string(),
+            why,
+        ))),
+    }
+}
+
+/// A piece of a block parsed in parallel: about this many bytes, cut at a record boundary.
+const PIECE: usize = 1 << 20;
+
+/// Reads a mapped CSV export the way the log's block reader does: 32 MB blocks cut at record
+/// boundaries (quote parity: a quoted `Body` may hold commas and line breaks), each block split
+/// into pieces parsed in parallel by the csv crate, mapped and validated in parallel, then
+/// absorbed in file order (row numbers as a sequential read gives them).
 fn read_csv(
     path: &Path,
     src: &MappedSource,
     b: &mut dyn RowSink<'_>,
     progress: &dyn Fn(u64),
 ) -> Result<(), LogError> {
+    use super::csv::{fill_block, record_cut, BLOCK};
     let m = &src.mapping;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_path(path)
-        .map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    if let Ok(meta) = file.metadata() {
+        b.reserve((meta.len() / 160) as usize);
+    }
+    let rules = b.rules();
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
+    let mut index: Option<Vec<Option<usize>>> = None;
+    let mut scratch: Vec<Vec<String>> = Vec::new();
+    let mut pool: Vec<PieceRecords> = Vec::new();
+    let mut merger = m.merge.then(Merger::default);
+    let mut records = 0u64;
+    let mut eof = false;
+    while !eof {
+        eof = fill_block(path, &mut file, &mut buf)?;
+        let cut = if eof {
+            buf.len()
+        } else {
+            match record_cut(&buf) {
+                Some(c) => c,
+                None => continue, // a record longer than a block: read more
+            }
+        };
+        let mut body_start = 0;
+        if index.is_none() {
+            let (ix, end) = header(path, m, &buf[..cut])?;
+            index = Some(ix);
+            body_start = end;
+        }
+        let index = index.as_ref().expect("header read");
+        let pieces = pieces(&buf[body_start..cut]);
+        if pool.len() < pieces.len() {
+            pool.resize_with(pieces.len(), PieceRecords::new);
+        }
+        pieces
+            .par_iter()
+            .zip(pool.par_iter_mut())
+            .for_each(|(piece, p)| piece_records(piece, p));
+        let parsed = &pool[..pieces.len()];
+        if scratch.len() < parsed.len() {
+            scratch.resize_with(parsed.len(), Vec::new);
+        }
+        let merging = merger.is_some();
+        // Per piece, in parallel: each record mapped, finished and validated (or, when events
+        // are merged, only mapped); absorbed below in file order.
+        let items: Vec<Vec<Item>> = parsed
+            .par_iter()
+            .zip(pieces.par_iter())
+            .zip(scratch.par_iter_mut())
+            .map(|((p, piece), ts)| {
+                if ts.len() < p.recs.len() {
+                    ts.resize(p.recs.len(), String::new());
+                }
+                let mut bad = p.bad.iter().peekable();
+                p.recs
+                    .iter()
+                    .zip(ts.iter_mut())
+                    .enumerate()
+                    .map(|(i, (&(first, n), ts))| {
+                        if let Some((_, why)) = bad.next_if(|(at, _)| *at == i) {
+                            return Item::Bad(why.as_str());
+                        }
+                        let rec = Rec {
+                            p,
+                            input: piece,
+                            first,
+                            n,
+                        };
+                        let get = |i: usize| {
+                            index[i]
+                                .and_then(|ix| rec.get(ix))
+                                .filter(|v| !v.is_empty())
+                        };
+                        let mp = src.map(&get, ts);
+                        if merging {
+                            Item::Mapped(mp, rec)
+                        } else if mp.skip {
+                            Item::Skip
+                        } else {
+                            let fin = src.finish(mp.all, rules.accounts());
+                            let parsed = parse_row(&fin.f, &rules);
+                            Item::Done(verdict(&fin, parsed), rec)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        for item in items.into_iter().flatten() {
+            records += 1;
+            match item {
+                Item::Bad(why) => b.push_unreadable(why.to_string(), String::new()),
+                Item::Skip => src.count_skip(),
+                Item::Mapped(mp, rec) => {
+                    if let Some(mg) = merger.as_mut() {
+                        mg.add(src, &mp, || rec.text());
+                    }
+                }
+                Item::Done(Ok(p), _) => {
+                    let row = b.next_row();
+                    b.keep(&p, row);
+                }
+                Item::Done(Err(e), rec) => {
+                    let (column, value, message) = *e;
+                    let row = b.next_row();
+                    b.reject(Reject {
+                        row,
+                        column,
+                        value,
+                        message,
+                        record: rec.text(),
+                    });
+                }
+            }
+        }
+        progress(b.rows());
+        buf.drain(..cut);
+        if b.stopped() {
+            break;
+        }
+    }
+    if index.is_none() {
+        return Err(fatal(path, "empty file (expected a header row)"));
+    }
+    if let Some(mg) = merger {
+        mg.finish(src, b);
+    }
+    if records == 0 {
+        return Err(fatal(path, "no records after the header"));
+    }
+    progress(b.rows());
+    Ok(())
+}
+
+/// The header of a mapped CSV: where each source field is, and where the records start. A
+/// field that alone feeds `timestamp`, `direction` or `user` must be there.
+fn header(path: &Path, m: &Mapping, block: &[u8]) -> Result<(Vec<Option<usize>>, usize), LogError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(block);
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| fatal(path, format!("cannot read the header: {e}")))?
         .iter()
         .map(str::to_string)
         .collect();
+    let end = rdr.position().byte() as usize;
     let missing = m.missing(&|s| header_index(&headers, s).is_some());
     let required: Vec<&String> = missing.iter().filter(|s| m.required_source(s)).collect();
     if !required.is_empty() {
@@ -727,106 +909,245 @@ fn read_csv(
             ),
         ));
     }
-    let index: Vec<Option<usize>> = m
+    let index = m
         .sources
         .iter()
         .map(|s| header_index(&headers, s))
         .collect();
-    let rules = b.rules();
-    let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(BATCH);
-    let mut scratch: Vec<String> = Vec::new();
-    let mut merger = m.merge.then(Merger::default);
-    let mut eof = false;
-    let mut records = 0u64;
-    while !eof {
-        batch.clear();
-        while batch.len() < BATCH {
-            let mut rec = csv::StringRecord::new();
-            match rdr.read_record(&mut rec) {
-                Ok(true) => batch.push(rec),
-                Ok(false) => {
-                    eof = true;
-                    break;
-                }
-                Err(e) => {
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        return Err(fatal(path, format!("read error: {e}")));
-                    }
-                    // Not UTF-8, say: a reject of that record alone.
-                    b.push_unreadable(format!("record cannot be read: {e}"), String::new());
-                }
-            }
-        }
-        records += batch.len() as u64;
-        scratch.resize(batch.len(), String::new());
-        let record = |rec: &csv::StringRecord| rec.iter().collect::<Vec<_>>().join(",");
-        let mapped: Vec<Mapped> = batch
-            .par_iter()
-            .zip(scratch.par_iter_mut())
-            .map(|(rec, ts)| {
-                let get = |i: usize| {
-                    index[i]
-                        .and_then(|ix| rec.get(ix))
-                        .filter(|v| !v.is_empty())
-                };
-                src.map(&get, ts)
-            })
-            .collect();
-        if let Some(mg) = merger.as_mut() {
-            for (rec, mp) in batch.iter().zip(&mapped) {
-                mg.add(src, mp, || record(rec));
-            }
-            continue;
-        }
-        let done: Vec<_> = mapped
-            .par_iter()
-            .map(|mp| {
-                let fin = src.finish(mp.all, mp.micros, rules.accounts());
-                let p = parse_row(&fin.f, &rules);
-                (fin, p)
-            })
-            .collect();
-        for ((rec, mp), (fin, p)) in batch.iter().zip(&mapped).zip(done) {
-            if mp.skip {
-                src.count_skip();
-            } else {
-                push_final(b, &fin, p, &|| record(rec));
-            }
-        }
-        progress(b.rows());
-        if b.stopped() {
-            break;
-        }
-    }
-    if let Some(mg) = merger {
-        mg.finish(src, b);
-    }
-    if records == 0 {
-        return Err(fatal(path, "no records after the header"));
-    }
-    progress(b.rows());
-    Ok(())
+    Ok((index, end.min(block.len())))
 }
 
-/// One finished record into the sink: its template's reject, or the row's verdict.
+/// A block's body cut into pieces of about [`PIECE`] bytes at record boundaries.
+fn pieces(body: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < body.len() {
+        let mut target = (start + PIECE).min(body.len());
+        let end = loop {
+            if target == body.len() {
+                break body.len();
+            }
+            match super::csv::record_cut(&body[start..target]) {
+                Some(c) => break start + c,
+                None => target = (target + PIECE).min(body.len()),
+            }
+        };
+        out.push(&body[start..end]);
+        start = end;
+    }
+    out
+}
+
+/// The records of one piece, split without copying: a field is a span of the piece (quotes
+/// removed), or, for a record with a doubled quote or text after a closing quote, a span of
+/// `out`, where csv-core decoded that record. `recs` holds each record's first field and field
+/// count; a record that is not UTF-8 is kept as its reason.
+struct PieceRecords {
+    /// Field spans; a start with [`IN_OUT`] set points into `out`.
+    spans: Vec<(u32, u32)>,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    recs: Vec<(usize, usize)>,
+    bad: Vec<(usize, String)>,
+}
+
+/// The flag of a span decoded into `out`.
+const IN_OUT: u32 = 1 << 31;
+
+/// One record of a [`PieceRecords`].
+struct Rec<'p> {
+    p: &'p PieceRecords,
+    input: &'p [u8],
+    first: usize,
+    n: usize,
+}
+
+impl<'p> Rec<'p> {
+    fn get(&self, i: usize) -> Option<&'p str> {
+        if i >= self.n {
+            return None;
+        }
+        let (start, end) = self.p.spans[self.first + i];
+        let bytes = if start & IN_OUT != 0 {
+            &self.p.out[(start & !IN_OUT) as usize..end as usize]
+        } else {
+            &self.input[start as usize..end as usize]
+        };
+        // SAFETY: the record's input was checked to be UTF-8 ([`PieceRecords::keep`]), and a
+        // field is a run of its bytes between ASCII commas, quotes and line ends (csv-core's
+        // decoding only drops quotes), so its bytes are whole characters.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    }
+    fn text(&self) -> String {
+        (0..self.n)
+            .filter_map(|i| self.get(i))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl PieceRecords {
+    fn new() -> PieceRecords {
+        PieceRecords {
+            spans: Vec::new(),
+            out: Vec::new(),
+            ends: Vec::new(),
+            recs: Vec::new(),
+            bad: Vec::new(),
+        }
+    }
+
+    /// Keeps the record whose fields are `spans[first..]`; `line` is its input, checked as
+    /// UTF-8 (what makes [`Rec::get`] sound).
+    fn keep(&mut self, line: &[u8], first: usize) {
+        if let Err(e) = std::str::from_utf8(line) {
+            self.bad.push((
+                self.recs.len(),
+                format!("record is not valid UTF-8 (byte {})", e.valid_up_to()),
+            ));
+        }
+        self.recs.push((first, self.spans.len() - first));
+    }
+}
+
+/// Splits `piece` into `p` (its buffers reused). RFC 4180 as the csv crate reads it: a field
+/// that starts with `"` runs to the closing quote (commas and line breaks inside), `\n` or
+/// `\r\n` ends a record, empty lines are skipped.
+fn piece_records(piece: &[u8], p: &mut PieceRecords) {
+    p.spans.clear();
+    p.out.clear();
+    p.recs.clear();
+    p.bad.clear();
+    let len = piece.len();
+    let mut pos = 0;
+    while pos < len {
+        // Empty lines are no records.
+        if piece[pos] == b'\n' {
+            pos += 1;
+            continue;
+        }
+        if piece[pos] == b'\r' && piece.get(pos + 1) == Some(&b'\n') {
+            pos += 2;
+            continue;
+        }
+        let first = p.spans.len();
+        match split_record(piece, pos, &mut p.spans) {
+            Some(next) => {
+                p.keep(&piece[pos..next], first);
+                pos = next;
+            }
+            None => {
+                p.spans.truncate(first);
+                let next = decode_record(piece, pos, p);
+                p.keep(&piece[pos..next], first);
+                pos = next;
+            }
+        }
+    }
+}
+
+/// The fields of the record at `start` as spans of `piece`, and where the next record starts;
+/// `None` for a record that needs decoding (a doubled quote, text after a closing quote).
+fn split_record(piece: &[u8], start: usize, spans: &mut Vec<(u32, u32)>) -> Option<usize> {
+    let len = piece.len();
+    let mut i = start;
+    loop {
+        if i < len && piece[i] == b'"' {
+            let close = i + 1 + memchr::memchr(b'"', &piece[i + 1..])?;
+            spans.push(((i + 1) as u32, close as u32));
+            i = close + 1;
+            match piece.get(i) {
+                None => return Some(len),
+                Some(b',') => i += 1,
+                Some(b'\n') => return Some(i + 1),
+                Some(b'\r') if piece.get(i + 1) == Some(&b'\n') => return Some(i + 2),
+                Some(_) => return None,
+            }
+        } else {
+            let stop = memchr::memchr2(b',', b'\n', &piece[i..]).map_or(len, |k| i + k);
+            let mut end = stop;
+            if end > i && piece[end - 1] == b'\r' && (stop == len || piece[stop] == b'\n') {
+                end -= 1;
+            }
+            spans.push((i as u32, end as u32));
+            match piece.get(stop) {
+                None => return Some(len),
+                Some(b',') => i = stop + 1,
+                _ => return Some(stop + 1),
+            }
+        }
+    }
+}
+
+/// Decodes the record at `start` with csv-core into `p.out`, its fields as spans of `out`;
+/// returns where the next record starts.
+fn decode_record(piece: &[u8], start: usize, p: &mut PieceRecords) -> usize {
+    use csv_core::ReadRecordResult as R;
+    let mut rdr = csv_core::Reader::new();
+    let base = p.out.len();
+    let need = piece.len() - start + 1;
+    p.out.resize(base + need, 0);
+    if p.ends.len() < need + 1 {
+        p.ends.resize(need + 1, 0);
+    }
+    let (mut pos, mut olen, mut elen) = (start, base, 0);
+    loop {
+        let (res, nin, nout, nend) =
+            rdr.read_record(&piece[pos..], &mut p.out[olen..], &mut p.ends[elen..]);
+        pos += nin;
+        olen += nout;
+        elen += nend;
+        match res {
+            R::InputEmpty if pos < piece.len() => continue,
+            R::InputEmpty => {
+                let (_, _, nout, nend) =
+                    rdr.read_record(&[], &mut p.out[olen..], &mut p.ends[elen..]);
+                olen += nout;
+                elen += nend;
+                break;
+            }
+            R::OutputFull => {
+                let n = p.out.len();
+                p.out.resize(n * 2, 0);
+            }
+            R::OutputEndsFull => {
+                let n = p.ends.len();
+                p.ends.resize(n * 2, 0);
+            }
+            R::Record | R::End => break,
+        }
+    }
+    // csv-core's ends are relative to the record's output start.
+    let mut prev = base;
+    for k in 0..elen {
+        let end = base + p.ends[k];
+        p.spans.push((prev as u32 | IN_OUT, end as u32));
+        prev = end;
+    }
+    p.out.truncate(olen);
+    pos
+}
+
+/// One finished record into the sink: the row, or its reject.
 fn push_final(
     b: &mut dyn RowSink<'_>,
     fin: &Final,
     parsed: Result<super::schema::Parsed, (usize, String)>,
     record: &dyn Fn() -> String,
 ) {
-    match (&fin.template_miss, parsed) {
-        (Some((name, why)), Ok(_)) | (Some((name, why)), Err((C_CAT, _))) => {
-            let row = b.next_row();
+    let row = b.next_row();
+    match verdict(fin, parsed) {
+        Ok(p) => b.keep(&p, row),
+        Err(e) => {
+            let (column, value, message) = *e;
             b.reject(Reject {
                 row,
-                column: "template".into(),
-                value: name.clone(),
-                message: why.clone(),
+                column,
+                value,
+                message,
                 record: record(),
-            });
+            })
         }
-        (_, p) => b.absorb(p, &fin.f, record),
     }
 }
 
@@ -858,7 +1179,6 @@ struct Merger {
 
 struct Owned {
     all: [Option<String>; NF],
-    micros: Option<i64>,
     record: String,
 }
 
@@ -892,7 +1212,6 @@ impl Merger {
             if new < old {
                 row.all[C_STATUS] = mp.all[C_STATUS].map(str::to_string);
                 row.all[C_TS] = mp.all[C_TS].map(str::to_string);
-                row.micros = mp.micros;
             }
             for c in 0..NF {
                 if row.all[c].is_none() {
@@ -906,7 +1225,6 @@ impl Merger {
         }
         self.rows.push(Owned {
             all: std::array::from_fn(|c| mp.all[c].map(str::to_string)),
-            micros: mp.micros,
             record: record(),
         });
     }
@@ -915,7 +1233,7 @@ impl Merger {
         let rules = b.rules();
         for r in &self.rows {
             let all: [Option<&str>; NF] = std::array::from_fn(|c| r.all[c].as_deref());
-            let fin = src.finish(all, r.micros, rules.accounts());
+            let fin = src.finish(all, rules.accounts());
             let p = parse_row(&fin.f, &rules);
             push_final(b, &fin, p, &|| r.record.clone());
         }
@@ -1001,7 +1319,7 @@ fn read_json(
                 Some(mg) => mg.add(src, &mp, record),
                 None if mp.skip => src.count_skip(),
                 None => {
-                    let fin = src.finish(mp.all, mp.micros, rules.accounts());
+                    let fin = src.finish(mp.all, rules.accounts());
                     let p = parse_row(&fin.f, &rules);
                     push_final(b, &fin, p, &record);
                 }
@@ -1136,5 +1454,46 @@ mod tests {
         let mut s = String::new();
         rfc3339(1_793_786_400_123_000, &mut s);
         assert_eq!(s, "2026-11-04T10:00:00.123000Z");
+    }
+}
+
+#[cfg(test)]
+mod piece_tests {
+    use super::*;
+
+    fn fields(piece: &[u8]) -> Vec<Result<Vec<String>, String>> {
+        let mut p = PieceRecords::new();
+        piece_records(piece, &mut p);
+        (0..p.recs.len())
+            .map(|i| match p.bad.iter().find(|(at, _)| *at == i) {
+                Some((_, why)) => Err(why.clone()),
+                None => {
+                    let (first, n) = p.recs[i];
+                    let r = Rec {
+                        p: &p,
+                        input: piece,
+                        first,
+                        n,
+                    };
+                    Ok((0..n).map(|j| r.get(j).unwrap().to_string()).collect())
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_quoted_multiline_not_utf8_and_unterminated() {
+        let got = fields(b"a,\"b,\nc\",d\r\n\xff,x\n\"\"\"q\"\"\",e");
+        assert_eq!(got[0], Ok(vec!["a".into(), "b,\nc".into(), "d".into()]));
+        assert!(got[1].as_ref().unwrap_err().contains("not valid UTF-8"));
+        assert_eq!(got[2], Ok(vec!["\"q\"".into(), "e".into()]));
+        assert_eq!(got.len(), 3);
+        // Cut at record boundaries whatever the quotes.
+        let body = b"x,\"1\n2\"\ny,3\n".repeat(100_000);
+        let ps = pieces(&body);
+        assert!(ps.len() > 1);
+        assert!(ps
+            .iter()
+            .all(|p| p.ends_with(b"\n") && p.starts_with(b"x,")));
     }
 }

@@ -177,6 +177,7 @@ mod tests {
         ("builder.rs", &["options", "schema", "sink"]),
         ("csv.rs", &["options", "schema", "sink"]),
         ("jsonl.rs", &["schema", "sink"]),
+        ("mapped.rs", &["csv", "schema", "sink", "timestamp"]),
         ("parquet.rs", &["options", "schema", "sink"]),
         ("webhooks/mod.rs", &["payloads", "schema", "sink"]),
         ("webhooks/payloads.rs", &["schema", "timestamp"]),

@@ -245,7 +245,7 @@ impl<'a> RowRules<'a> {
 /// `str::trim`, without its Unicode scan for the common field that starts and ends with a
 /// visible ASCII byte (every whitespace character is ASCII ≤ 0x20 or starts/ends with a byte ≥
 /// 0x80).
-fn trim(s: &str) -> &str {
+pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(&a), Some(&z)) if (0x21..0x80).contains(&a) && (0x21..0x80).contains(&z) => s,
         _ => s.trim(),

@@ -115,9 +115,12 @@ pub fn partitions(requested: Option<usize>, path: &Path, format: LogFormat) -> O
 /// [`ROWS_PER_PARTITION`] rows each, at most [`MAX_AUTO_PARTITIONS`], a multiple of the thread
 /// count (partitions run a wave per thread).
 pub fn auto_partitions(path: &Path, format: LogFormat) -> Option<usize> {
+    let len = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let rows = match format {
         LogFormat::Parquet => crate::io::parquet::row_count(path).unwrap_or(0),
-        _ => std::fs::metadata(path).map(|m| m.len() / 90).unwrap_or(0),
+        // A provider's export has rows of any width: estimated from its first megabyte.
+        LogFormat::Mapped(_) => len() / sampled_row_bytes(path).unwrap_or(90),
+        _ => len() / 90,
     };
     if rows < AUTO_FROM_ROWS {
         return None;
@@ -125,6 +128,15 @@ pub fn auto_partitions(path: &Path, format: LogFormat) -> Option<usize> {
     let parts = (rows.div_ceil(ROWS_PER_PARTITION) as usize).min(MAX_AUTO_PARTITIONS);
     let threads = rayon::current_num_threads().max(1);
     Some(parts.div_ceil(threads) * threads)
+}
+
+/// Bytes per line in the first megabyte of a file (at least 1), if it has a line.
+fn sampled_row_bytes(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut head = vec![0u8; 1 << 20];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let lines = memchr::memchr_iter(b'\n', &head[..n]).count() as u64;
+    (lines > 0).then(|| (n as u64 / lines).max(1))
 }
 
 /// Replay one log under one context, partitioned (`auto_rulebook` taken from the context).
