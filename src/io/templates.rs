@@ -14,7 +14,6 @@
 //! Categories are Meta's words in any case (`MARKETING`, `utility`, `AUTHENTICATION`).
 //! Templates Meta rejected or paused are still looked up (they may have been sent before).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -27,7 +26,7 @@ use crate::io::log::parse_timestamp;
 pub struct Templates {
     /// Lower-case name or id → (language, from (UTC micros), category), sorted by language
     /// then `from`.
-    by_name: HashMap<String, Vec<(String, i64, TemplateCategory)>>,
+    by_name: rustc_hash::FxHashMap<String, Vec<(String, i64, TemplateCategory)>>,
     /// Templates' body texts cut at their `{{n}}` placeholders: (name, literal pieces), for
     /// exports that give the message's text and not the template (Twilio).
     bodies: Vec<(String, Vec<String>)>,
@@ -256,36 +255,52 @@ impl Templates {
     /// say; the template must then have one language) sent at `ts` (UTC micros): the latest
     /// category that starts at or before `ts`.
     pub fn category(&self, name: &str, language: &str, ts: i64) -> Result<TemplateCategory, Miss> {
-        let Some(all) = self.by_name.get(&name.trim().to_ascii_lowercase()) else {
+        // Per row: no allocation unless the name has capitals.
+        let name = name.trim();
+        let key: std::borrow::Cow<str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            name.to_ascii_lowercase().into()
+        } else {
+            name.into()
+        };
+        let Some(all) = self.by_name.get(key.as_ref()) else {
             return Err(Miss::Unknown);
         };
         let lang = language.trim();
-        let mut langs: Vec<&str> = all.iter().map(|(l, _, _)| l.as_str()).collect();
-        langs.dedup();
+        // Meta writes `en_US`, exports often `en-US` or `en_us`.
+        let same = |a: &str, b: &str| {
+            a.len() == b.len()
+                && a.bytes().zip(b.bytes()).all(|(x, y)| {
+                    let n = |c: u8| {
+                        if c == b'-' {
+                            b'_'
+                        } else {
+                            c.to_ascii_lowercase()
+                        }
+                    };
+                    n(x) == n(y)
+                })
+        };
+        let one_language = all.iter().all(|(l, _, _)| *l == all[0].0);
+        let languages = || {
+            let mut v: Vec<String> = all.iter().map(|(l, _, _)| l.clone()).collect();
+            v.dedup();
+            v
+        };
         let chosen: &str = if lang.is_empty() {
-            if langs.len() != 1 {
-                return Err(Miss::Language(
-                    langs.iter().map(|l| l.to_string()).collect(),
-                ));
+            if !one_language {
+                return Err(Miss::Language(languages()));
             }
-            langs[0]
+            &all[0].0
         } else {
-            // Meta writes `en_US`, exports often `en-US` or `en_us`.
-            let norm = |s: &str| s.replace('-', "_").to_ascii_lowercase();
-            match langs.iter().find(|l| norm(l) == norm(lang)) {
-                Some(l) => l,
-                None if langs == [""] => "",
-                None => {
-                    return Err(Miss::Language(
-                        langs.iter().map(|l| l.to_string()).collect(),
-                    ))
-                }
+            match all.iter().find(|(l, _, _)| same(l, lang)) {
+                Some((l, _, _)) => l,
+                None if one_language && all[0].0.is_empty() => "",
+                None => return Err(Miss::Language(languages())),
             }
         };
-        let history = all.iter().filter(|(l, _, _)| l == chosen);
         let mut found = None;
         let mut first = None;
-        for (_, from, c) in history {
+        for (_, from, c) in all.iter().filter(|(l, _, _)| l == chosen) {
             first.get_or_insert(*from);
             if *from <= ts {
                 found = Some(*c);
