@@ -30,11 +30,88 @@ pub struct Templates {
     /// Templates' body texts cut at their `{{n}}` placeholders: (name, literal pieces), for
     /// exports that give the message's text and not the template (Twilio).
     bodies: Vec<(String, Vec<String>)>,
-    /// Per body, a searcher for each of its middle pieces (built once: texts are matched per
-    /// row).
-    finders: Vec<Vec<memchr::memmem::Finder<'static>>>,
+    /// Per body, what a row's text is matched against (built once: texts are matched per row).
+    patterns: Vec<Pattern>,
     /// What the reader noticed (re-categorised templates without a date).
     pub notes: Vec<String>,
+}
+
+/// A template body as a matcher: its literal text before the first placeholder, between
+/// placeholders and after the last, with the first and last bytes packed for a quick refusal.
+#[derive(Debug, Clone)]
+struct Pattern {
+    first: Vec<u8>,
+    mids: Vec<memchr::memmem::Finder<'static>>,
+    last: Vec<u8>,
+    /// Only one piece: the text must be it.
+    whole: bool,
+    /// Bytes of literal text (the most specific template wins).
+    literal: usize,
+    head: u64,
+    tail: u64,
+}
+
+/// Up to 8 bytes as an integer (their count in the top byte): equal when the bytes are.
+fn pack(b: &[u8]) -> u64 {
+    let mut v = (b.len() as u64) << 56;
+    for (i, x) in b.iter().take(7).enumerate() {
+        v |= (*x as u64) << (8 * i);
+    }
+    v
+}
+
+impl Pattern {
+    fn new(pieces: &[String]) -> Pattern {
+        let whole = pieces.len() == 1;
+        let first = if whole {
+            pieces[0].trim()
+        } else {
+            pieces[0].trim_start()
+        };
+        let first = first.as_bytes().to_vec();
+        let last = pieces[pieces.len() - 1].trim_end().as_bytes().to_vec();
+        let mids = if pieces.len() > 2 {
+            &pieces[1..pieces.len() - 1]
+        } else {
+            &[][..]
+        };
+        Pattern {
+            head: pack(&first[..first.len().min(7)]),
+            tail: pack(&last[last.len().saturating_sub(7)..]),
+            mids: mids
+                .iter()
+                .map(|m| memchr::memmem::Finder::new(m.as_bytes()).into_owned())
+                .collect(),
+            whole,
+            literal: pieces.iter().map(String::len).sum(),
+            first,
+            last,
+        }
+    }
+
+    fn fits(&self, body: &[u8]) -> bool {
+        let h = self.first.len().min(7);
+        let t = self.last.len().min(7);
+        if body.len() < h.max(t)
+            || pack(&body[..h]) != self.head
+            || pack(&body[body.len() - t..]) != self.tail
+        {
+            return false;
+        }
+        if self.whole {
+            return body == self.first.as_slice();
+        }
+        let Some(mut rest) = body.strip_prefix(self.first.as_slice()) else {
+            return false;
+        };
+        for f in &self.mids {
+            match f.find(rest) {
+                Some(i) => rest = &rest[i + f.needle().len()..],
+                None => return false,
+            }
+        }
+        rest.len() >= self.last.len() && rest.ends_with(&self.last)
+    }
 }
 
 /// Why a template row has no category.
@@ -191,16 +268,7 @@ impl Templates {
         }
         pieces.push(rest.to_string());
         if !self.bodies.iter().any(|(n, p)| n == name && *p == pieces) {
-            let mids = if pieces.len() > 2 {
-                &pieces[1..pieces.len() - 1]
-            } else {
-                &[][..]
-            };
-            self.finders.push(
-                mids.iter()
-                    .map(|m| memchr::memmem::Finder::new(m.as_bytes()).into_owned())
-                    .collect(),
-            );
+            self.patterns.push(Pattern::new(&pieces));
             self.bodies.push((name.to_string(), pieces));
         }
     }
@@ -208,40 +276,14 @@ impl Templates {
     /// The template whose body text `body` is (placeholders matching anything): the most
     /// specific (most literal text) when several match, ties by name.
     pub fn by_body(&self, body: &str) -> Option<&str> {
-        let body = body.trim();
-        let (b0, bn) = (body.as_bytes().first(), body.as_bytes().last());
-        let fits = |pieces: &[String], finders: &[memchr::memmem::Finder<'static>]| -> bool {
-            let (first, last) = (pieces[0].trim_start(), pieces[pieces.len() - 1].trim_end());
-            // Most texts differ from a template at their first or last byte.
-            if (!first.is_empty() && first.as_bytes().first() != b0)
-                || (!last.is_empty() && last.as_bytes().last() != bn)
-            {
-                return false;
-            }
-            if pieces.len() == 1 {
-                return body == first.trim_end();
-            }
-            let Some(mut rest) = body.strip_prefix(first) else {
-                return false;
-            };
-            for f in finders {
-                match f.find(rest.as_bytes()) {
-                    Some(i) => rest = &rest[i + f.needle().len()..],
-                    None => return false,
-                }
-            }
-            rest.ends_with(last)
-        };
+        let body = body.trim_ascii();
+        let bytes = body.as_bytes();
         self.bodies
             .iter()
-            .zip(&self.finders)
-            .filter(|((_, p), f)| fits(p, f))
-            .map(|(b, _)| b)
-            .max_by(|a, b| {
-                let lit = |p: &[String]| p.iter().map(String::len).sum::<usize>();
-                lit(&a.1).cmp(&lit(&b.1)).then(b.0.cmp(&a.0))
-            })
-            .map(|(n, _)| n.as_str())
+            .zip(&self.patterns)
+            .filter(|(_, p)| p.fits(bytes))
+            .max_by(|a, b| a.1.literal.cmp(&b.1.literal).then(b.0 .0.cmp(&a.0 .0)))
+            .map(|((n, _), _)| n.as_str())
     }
 
     fn sort(&mut self) {
