@@ -85,6 +85,9 @@ pub fn run(args: EstimateArgs) -> Result<i32> {
         }
         Err(other) => return Err(other.into()),
     };
+    for n in &e.notes {
+        crate::cmd::notice(n);
+    }
     let provider = accounts
         .provider
         .as_ref()

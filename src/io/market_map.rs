@@ -24,6 +24,7 @@ pub fn parse_market_map(text: &str) -> Result<MarketTable, MarketTableError> {
         col("valid_from")?,
         col("valid_to")?,
     );
+    let c_name = col("country_name").ok();
     let mut table = MarketTableBuilder::default();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| MarketTableError::Csv(e.to_string()))?;
@@ -35,6 +36,7 @@ pub fn parse_market_map(text: &str) -> Result<MarketTable, MarketTableError> {
             network_prefixes: cell(c_prefix),
             valid_from: cell(c_from),
             valid_to: cell(c_to),
+            country_name: c_name.map_or("", cell),
         })?;
     }
     Ok(table.finish())

@@ -376,3 +376,144 @@ fn bad_provider_section_is_exit_2_with_key_and_value() {
         "{e}"
     );
 }
+
+/// PMP-6 in `estimate` as in `replay`: Indonesian logins of an Indian portfolio that is eligible
+/// are authentication-international (USD 2,720 for 20,000, not 500 at the domestic rate);
+/// without accounts, or to India, domestic.
+#[test]
+fn pmp6_estimate_applies_authentication_international_as_replay_does() {
+    let acc = path("data/accounts.toml");
+    let line = |json: &Value| json["lines"][0].clone();
+    let e = estimate(
+        &["2026-09,Indonesia,authentication,20000"],
+        &["--accounts", &acc],
+    );
+    assert_eq!(line(&e)["category"], "authentication_international", "{e}");
+    assert_eq!(e["total"], "2720.0000", "{e}");
+    let e = estimate(&["2026-09,Indonesia,authentication,20000"], &[]);
+    assert_eq!(line(&e)["category"], "authentication", "{e}");
+    assert_eq!(e["total"], "500.0000", "{e}");
+    let e = estimate(
+        &["2026-09,India,authentication,20000"],
+        &["--accounts", &acc],
+    );
+    assert_eq!(line(&e)["category"], "authentication", "{e}");
+}
+
+/// The estimate of the template volumes a replay counted (per month × market × template
+/// category, authentication and authentication-international together) costs what the replay
+/// billed for them, under every per-message rulebook: the same PMP-1, PMP-4 and PMP-6.
+#[test]
+fn pmp6_estimate_of_a_replays_volumes_equals_the_replay() {
+    let acc = path("data/accounts.toml");
+    let dir = tempfile::tempdir().unwrap();
+    for rulebook in ["pmp-2025", "pmp-2026"] {
+        let replay = ok_json(&[
+            "replay",
+            &path("data/sample.csv"),
+            "--accounts",
+            &acc,
+            "--rulebook",
+            rulebook,
+            "--format",
+            "json",
+            "--rejects",
+            dir.path().join("r.csv").to_str().unwrap(),
+        ]);
+        let mut volumes: std::collections::BTreeMap<(String, String, String), u64> =
+            Default::default();
+        let mut billed =
+            std::collections::BTreeMap::<(String, String), rust_decimal::Decimal>::new();
+        for l in replay["lines"].as_array().unwrap() {
+            let cat = l["category"].as_str().unwrap();
+            let cat = match cat {
+                "authentication_international" => "authentication",
+                "marketing" | "utility" | "authentication" => cat,
+                _ => continue,
+            };
+            let (m, market) = (
+                l["month"].as_str().unwrap().to_string(),
+                l["market"].as_str().unwrap().to_string(),
+            );
+            *volumes
+                .entry((m.clone(), market.clone(), cat.to_string()))
+                .or_default() += l["charged"].as_u64().unwrap();
+            let cost: rust_decimal::Decimal = l["cost"].as_str().unwrap().parse().unwrap();
+            *billed.entry((m, market)).or_default() += cost;
+        }
+        let flags: Vec<String> = volumes
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|((m, market, c), n)| format!("{m},{market},{c},{n}"))
+            .collect();
+        assert!(
+            flags.iter().any(|f| f.contains(",authentication,")),
+            "{flags:?}"
+        );
+        let mut args = vec![
+            "estimate",
+            "--accounts",
+            &acc,
+            "--rulebook",
+            rulebook,
+            "--format",
+            "json",
+        ];
+        for f in &flags {
+            args.extend(["--volume", f]);
+        }
+        let est = ok_json(&args);
+        let mut priced =
+            std::collections::BTreeMap::<(String, String), rust_decimal::Decimal>::new();
+        for l in est["lines"].as_array().unwrap() {
+            let cost: rust_decimal::Decimal = l["cost"].as_str().unwrap().parse().unwrap();
+            *priced
+                .entry((
+                    l["month"].as_str().unwrap().into(),
+                    l["market"].as_str().unwrap().into(),
+                ))
+                .or_default() += cost;
+        }
+        billed.retain(|k, _| priced.contains_key(k));
+        assert_eq!(priced, billed, "{rulebook}");
+    }
+}
+
+/// Markets as finance types them: Meta's name, an ISO code or a country's English name give the
+/// same market (MKT-2 on the month); a thousands separator is named, not read as a WABA; a
+/// month after the newest card says which card priced it.
+#[test]
+fn estimate_markets_by_country_separators_and_the_card_used() {
+    let lines = |v: &str| estimate(&[v], &[])["lines"].clone();
+    let meta = lines("2026-10,North America,utility,1000");
+    assert_eq!(lines("2026-10,US,utility,1000"), meta);
+    assert_eq!(lines("2026-10,united states,utility,1000"), meta);
+    assert_eq!(
+        lines("2026-10,IN,utility,1000"),
+        lines("2026-10,India,utility,1000")
+    );
+    let o = wabill(&["estimate", "--volume", "2026-10,India,utility,300,000"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("thousands separator") && err.contains("300000"),
+        "{err}"
+    );
+    assert!(!err.contains("unknown WABA"), "{err}");
+    let o = wabill(&["estimate", "--volume", "2026-10,Atlantis,utility,10"]);
+    assert!(
+        stderr(&o).contains("ISO code or English name"),
+        "{}",
+        stderr(&o)
+    );
+    let o = wabill(&["estimate", "--volume", "2027-03,India,utility,1000"]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert!(
+        err.contains("2027-03 is priced with the USD rate card of 2026-10-01")
+            && err.contains("newer card"),
+        "{err}"
+    );
+    let o = wabill(&["estimate", "--volume", "2026-10,India,utility,1000"]);
+    assert!(!stderr(&o).contains("newer card"), "{}", stderr(&o));
+}

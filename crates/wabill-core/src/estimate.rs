@@ -21,7 +21,7 @@
 
 use chrono::NaiveDate;
 
-use super::calendar::{month_key, month_label};
+use super::calendar::{local_midnight, month_key, month_label};
 use super::context::{replay_currency, Context};
 use super::ids::Rule;
 use super::markets::{MarketId, MarketTable};
@@ -30,9 +30,9 @@ use super::money::{Money, Overflow};
 use super::pricing::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
 use super::pricing::tiers::{graduated, TierCounters, Unpriced};
 use super::pricing::MissingRates;
-use super::rates::RateCard;
+use super::rates::{Cell, RateCard};
 use super::rulebook::{rulebook_on, Rulebook};
-use super::types::{normalize_name, RateColumn};
+use super::types::{normalize_name, Country, RateColumn};
 
 pub use super::pricing::tiers::BandUse;
 
@@ -129,6 +129,21 @@ impl Volume {
     pub fn parse_flag(s: &str, n: usize) -> Result<Volume, EstimateError> {
         let origin = format!("--volume #{n}");
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        // `300,000`: a thousands separator would shift the fields.
+        if parts.len() >= 5
+            && parts[3].bytes().all(|b| b.is_ascii_digit())
+            && parts[4].len() == 3
+            && parts[4].bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(value_err(
+                &format!("{origin} messages"),
+                s,
+                format!(
+                    "`{},{}` looks like a number with a thousands separator, which splits the volume's fields: write {}{} (or {}_{})",
+                    parts[3], parts[4], parts[3], parts[4], parts[3], parts[4]
+                ),
+            ));
+        }
         if !(4..=5).contains(&parts.len()) {
             return Err(value_err(
                 &origin,
@@ -176,13 +191,25 @@ pub struct Estimate {
     /// stay in input order.
     pub lines: Vec<EstimateLine>,
     pub total: Money,
+    /// What the estimate assumed where volumes cannot say (PMP-6 for a market whose countries
+    /// are partly international).
+    pub notes: Vec<String>,
 }
 
-/// A rate-card market by name, ignoring case.
-fn market_id(markets: &MarketTable, name: &str) -> Option<MarketId> {
-    markets.id(name).or_else(|| {
-        (0..markets.len() as MarketId).find(|&i| markets.name(i).eq_ignore_ascii_case(name))
-    })
+/// A rate-card market by Meta's name (any case), or the market of a country given by its ISO
+/// code (`US`) or English name (`United States`) on `date` (MKT-2).
+fn market_id(markets: &MarketTable, name: &str, date: NaiveDate) -> Option<MarketId> {
+    let name = name.trim();
+    markets
+        .id(name)
+        .or_else(|| {
+            (0..markets.len() as MarketId).find(|&i| markets.name(i).eq_ignore_ascii_case(name))
+        })
+        .or_else(|| {
+            let iso = Country::parse(name).filter(|c| name.len() == 2 && markets.lists(*c));
+            iso.or_else(|| markets.country_by_name(name))
+                .map(|c| markets.market_of(c, date))
+        })
 }
 
 /// One volume, checked: where and under what it is billed.
@@ -225,11 +252,11 @@ fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
             ),
         )
     })?;
-    let market = market_id(ctx.markets, &v.market).ok_or_else(|| {
+    let market = market_id(ctx.markets, &v.market, date).ok_or_else(|| {
         value_err(
             &key("market"),
             &v.market,
-            "unknown market (see `wabill rates show` for the market names of the rate cards)",
+            "unknown market or country (a market of the rate cards, see `wabill rates show`, or a country's ISO code or English name)",
         )
     })?;
     let col = RateColumn::from_id(&normalize_name(&v.category))
@@ -330,6 +357,9 @@ fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) 
                         Unpriced::Overflow(o) => NoPrice::Overflow(o),
                     }),
                 ),
+                _ if c.col == RateColumn::AuthenticationInternational => {
+                    all_charged(Rule::Pmp6, list(card, c.market, c.col, n))
+                }
                 _ => all_charged(Rule::Pmp1, list(card, c.market, c.col, n)),
             }
         }
@@ -347,12 +377,39 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
     };
     let mut missing = MissingRates::default();
     let mut lines = Vec::new();
+    let mut notes = Vec::new();
     for v in &volumes.volumes {
-        let c = check(v, ctx)?;
+        let mut c = check(v, ctx)?;
         let card: Option<&RateCard> = ctx
             .rates
             .card_at(&currency, c.date)
             .map(|i| &ctx.rates.cards[i]);
+        if c.col == RateColumn::Authentication {
+            if let Some(note) = pmp6(&mut c, card, ctx) {
+                notes.push(format!("{}: {note}", v.origin));
+            }
+        }
+        if let Some(card) = card {
+            // A month after the newest card's: priced with it, and a newer one may come.
+            let newest = ctx
+                .rates
+                .cards
+                .iter()
+                .filter(|k| k.currency == currency)
+                .map(|k| k.effective)
+                .max();
+            let month_after = |d: NaiveDate| month_key(c.date) > month_key(d);
+            if newest == Some(card.effective) && month_after(card.effective) {
+                let note = format!(
+                    "{} is priced with the {currency} rate card of {}, the newest in the rates folder; Meta may publish a newer card before then",
+                    month_label(c.month),
+                    card.effective
+                );
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+            }
+        }
         let priced = price(&c, v.messages, card, &mut counters);
         let overflow = |amount| EstimateError::Overflow {
             key: v.origin.clone(),
@@ -409,7 +466,52 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
         currency,
         lines,
         total,
+        notes,
     })
+}
+
+/// PMP-6, as the replay applies it: authentication messages to users whose country the
+/// portfolio makes international (at the month's first instant in the WABA's zone) are billed
+/// at the market's authentication-international rate when the card in force offers it. A volume
+/// names a market, not a country: the market's countries decide when they agree (a one-country
+/// market always does); when some are international and some not (the primary country's
+/// market, or eligibility starting for some countries only), the volume stays domestic and the
+/// returned note says to give the international share as `authentication_international`.
+fn pmp6(c: &mut Checked, card: Option<&RateCard>, ctx: &Context) -> Option<String> {
+    let offered = card.is_some_and(|card| {
+        !matches!(
+            card.cell(c.market, RateColumn::AuthenticationInternational),
+            Cell::NotOffered
+        )
+    });
+    if !offered {
+        return None;
+    }
+    let ts = local_midnight(ctx.accounts.wabas[c.waba].tz, c.date);
+    let (countries, fallback) = ctx.markets.countries_of(c.market, c.date);
+    let mut applies: Vec<bool> = countries
+        .iter()
+        .map(|&k| ctx.accounts.auth_international_applies(k, ts))
+        .collect();
+    if fallback {
+        // The unlisted countries of the fallback market: international once the portfolio is
+        // eligible (none of them is the primary country, which the table lists).
+        let p = &ctx.accounts.portfolio;
+        applies.push(
+            p.primary_country.is_some() && p.auth_international_start.is_some_and(|s| s <= ts),
+        );
+    }
+    if !applies.is_empty() && applies.iter().all(|&a| a) {
+        c.col = RateColumn::AuthenticationInternational;
+        None
+    } else if applies.iter().any(|&a| a) {
+        Some(format!(
+            "market {} holds countries both international and domestic for authentication-international (PMP-6): priced as domestic authentication; give the international share as authentication_international",
+            ctx.markets.name(c.market)
+        ))
+    } else {
+        None
+    }
 }
 
 /// `n` messages at the list rate; [`NoPrice::Missing`] when the card has no such rate (RATE-4).

@@ -61,6 +61,8 @@ pub struct MarketTable {
     fallback: MarketId,
     plus1_prefixes: Vec<(String, Country)>,
     known: Vec<Country>,
+    /// English country names (the table's `country_name`), lower case.
+    country_names: Vec<(String, Country)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +88,8 @@ pub struct MarketRow<'a> {
     pub valid_from: &'a str,
     /// `YYYY-MM-DD` (inclusive) or empty (MKT-2).
     pub valid_to: &'a str,
+    /// The country's English name, or empty.
+    pub country_name: &'a str,
 }
 
 /// Builds a [`MarketTable`] row by row (the file's syntax is read at the edge,
@@ -106,6 +110,7 @@ impl Default for MarketTableBuilder {
                 fallback: 0,
                 plus1_prefixes: Vec::new(),
                 known: Vec::new(),
+                country_names: Vec::new(),
             },
             fallback: None,
         }
@@ -161,6 +166,10 @@ impl MarketTableBuilder {
         }
         if !t.known.contains(&country) {
             t.known.push(country);
+        }
+        let name = r.country_name.trim().to_ascii_lowercase();
+        if !name.is_empty() && !t.country_names.iter().any(|(n, _)| *n == name) {
+            t.country_names.push((name, country));
         }
         t.rows.push(Row {
             country,
@@ -225,6 +234,29 @@ impl MarketTable {
 
     pub fn lists(&self, c: Country) -> bool {
         self.known.contains(&c)
+    }
+
+    /// The country of an English name of the table (`United States`, `india`), any case.
+    pub fn country_by_name(&self, name: &str) -> Option<Country> {
+        let name = name.trim();
+        self.country_names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, c)| *c)
+    }
+
+    /// The listed countries in `market` on `date` (MKT-2), sorted; and whether it is the
+    /// fallback market, which also holds every unlisted country.
+    pub fn countries_of(&self, market: MarketId, date: NaiveDate) -> (Vec<Country>, bool) {
+        let mut v: Vec<Country> = self
+            .known
+            .iter()
+            .copied()
+            .filter(|&c| self.market_of(c, date) == market)
+            .collect();
+        v.sort();
+        v.dedup();
+        (v, market == self.fallback)
     }
 
     /// MKT-2: the market of `country` on the WABA-local date `date`; unlisted countries → Other.
@@ -434,6 +466,7 @@ IN,91,India,,India,,,
                 network_prefixes: c[3],
                 valid_from: c[5],
                 valid_to: c[6],
+                country_name: c[4],
             })
             .unwrap();
         }

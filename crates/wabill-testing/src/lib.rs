@@ -146,6 +146,7 @@ fn shipped_market_table(text: &str) -> MarketTable {
                 network_prefixes: cell(2),
                 valid_from: cell(3),
                 valid_to: cell(4),
+                country_name: "",
             })
             .expect("rates/market_map.csv is valid");
     }
