@@ -18,6 +18,9 @@ struct Cli {
 enum Command {
     /// Replay a message log through the billing rules and print the bill.
     Replay(cmd::replay::ReplayArgs),
+    /// A billing rule by id (`PMP-3`) in the specification's words, with Meta's worked
+    /// example; without an id, every rule.
+    Explain(cmd::explain::ExplainArgs),
     /// What wabill sees in a file before a replay: format, column mapping, rows, dates, users,
     /// rejects and their reasons.
     Inspect(cmd::inspect::InspectArgs),
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Replay(a) => cmd::replay::run(a),
         Command::Inspect(a) => cmd::inspect::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
         Command::Reconcile(a) => cmd::reconcile::run(a),
         Command::Rates(c) => cmd::rates::run(c),
         Command::Synth(a) => cmd::synth::run(a),

@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod estimate;
+pub mod explain;
 pub mod input;
 pub mod inspect;
 pub mod interrupts;

@@ -104,6 +104,8 @@ pub const REPLAY_TWILIO: &[&str] = &[
     "tests/fixtures/providers/templates.json",
 ];
 
+pub const EXPLAIN: &[&str] = &["explain", "CBP-9"];
+
 pub const COMPARE_FCR: &[&str] = &[
     "compare",
     "data/scenarios/support-2026.toml",
@@ -144,6 +146,12 @@ fn readme_compare_rulebooks_on_a_log() {
 #[test]
 fn readme_compare_fcr_sweep() {
     assert_snapshot!("compare_fcr", session(COMPARE_FCR));
+}
+
+/// A rule in the specification's words (README "The rules").
+#[test]
+fn readme_explain_rule() {
+    assert_snapshot!("explain_cbp9", session(EXPLAIN));
 }
 
 /// A provider's export to the bill (README "From your provider's export to the bill").

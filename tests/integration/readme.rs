@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::common::{root, stderr, wabill};
 use super::golden::{
-    COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE, REPLAY_JSON, REPLAY_PROVIDER, REPLAY_TABLE,
-    REPLAY_TWILIO,
+    COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE, EXPLAIN, REPLAY_JSON, REPLAY_PROVIDER,
+    REPLAY_TABLE, REPLAY_TWILIO,
 };
 
 fn readme() -> String {
@@ -111,6 +111,7 @@ fn readme_example_blocks_appear_in_the_real_output() {
         COMPARE_LOG,
         ESTIMATE,
         REPLAY_PROVIDER,
+        EXPLAIN,
     ];
     let found: Vec<Vec<&str>> = examples
         .iter()

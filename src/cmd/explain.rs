@@ -1,0 +1,234 @@
+//! `wabill explain [RULE]`: the billing rules the ledger, estimates and reports name, in the
+//! words of the specification wabill implements (`docs/spec/billing-rules.md`, built into the
+//! binary), with Meta's worked examples that show them. Without a rule: every rule, one line
+//! each.
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+/// The specification, as shipped in `docs/spec/`.
+const SPEC: &str = include_str!("../../docs/spec/billing-rules.md");
+
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// A rule id as the ledger and issues name it (`PMP-3`, `cbp-6`, `CONV-4`); none: the list.
+    pub rule: Option<String>,
+}
+
+/// One rule of the specification: its id, its title (the bold lead), its section and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleText {
+    pub id: String,
+    pub title: String,
+    pub section: String,
+    pub text: String,
+}
+
+/// Every rule (`- **ID …**` items) and worked example (`EX-n`) of the specification, in order.
+pub fn rules() -> Vec<RuleText> {
+    let mut out: Vec<RuleText> = Vec::new();
+    let mut section = String::new();
+    let mut open = false;
+    for line in SPEC.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            section = h.trim().to_string();
+            open = false;
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("- **") {
+            let id: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            let is_id = id.split_once('-').is_some_and(|(a, n)| {
+                !a.is_empty()
+                    && a.bytes().all(|b| b.is_ascii_uppercase())
+                    && !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+            });
+            if is_id {
+                let lead = rest.split("**").next().unwrap_or("");
+                let mut title = lead[id.len()..].trim().trim_end_matches('.').to_string();
+                if title.is_empty() {
+                    // The rule's first sentence, shortened.
+                    let after = rest.split("**").skip(1).collect::<Vec<_>>().join("");
+                    let first = after
+                        .trim()
+                        .split(". ")
+                        .next()
+                        .unwrap_or("")
+                        .trim_end_matches('.');
+                    title = first.chars().take(80).collect();
+                    if first.chars().count() > 80 {
+                        title.push('…');
+                    }
+                }
+                out.push(RuleText {
+                    id,
+                    title,
+                    section: section.clone(),
+                    text: line[2..].replace("**", ""),
+                });
+                open = true;
+                continue;
+            }
+            open = false;
+            continue;
+        }
+        if open && line.starts_with("  ") && !line.trim().is_empty() {
+            let last = out.last_mut().expect("an open rule");
+            last.text.push(' ');
+            last.text.push_str(line.trim());
+        } else {
+            open = false;
+        }
+    }
+    // Rules stated inside another's item (`CALL-2 … **CALL-3** …`).
+    let mut extra = Vec::new();
+    for r in &out {
+        for id in ["CALL-3", "GRP-3"] {
+            if r.id != id && r.text.contains(&format!(" {id} ")) && !out.iter().any(|x| x.id == id)
+            {
+                extra.push(RuleText {
+                    id: id.to_string(),
+                    title: String::new(),
+                    section: r.section.clone(),
+                    text: r.text.clone(),
+                });
+            }
+        }
+    }
+    out.extend(extra);
+    out
+}
+
+/// Meta's worked examples that show `id`: the examples naming it, and the ones the spec gives
+/// for it by their subject.
+fn examples_of<'r>(id: &str, all: &'r [RuleText]) -> Vec<&'r RuleText> {
+    let by_subject: &[(&str, &[&str])] = &[
+        ("EX-1", &["CBP-2", "CBP-4", "CONV-5"]),
+        ("EX-2", &["CBP-3", "CBP-4"]),
+        ("EX-3", &["CBP-6"]),
+        ("EX-4", &["PMP-1", "PMP-2", "CONV-2"]),
+        ("EX-5", &["PMP-3"]),
+        ("EX-6", &["PMP-4"]),
+        ("EX-7", &["CBP-9"]),
+    ];
+    all.iter()
+        .filter(|r| r.id.starts_with("EX-"))
+        .filter(|r| {
+            r.text.contains(id)
+                || by_subject
+                    .iter()
+                    .any(|(ex, ids)| *ex == r.id && ids.contains(&id))
+        })
+        .collect()
+}
+
+/// Words wrapped at `width` columns, each line indented by `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for w in text.split_whitespace() {
+        if !line.is_empty() && indent.len() + line.len() + 1 + w.len() > width {
+            out.push_str(indent);
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(w);
+    }
+    if !line.is_empty() {
+        out.push_str(indent);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The text `wabill explain` prints for `rule` (or the list).
+pub fn explain(rule: Option<&str>) -> Result<String> {
+    let all = rules();
+    let Some(want) = rule else {
+        let mut out = String::from(
+            "The billing rules (docs/spec/billing-rules.md); `wabill explain ID` for one:\n\n",
+        );
+        let mut section = "";
+        for r in all.iter().filter(|r| !r.id.starts_with("EX-")) {
+            if r.section != section {
+                section = &r.section;
+                out.push_str(&format!("{section}\n"));
+            }
+            out.push_str(&format!("  {:<8} {}\n", r.id, r.title));
+        }
+        return Ok(out);
+    };
+    let want = want.trim().to_ascii_uppercase();
+    let Some(r) = all.iter().find(|r| r.id == want) else {
+        let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+        bail!(
+            "no rule `{want}` in the specification (rules: {})",
+            ids.join(", ")
+        );
+    };
+    let mut out = format!("{} — {}\n\n", r.id, r.section);
+    out.push_str(&wrap(&r.text, 96, "  "));
+    let examples = examples_of(&r.id, &all);
+    if !examples.is_empty() {
+        out.push_str("\nWorked example (Meta's own, restated in the specification):\n");
+        for e in examples {
+            out.push('\n');
+            out.push_str(&wrap(&e.text, 96, "  "));
+        }
+    }
+    out.push_str(&format!(
+        "\nwabill names it in the ledger's `rule` column, in issues and in estimates as {}.\n",
+        r.id
+    ));
+    Ok(out)
+}
+
+pub fn run(args: ExplainArgs) -> Result<i32> {
+    crate::cmd::print_stdout(&explain(args.rule.as_deref())?)?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_the_engine_names_is_explained() {
+        let all = rules();
+        for rule in crate::billing::ids::Rule::ALL {
+            assert!(
+                all.iter().any(|r| r.id == rule.id()),
+                "{} not in the spec",
+                rule.id()
+            );
+        }
+        for id in ["MKT-4", "CONV-4", "RATE-4", "GRP-1", "CALL-3", "EX-5"] {
+            assert!(all.iter().any(|r| r.id == id), "{id}");
+        }
+    }
+
+    #[test]
+    fn pmp3_with_its_worked_example() {
+        let t = explain(Some("pmp-3")).unwrap();
+        assert!(t.starts_with("PMP-3 — "), "{t}");
+        assert!(t.contains("Free entry point window"), "{t}");
+        assert!(t.contains("EX-5 PMP free entry point"), "{t}");
+        assert!(explain(Some("PMP-99"))
+            .unwrap_err()
+            .to_string()
+            .contains("no rule `PMP-99`"));
+        let list = explain(None).unwrap();
+        assert!(
+            list.contains("  PMP-6    Authentication-international"),
+            "{list}"
+        );
+    }
+}
