@@ -12,7 +12,20 @@ const SPEC: &str = include_str!("../../docs/spec/billing-rules.md");
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
     /// A rule id as the ledger and issues name it (`PMP-3`, `cbp-6`, `CONV-4`); none: the list.
+    /// With `--row`: the log.
     pub rule: Option<String>,
+    /// The story of one message of a log: `wabill explain --row N LOG` (N as the ledger and
+    /// rejects number rows).
+    #[arg(long, value_name = "N")]
+    pub row: Option<u64>,
+    #[command(flatten)]
+    pub input: crate::cmd::input::InputArgs,
+    /// Accounts file (TOML).
+    #[arg(long)]
+    pub accounts: Option<std::path::PathBuf>,
+    /// Rates directory.
+    #[arg(long)]
+    pub rates: Option<std::path::PathBuf>,
 }
 
 /// One rule of the specification: its id, its title (the bold lead), its section and its text.
@@ -192,8 +205,196 @@ pub fn explain(rule: Option<&str>) -> Result<String> {
 }
 
 pub fn run(args: ExplainArgs) -> Result<i32> {
-    crate::cmd::print_stdout(&explain(args.rule.as_deref())?)?;
+    let text = match args.row {
+        Some(n) => row_story(&args, n)?,
+        None => explain(args.rule.as_deref())?,
+    };
+    crate::cmd::print_stdout(&text)?;
     Ok(0)
+}
+
+/// `explain --row N LOG`: the log replayed in memory (the replay's own ledger, one pipeline),
+/// and row N told: what it is, how it was billed and by which rule, the window or conversation
+/// it rode in, the rate card it was priced from, the issues it raised.
+fn row_story(args: &ExplainArgs, n: u64) -> Result<String> {
+    use crate::replay::service;
+    let Some(log_arg) = &args.rule else {
+        bail!("--row N needs the log: wabill explain --row N LOG");
+    };
+    let path = std::path::PathBuf::from(log_arg);
+    let format = args.input.resolve(&path)?;
+    let inputs = crate::cmd::load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let log = inputs.read(&path, format, &crate::cmd::read_options(), &|_| {})?;
+    if let Some(r) = log.rejects.iter().find(|r| r.row == n) {
+        return Ok(format!(
+            "row {n} of {}: rejected, not billed\n  column `{}`, value `{}`: {}\n",
+            path.display(),
+            r.column,
+            r.value,
+            r.message
+        ));
+    }
+    let Some(ei) = log.events.iter().position(|e| e.row as u64 == n) else {
+        bail!(
+            "{} has no row {n} (data rows 1 to {})",
+            path.display(),
+            log.rows
+        );
+    };
+    let event = log.events[ei];
+    let chat = event.chat;
+    let r = service::price(log, inputs, None, None)?;
+    let dir = tempfile::tempdir()?;
+    let ledger_path = dir.path().join("ledger.csv");
+    crate::replay::ledger::write(
+        &ledger_path,
+        &r.log,
+        &r.replay,
+        &r.rates.markets,
+        &r.accounts,
+    )?;
+    let ledger = std::fs::read_to_string(&ledger_path)?;
+    let mut rdr = csv::Reader::from_reader(ledger.as_bytes());
+    let headers = rdr.headers()?.clone();
+    let row = rdr
+        .records()
+        .filter_map(|x| x.ok())
+        .find(|rec| rec.get(0) == Some(&n.to_string()));
+    let ts = crate::replay::ledger::rfc3339(event.ts);
+    let mut out = format!("row {n} of {}\n", path.display());
+    let Some(rec) = row else {
+        // An inbound message: what it opens.
+        let entry = matches!(
+            event.kind,
+            crate::billing::types::Kind::In { entry_point: true }
+        );
+        out.push_str(&format!(
+            "  the user's message at {ts}: it opens or refreshes the customer service window until 24 h later (CONV-2){}\n",
+            if entry {
+                "; it came from an ad or a Page button, so the business's reply within 24 h opens a free entry point window (PMP-3; CBP-6 before 2025-07-01)"
+            } else {
+                ""
+            }
+        ));
+        return Ok(out);
+    };
+    let get = |k: &str| {
+        headers
+            .iter()
+            .position(|h| h == k)
+            .and_then(|i| rec.get(i))
+            .unwrap_or("")
+    };
+    for k in [
+        "id",
+        "timestamp",
+        "waba",
+        "number",
+        "user",
+        "country",
+        "market",
+        "month",
+        "type",
+        "category",
+        "status",
+        "rulebook",
+    ] {
+        if !get(k).is_empty() {
+            out.push_str(&format!("  {k:<12} {}\n", get(k)));
+        }
+    }
+    let all = rules();
+    let rule = get("rule");
+    let title = all
+        .iter()
+        .find(|x| x.id == rule)
+        .map_or("", |x| x.title.as_str());
+    // The window the user's last message before it opened, in the same chat.
+    let last_in = r
+        .log
+        .events
+        .iter()
+        .filter(|e| e.chat == chat && (e.ts, e.row) < (event.ts, event.row))
+        .filter(|e| matches!(e.kind, crate::billing::types::Kind::In { .. }))
+        .map(|e| e.ts)
+        .max();
+    let window = match last_in {
+        Some(t) if event.ts < t + 86_400_000_000 => format!(
+            "inside the customer service window the user's message of {} opened (until {})",
+            crate::replay::ledger::rfc3339(t),
+            crate::replay::ledger::rfc3339(t + 86_400_000_000)
+        ),
+        Some(t) => format!(
+            "outside any customer service window (the user's last message, {}, is more than 24 h before)",
+            crate::replay::ledger::rfc3339(t)
+        ),
+        None => "with no message of the user before it in the log".to_string(),
+    };
+    let conv = get("conversation");
+    let price = get("price");
+    let currency = &r.summary.currency;
+    let story = match get("reason") {
+        "charged" => format!(
+            "charged {currency} {price} at the {} rate for {} ({}), {window}",
+            get("billed_as"),
+            get("market"),
+            get("month")
+        ),
+        "in_conversation" => {
+            format!("free: it rides in the conversation {conv} (no new unit), {window}")
+        }
+        "free_customer_service" => format!("free: {window}"),
+        "free_entry_point" => format!(
+            "free: in the 72-hour entry point window {}",
+            if conv.is_empty() {
+                "its reply opened".to_string()
+            } else {
+                conv.to_string()
+            }
+        ),
+        "free_tier" => format!("free: within the monthly free allowance, {window}"),
+        "free_service" => format!(
+            "free: service {} free under {}, {window}",
+            if conv.is_empty() {
+                "message".to_string()
+            } else {
+                format!("conversation {conv}")
+            },
+            get("rulebook")
+        ),
+        "not_delivered" => "not delivered: Meta bills only delivered messages".to_string(),
+        other => format!("{other}, {window}"),
+    };
+    out.push_str(&format!(
+        "\n  {story}\n  rule {rule}: {title} (wabill explain {rule})\n"
+    ));
+    if get("reason") == "charged" {
+        // RATE-1: the card in force on the delivery's date in the WABA's zone.
+        let tz = r
+            .accounts
+            .waba_index(get("waba"))
+            .map_or(chrono_tz::Tz::UTC, |w| r.accounts.wabas[w].tz);
+        let day = chrono::DateTime::from_timestamp_micros(event.ts)
+            .map(|t| t.with_timezone(&tz).date_naive());
+        let card = day
+            .and_then(|d| r.rates.book.card_at(currency, d))
+            .map(|i| r.rates.book.cards[i].effective);
+        if let Some(d) = card {
+            out.push_str(&format!(
+                "  priced from the {currency} rate card of {d} (wabill rates show --market \"{}\" --date {d})\n",
+                get("market")
+            ));
+        }
+    }
+    for i in r.summary.issues.iter().filter(|i| i.row == n) {
+        out.push_str(&format!(
+            "  issue {} ({}): {}\n",
+            i.code,
+            i.rule.id(),
+            i.message
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

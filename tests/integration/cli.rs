@@ -1,6 +1,6 @@
 //! The real binary, run as a user would: outputs, exit codes, rejects, determinism.
 
-use super::common::{root, stderr, wabill_with};
+use super::common::{root, stderr, wabill, wabill_ok, wabill_with};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -463,4 +463,56 @@ fn pmp4_shipped_egypt_tiers_are_graduated_end_to_end() {
     assert_eq!(j["lines"][0]["market"], "Egypt");
     assert_eq!(j["lines"][0]["charged"], 100_002);
     assert_eq!(j["total"], "360.0068");
+}
+
+/// `wabill explain`: a rule by id in the specification's words with its worked example, and the
+/// story of one message of a log (its rule, window and rate card), of an inbound row and of a
+/// rejected row.
+#[test]
+fn explain_a_rule_and_a_row() {
+    let out = wabill_ok(&["explain", "pmp-3"]);
+    assert!(
+        out.starts_with("PMP-3 — 3. Per-message pricing (PMP)"),
+        "{out}"
+    );
+    assert!(out.contains("EX-5 PMP free entry point"), "{out}");
+    let o = wabill(&["explain", "XYZ-1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no rule `XYZ-1`"));
+    let row = |n: &str| {
+        wabill_ok(&[
+            "explain",
+            "--row",
+            n,
+            "data/sample.csv",
+            "--accounts",
+            "data/accounts.toml",
+        ])
+    };
+    let charged = row("1302");
+    for want in [
+        "market       Mexico",
+        "charged USD 0.0085 at the authentication rate for Mexico (2025-07)",
+        "rule PMP-1: Each delivered template is one charge",
+        "priced from the USD rate card of 2025-07-01",
+    ] {
+        assert!(charged.contains(want), "missing {want:?} in:\n{charged}");
+    }
+    let intl = row("121");
+    assert!(
+        intl.contains("rule PMP-6: Authentication-international"),
+        "{intl}"
+    );
+    assert!(row("1").contains("the user's message at 2025-04-30T18:36:38Z"));
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    std::fs::write(&log, "timestamp,direction,user,type\n2026-11-03T10:00:00Z,in,+919812345601,text\nyesterday,in,+919812345601,text\n").unwrap();
+    let out = wabill_ok(&["explain", "--row", "2", log.to_str().unwrap()]);
+    assert!(
+        out.contains("rejected, not billed")
+            && out.contains("column `timestamp`, value `yesterday`"),
+        "{out}"
+    );
+    let o = wabill(&["explain", "--row", "9", log.to_str().unwrap()]);
+    assert!(stderr(&o).contains("has no row 9"), "{}", stderr(&o));
 }

@@ -106,6 +106,15 @@ pub const REPLAY_TWILIO: &[&str] = &[
 
 pub const EXPLAIN: &[&str] = &["explain", "CBP-9"];
 
+pub const EXPLAIN_ROW: &[&str] = &[
+    "explain",
+    "--row",
+    "1302",
+    "data/sample.csv",
+    "--accounts",
+    "data/accounts.toml",
+];
+
 pub const COMPARE_FCR: &[&str] = &[
     "compare",
     "data/scenarios/support-2026.toml",
@@ -152,6 +161,12 @@ fn readme_compare_fcr_sweep() {
 #[test]
 fn readme_explain_rule() {
     assert_snapshot!("explain_cbp9", session(EXPLAIN));
+}
+
+/// The story of one message (README "The rules").
+#[test]
+fn readme_explain_row() {
+    assert_snapshot!("explain_row", session(EXPLAIN_ROW));
 }
 
 /// A provider's export to the bill (README "From your provider's export to the bill").

@@ -112,6 +112,7 @@ fn readme_example_blocks_appear_in_the_real_output() {
         ESTIMATE,
         REPLAY_PROVIDER,
         EXPLAIN,
+        EXPLAIN_ROW,
     ];
     let found: Vec<Vec<&str>> = examples
         .iter()
