@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::common::{root, stderr, wabill};
 use super::golden::{
-    COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE, EXPLAIN, REPLAY_JSON, REPLAY_PROVIDER,
-    REPLAY_TABLE, REPLAY_TWILIO,
+    COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE, EXPLAIN, EXPLAIN_ROW, REPLAY_JSON,
+    REPLAY_PROVIDER, REPLAY_TABLE, REPLAY_TWILIO,
 };
 
 fn readme() -> String {
