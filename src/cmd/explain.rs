@@ -4,10 +4,9 @@
 //! each.
 
 use anyhow::{bail, Result};
-use clap::Args;
 
-/// The specification, as shipped in `docs/spec/`.
-const SPEC: &str = include_str!("../../docs/spec/billing-rules.md");
+use crate::report::rules::{rules, RuleText};
+use clap::Args;
 
 #[derive(Debug, Clone, Args)]
 pub struct ExplainArgs {
@@ -26,93 +25,6 @@ pub struct ExplainArgs {
     /// Rates directory.
     #[arg(long)]
     pub rates: Option<std::path::PathBuf>,
-}
-
-/// One rule of the specification: its id, its title (the bold lead), its section and its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleText {
-    pub id: String,
-    pub title: String,
-    pub section: String,
-    pub text: String,
-}
-
-/// Every rule (`- **ID …**` items) and worked example (`EX-n`) of the specification, in order.
-pub fn rules() -> Vec<RuleText> {
-    let mut out: Vec<RuleText> = Vec::new();
-    let mut section = String::new();
-    let mut open = false;
-    for line in SPEC.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            section = h.trim().to_string();
-            open = false;
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("- **") {
-            let id: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect();
-            let is_id = id.split_once('-').is_some_and(|(a, n)| {
-                !a.is_empty()
-                    && a.bytes().all(|b| b.is_ascii_uppercase())
-                    && !n.is_empty()
-                    && n.bytes().all(|b| b.is_ascii_digit())
-            });
-            if is_id {
-                let lead = rest.split("**").next().unwrap_or("");
-                let mut title = lead[id.len()..].trim().trim_end_matches('.').to_string();
-                if title.is_empty() {
-                    // The rule's first sentence, shortened.
-                    let after = rest.split("**").skip(1).collect::<Vec<_>>().join("");
-                    let first = after
-                        .trim()
-                        .split(". ")
-                        .next()
-                        .unwrap_or("")
-                        .trim_end_matches('.');
-                    title = first.chars().take(80).collect();
-                    if first.chars().count() > 80 {
-                        title.push('…');
-                    }
-                }
-                out.push(RuleText {
-                    id,
-                    title,
-                    section: section.clone(),
-                    text: line[2..].replace("**", ""),
-                });
-                open = true;
-                continue;
-            }
-            open = false;
-            continue;
-        }
-        if open && line.starts_with("  ") && !line.trim().is_empty() {
-            let last = out.last_mut().expect("an open rule");
-            last.text.push(' ');
-            last.text.push_str(line.trim());
-        } else {
-            open = false;
-        }
-    }
-    // Rules stated inside another's item (`CALL-2 … **CALL-3** …`).
-    let mut extra = Vec::new();
-    for r in &out {
-        for id in ["CALL-3", "GRP-3"] {
-            if r.id != id && r.text.contains(&format!(" {id} ")) && !out.iter().any(|x| x.id == id)
-            {
-                extra.push(RuleText {
-                    id: id.to_string(),
-                    title: String::new(),
-                    section: r.section.clone(),
-                    text: r.text.clone(),
-                });
-            }
-        }
-    }
-    out.extend(extra);
-    out
 }
 
 /// Meta's worked examples that show `id`: the examples naming it, and the ones the spec gives

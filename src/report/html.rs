@@ -389,11 +389,16 @@ fn issues(h: &mut String, r: &JsonReport) {
         );
         for (code, rule, n) in &issues {
             let first = r.issues.iter().find(|i| &i.code == code).expect("counted");
+            // The rule's one-line meaning beside its id (`wabill explain ID` for the whole).
+            let named = match crate::report::rules::title(rule) {
+                Some(t) if !t.is_empty() => format!("{rule} — {t}"),
+                _ => rule.clone(),
+            };
             let _ = writeln!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>row {}: {}</td></tr>",
                 escape(code),
-                escape(rule),
+                escape(&named),
                 count(*n as u64),
                 first.row,
                 escape(&first.message)

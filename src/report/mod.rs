@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod missing_rates;
 pub mod rates;
 pub mod reconcile;
+pub mod rules;
 pub mod series;
 pub mod site;
 pub mod table;
