@@ -152,7 +152,7 @@ impl InputArgs {
 /// `timestamp`.
 pub fn is_native(path: &Path) -> bool {
     use std::io::{BufRead, BufReader};
-    let Ok(f) = std::fs::File::open(path) else {
+    let Ok(f) = crate::io::log::open_input(path) else {
         return true; // the reader reports it
     };
     let mut first = String::new();

@@ -273,3 +273,44 @@ fn byte_order_mark_in_webhooks_is_not_part_of_the_first_body() {
     assert_eq!(json["messages"]["outbound"], 1, "{json}");
     assert_eq!(json["messages"]["rejected"], 0, "{json}");
 }
+
+/// Compressed logs (`.csv.gz`, `.jsonl.gz`, a provider's gzip day file) are read as they are,
+/// in memory and partitioned, and bill what the uncompressed file bills.
+#[test]
+fn gzip_logs_bill_as_their_uncompressed_files() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = |src: &str, name: &str| {
+        let text = std::fs::read(super::common::root().join(src)).unwrap();
+        let path = dir.path().join(name);
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        e.write_all(&text).unwrap();
+        e.finish().unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let json = |args: &[&str]| {
+        let mut all = vec!["replay", "--format", "json", "--rejects", "/dev/null"];
+        all.extend_from_slice(args);
+        let o = super::common::wabill(&all);
+        assert!(
+            o.status.code().unwrap_or(9) <= 1,
+            "{}",
+            super::common::stderr(&o)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let plain = json(&["data/sample.csv"]);
+    let csv = gz("data/sample.csv", "sample.csv.gz");
+    assert_eq!(json(&[&csv]), plain);
+    assert_eq!(json(&[&csv, "--partitions", "3"]), plain);
+    let twilio = "tests/fixtures/providers/twilio-bulkexport.jsonl";
+    let t = "tests/fixtures/providers/templates.json";
+    let day = gz(twilio, "day.jsonl.gz");
+    assert_eq!(
+        json(&[&day, "--templates", t]),
+        json(&[twilio, "--templates", t])
+    );
+}

@@ -15,7 +15,6 @@
 //! stray comma, a last line cut short) is a reject, never billed with its fields shifted or
 //! missing.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -59,17 +58,17 @@ pub(crate) fn read_csv(
     read: &ReadOptions,
     progress: &dyn Fn(u64),
 ) -> Result<(), LogError> {
-    let mut file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
-    if let Ok(m) = file.metadata() {
+    if let (Ok(m), false) = (std::fs::metadata(path), super::schema::is_gzip(path)) {
         // About 90 bytes a row in typical logs.
         b.reserve((m.len() / 90) as usize);
     }
+    let mut file = super::schema::open_input(path)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
     let mut map: Option<Header> = None;
     let mut eof = false;
     let rules = b.rules();
     while !eof {
-        eof = fill_block(path, &mut file, &mut buf)?;
+        eof = fill_block(path, &mut *file, &mut buf)?;
         let cut = if eof {
             buf.len()
         } else {
@@ -115,7 +114,7 @@ pub(crate) fn read_csv(
 /// Append up to one block of the file to `buf`; `true` at the end of the file.
 pub(crate) fn fill_block(
     path: &Path,
-    file: &mut File,
+    file: &mut dyn Read,
     buf: &mut Vec<u8>,
 ) -> Result<bool, LogError> {
     let start = buf.len();

@@ -2,7 +2,6 @@
 //! strings as they are, other values as their JSON text, `null` or a missing key as an absent
 //! column.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -15,7 +14,7 @@ pub(crate) fn read_jsonl(
     b: &mut dyn RowSink<'_>,
     progress: &dyn Fn(u64),
 ) -> Result<(), LogError> {
-    let file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    let file = super::schema::open_input(path)?;
     let mut rdr = BufReader::with_capacity(1 << 20, file);
     let mut line: Vec<u8> = Vec::new();
     let (mut n, mut lines) = (0u64, 0u64);

@@ -748,11 +748,10 @@ fn read_csv(
 ) -> Result<(), LogError> {
     use super::csv::{fill_block, record_cut, BLOCK};
     let m = &src.mapping;
-    let mut file =
-        std::fs::File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
-    if let Ok(meta) = file.metadata() {
+    if let (Ok(meta), false) = (std::fs::metadata(path), super::schema::is_gzip(path)) {
         b.reserve((meta.len() / 160) as usize);
     }
+    let mut file = super::schema::open_input(path)?;
     let rules = b.rules();
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 20));
     let mut index: Option<Vec<Option<usize>>> = None;
@@ -762,7 +761,7 @@ fn read_csv(
     let mut records = 0u64;
     let mut eof = false;
     while !eof {
-        eof = fill_block(path, &mut file, &mut buf)?;
+        eof = fill_block(path, &mut *file, &mut buf)?;
         let cut = if eof {
             buf.len()
         } else {
@@ -1268,8 +1267,13 @@ fn read_json(
     progress: &dyn Fn(u64),
 ) -> Result<(), LogError> {
     let m = &src.mapping;
-    let text =
-        std::fs::read_to_string(path).map_err(|e| fatal(path, format!("cannot read: {e}")))?;
+    let mut text = String::new();
+    {
+        use std::io::Read;
+        super::schema::open_input(path)?
+            .read_to_string(&mut text)
+            .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
+    }
     let text = text.trim_start_matches('\u{feff}');
     // Documents: the whole file (source = "json"), else one per non-empty line.
     let docs: Vec<(u64, &str)> = if m.source == Source::Json {
@@ -1342,13 +1346,15 @@ fn read_json(
 /// The shipped mapping whose layout a file has (CSV header, or the first JSON record's fields),
 /// if exactly one claims it.
 pub fn detect(path: &Path) -> Option<Mapping> {
-    let mut head = vec![0u8; 64 << 10];
-    let n = {
+    let mut head = Vec::new();
+    {
         use std::io::Read;
-        let mut f = std::fs::File::open(path).ok()?;
-        f.read(&mut head).ok()?
-    };
-    head.truncate(n);
+        super::schema::open_input(path)
+            .ok()?
+            .take(64 << 10)
+            .read_to_end(&mut head)
+            .ok()?;
+    }
     let text = String::from_utf8_lossy(&head);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     let all = Mapping::all_shipped();
@@ -1359,7 +1365,15 @@ pub fn detect(path: &Path) -> Option<Mapping> {
         let doc: serde_json::Value = match serde_json::from_str(first_line) {
             Ok(v) => v,
             Err(_) => {
-                whole = std::fs::read_to_string(path).ok()?;
+                let mut w = String::new();
+                {
+                    use std::io::Read;
+                    super::schema::open_input(path)
+                        .ok()?
+                        .read_to_string(&mut w)
+                        .ok()?;
+                }
+                whole = w;
                 serde_json::from_str(whole.trim_start_matches('\u{feff}')).ok()?
             }
         };

@@ -33,11 +33,10 @@ pub use builder::{InvalidNumber, Log, LogBuilder};
 pub(crate) use builder::{Links, BSUID_KEY};
 pub use options::{CsvReader, ReadOptions};
 pub(crate) use schema::{fatal, Fields, Parsed, RowRules};
-pub use schema::{LogError, Reject, COLUMNS};
+pub use schema::{is_gzip, open_input, LogError, Reject, COLUMNS};
 pub(crate) use sink::RowSink;
 pub use timestamp::{parse_timestamp, MAX_INSTANT, MIN_INSTANT};
 
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -60,7 +59,15 @@ pub enum LogFormat {
 impl LogFormat {
     /// The format of a path by its extension: `.parquet`/`.pq` Parquet, `.jsonl`/`.ndjson`/`.json`
     /// JSON Lines, anything else CSV.
+    /// A `.gz` suffix is looked through (`log.jsonl.gz` is JSON Lines, read decompressed).
     pub fn from_path(p: &Path) -> LogFormat {
+        let inner;
+        let p = if schema::is_gzip(p) {
+            inner = p.with_extension("");
+            inner.as_path()
+        } else {
+            p
+        };
         match p
             .extension()
             .and_then(|e| e.to_str())
@@ -157,8 +164,8 @@ pub(crate) fn check_log_file(path: &Path) -> Result<u64, LogError> {
 /// Read a whole small file to a string, with a clear error.
 pub fn read_text(path: &Path) -> Result<String, LogError> {
     let mut s = String::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_string(&mut s))
+    schema::open_input(path)?
+        .read_to_string(&mut s)
         .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
     Ok(s)
 }

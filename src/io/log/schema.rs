@@ -147,6 +147,25 @@ pub enum LogError {
     Fatal { path: String, message: String },
 }
 
+/// Opens a log for reading: a `.gz` file (gzip, several members allowed, as `zcat` reads them)
+/// decompressed as it is read, anything else as it is.
+pub fn open_input(path: &Path) -> Result<Box<dyn std::io::Read + Send>, LogError> {
+    let file = std::fs::File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    if is_gzip(path) {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            std::io::BufReader::with_capacity(1 << 20, file),
+        )))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+/// Whether a path names a gzip file (`.gz`).
+pub fn is_gzip(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
 pub(crate) fn fatal(path: &Path, message: impl Into<String>) -> LogError {
     LogError::Fatal {
         path: path.display().to_string(),

@@ -119,6 +119,8 @@ pub fn auto_partitions(path: &Path, format: LogFormat) -> Option<usize> {
     let rows = match format {
         LogFormat::Parquet => crate::io::parquet::row_count(path).unwrap_or(0),
         // A provider's export has rows of any width: estimated from its first megabyte.
+        // gzip: about 6 bytes of log per byte of file (rows of ~90 bytes compress ~6×).
+        _ if crate::io::log::is_gzip(path) => len().saturating_mul(6) / 90,
         LogFormat::Mapped(_) => len() / sampled_row_bytes(path).unwrap_or(90),
         _ => len() / 90,
     };

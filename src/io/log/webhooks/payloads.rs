@@ -5,7 +5,6 @@
 //! A line that cannot be read, a missing field or an unknown category is a [`Problem`] naming
 //! the line, the JSON path and the value; it never stops the other lines from being read.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -51,7 +50,7 @@ pub struct WebhookFile {
 
 /// Read a webhook file (JSON Lines).
 pub fn read_webhooks(path: &Path) -> Result<WebhookFile, LogError> {
-    let file = File::open(path).map_err(|e| fatal(path, format!("cannot open: {e}")))?;
+    let file = super::super::schema::open_input(path)?;
     parse_webhooks(BufReader::with_capacity(1 << 20, file))
         .map_err(|e| fatal(path, format!("read error: {e}")))
 }
