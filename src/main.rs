@@ -44,6 +44,16 @@ enum Command {
 fn main() -> ExitCode {
     // A closed stdout (e.g. `| head`) ends the program quietly.
     unsafe_reset_sigpipe();
+    // `--version` also says which rate cards this wabill prices with (the newest per currency).
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 2 && (args[1] == "--version" || args[1] == "-V") {
+        println!("wabill {}", env!("CARGO_PKG_VERSION"));
+        match cmd::newest_cards() {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(e) => println!("rate cards: {e}"),
+        }
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     // SIGINT/SIGTERM/SIGHUP remove the run's temporary files, then exit 130/143/129.
     cmd::interrupts::install();

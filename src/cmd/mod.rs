@@ -47,6 +47,24 @@ pub fn parse_rulebook(s: &str) -> Result<Option<Rulebook>> {
     }
 }
 
+/// For `wabill --version`: the rates directory in use and the newest card per currency.
+pub fn newest_cards() -> Result<Vec<String>> {
+    let dir = rates_dir(None);
+    let rates = crate::io::rates_dir::load(&dir)?;
+    let mut newest: std::collections::BTreeMap<String, chrono::NaiveDate> = Default::default();
+    for c in &rates.book.cards {
+        let e = newest.entry(c.currency.clone()).or_insert(c.effective);
+        *e = (*e).max(c.effective);
+    }
+    let mut out = vec![format!("rates: {}", dir.display())];
+    out.extend(
+        newest
+            .iter()
+            .map(|(cur, d)| format!("  newest {cur} card: {d}")),
+    );
+    Ok(out)
+}
+
 /// The rates directory: `--rates`, else `$WABILL_RATES`, else `./rates`, else the project's.
 pub fn rates_dir(arg: Option<&Path>) -> PathBuf {
     if let Some(p) = arg {

@@ -516,3 +516,14 @@ fn explain_a_rule_and_a_row() {
     let o = wabill(&["explain", "--row", "9", log.to_str().unwrap()]);
     assert!(stderr(&o).contains("has no row 9"), "{}", stderr(&o));
 }
+
+/// `wabill --version` names the rates folder in use and the newest card per currency.
+#[test]
+fn version_lists_the_newest_card_per_currency() {
+    let out = wabill_ok(&["--version"]);
+    assert!(out.starts_with("wabill "), "{out}");
+    assert!(
+        out.contains("rates: ") && out.contains("newest USD card: 2026-10-01"),
+        "{out}"
+    );
+}

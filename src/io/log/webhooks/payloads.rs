@@ -50,7 +50,7 @@ pub struct WebhookFile {
 
 /// Read a webhook file (JSON Lines).
 pub fn read_webhooks(path: &Path) -> Result<WebhookFile, LogError> {
-    let file = super::super::schema::open_input(path)?;
+    let file = crate::io::log::schema::open_input(path)?;
     parse_webhooks(BufReader::with_capacity(1 << 20, file))
         .map_err(|e| fatal(path, format!("read error: {e}")))
 }
