@@ -124,6 +124,16 @@ pub fn write_report(
     Ok(())
 }
 
+/// What to change when rates are missing: under a forced rulebook without `--rates-at`, the card
+/// too (a rulebook's categories may be missing from the cards of the log's dates).
+fn remedy(forced: Option<Rulebook>, rates_at: Option<chrono::NaiveDate>) -> Remedy {
+    if forced.is_some() && rates_at.is_none() {
+        Remedy::FixTheLogOrRatesAt
+    } else {
+        Remedy::FixTheLog
+    }
+}
+
 pub fn run(args: ReplayArgs) -> Result<i32> {
     let forced = parse_rulebook(&args.rulebook)?;
     let format = args.input.resolve(&args.log)?;
@@ -157,7 +167,7 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
     nothing_read(&log.path, log.rows, &log.rejects)?;
     let t0 = std::time::Instant::now();
     let r = service::price(log, inputs, forced, args.rates_at).map_err(|e| match e {
-        BillingError::MissingRates(m) => missing_rates(&m, Remedy::FixTheLog),
+        BillingError::MissingRates(m) => missing_rates(&m, remedy(forced, args.rates_at)),
         other => other.into(),
     })?;
     trace("price", t0);
@@ -303,7 +313,7 @@ fn run_partitioned(
     match result {
         Ok(summary) => Ok(summary),
         Err(PartitionError::Billing(BillingError::MissingRates(m))) => {
-            Err(missing_rates(&m, Remedy::FixTheLog))
+            Err(missing_rates(&m, remedy(forced, args.rates_at)))
         }
         Err(e) => Err(e.into()),
     }

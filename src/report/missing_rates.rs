@@ -11,6 +11,8 @@ pub enum Remedy {
     FixTheLog,
     /// `wabill estimate`: the volumes.
     ChangeTheVolumes,
+    /// `wabill replay` under a forced rulebook: the log, or the card it prices with.
+    FixTheLogOrRatesAt,
 }
 
 impl Remedy {
@@ -18,6 +20,9 @@ impl Remedy {
         match self {
             Remedy::FixTheLog => "fix the log",
             Remedy::ChangeTheVolumes => "change the volumes",
+            Remedy::FixTheLogOrRatesAt => {
+                "fix the log, or (the rulebook is forced) price every message with a card that has the forced rulebook's rates: `--rates-at DATE`"
+            }
         }
     }
 }

@@ -527,3 +527,41 @@ fn version_lists_the_newest_card_per_currency() {
         "{out}"
     );
 }
+
+/// RATE-4 under a forced rulebook: the error also suggests `--rates-at` (the forced rulebook's
+/// categories may be missing from the cards of the log's dates), and `--rates-at` prices it.
+#[test]
+fn rate4_under_a_forced_rulebook_suggests_rates_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.csv");
+    let mut text = String::from("timestamp,direction,user,type,category,status\n");
+    for i in 0..1002 {
+        text.push_str(&format!(
+            "2026-11-03T10:00:00Z,out,+551198{i:07},template,utility,delivered\n"
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let rejects = dir.path().join("r.csv");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "replay",
+            log.to_str().unwrap(),
+            "--rulebook",
+            "cbp-2022",
+            "--rejects",
+            rejects.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        wabill(&a)
+    };
+    let o = args(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("category `business_initiated`") && err.contains("`--rates-at DATE`"),
+        "{err}"
+    );
+    assert!(err.contains("market `Brazil`"), "{err}");
+    let o = args(&["--rates-at", "2022-06-01"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
