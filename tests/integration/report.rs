@@ -480,7 +480,12 @@ fn variant_bars_stack_categories_per_variant() {
     ];
     let c = charts::variant_bars("EUR", &variants).unwrap();
     check_chart(&c);
-    assert_eq!(c.legend, ["marketing", "utility", "service"]);
+    // Legends in plain words, not the categories' ids (issue 16).
+    assert_eq!(c.legend, ["Marketing", "Utility", "Service"]);
+    assert_eq!(
+        charts::category_label("authentication_international"),
+        "Authentication (international)"
+    );
     assert!(c.axis_labels.contains(&"Cost (EUR)".to_string()));
     let texts = svg_texts(&c.svg);
     assert!(texts.iter().any(|t| t == "pmp-2026 & tiers"), "{texts:?}");

@@ -8,8 +8,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::axis::{axis_money, index_label, index_ticks, label_dp, nice_max, Ticks};
 use super::draw::{
-    category_color, font, frame, no_data, render, DrawResult, Figure, LegendItem, Swatch, AXIS_PX,
-    GRID, LABEL_PX,
+    category_color, category_label, font, frame, no_data, render, DrawResult, Figure, LegendItem,
+    Swatch, AXIS_PX, GRID, LABEL_PX,
 };
 use super::Chart;
 use crate::billing::money::Money;
@@ -145,7 +145,7 @@ pub fn monthly_cost(d: &ReportData) -> Result<Chart> {
                         .sum()
                 })
                 .collect();
-            (c.clone(), category_color(c), values)
+            (category_label(c), category_color(c), values)
         })
         .collect();
     stacked_chart(
@@ -197,7 +197,7 @@ pub fn variant_bars(currency: &str, variants: &[(String, Vec<(String, Money)>)])
                         .to_f64_for_display()
                 })
                 .collect();
-            (c.clone(), category_color(c), values)
+            (category_label(c), category_color(c), values)
         })
         .collect();
     stacked_chart(

@@ -44,6 +44,23 @@ pub(super) const PALETTE: [RGBColor; 8] = [
 ];
 
 /// The fixed colour of a billed category, so every chart agrees.
+/// A billed category as a chart legend says it (`authentication_international` →
+/// `Authentication (international)`); unknown ids as they are.
+pub fn category_label(category: &str) -> String {
+    match category {
+        "marketing" => "Marketing",
+        "utility" => "Utility",
+        "authentication" => "Authentication",
+        "authentication_international" => "Authentication (international)",
+        "service" => "Service",
+        "free_entry_point" => "Free entry point",
+        "business_initiated" => "Business-initiated",
+        "user_initiated" => "User-initiated",
+        other => other,
+    }
+    .to_string()
+}
+
 pub fn category_color(category: &str) -> RGBColor {
     match category {
         "marketing" => RGBColor(0, 114, 178),

@@ -22,7 +22,7 @@ mod lines;
 mod markets;
 
 pub use bars::{monthly_cost, variant_bars};
-pub use draw::{category_color, FAMILY, SIZE};
+pub use draw::{category_color, category_label, FAMILY, SIZE};
 pub use lines::{daily_spend, sweep_line, tier_progress};
 pub use markets::market_cost;
 
