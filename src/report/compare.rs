@@ -147,6 +147,45 @@ fn signed_pct(p: Option<rust_decimal::Decimal>) -> String {
     }
 }
 
+/// Meta's cost per category of each variant (exact, in the currency), the categories that cost
+/// something, and their sum: what makes a variant dearer than another.
+fn cost_table(variants: &[Variant], cats: &[&str], currency: &str) -> String {
+    let priced: Vec<&str> = cats
+        .iter()
+        .copied()
+        .filter(|c| {
+            variants.iter().any(|v| {
+                v.categories
+                    .iter()
+                    .any(|t| t.category == *c && t.cost != Money::ZERO)
+            })
+        })
+        .collect();
+    let heads: Vec<String> = priced.iter().map(|c| format!("{c} {currency}")).collect();
+    let mut cols: Vec<(&str, bool)> = vec![("#", true)];
+    cols.extend(heads.iter().map(|h| (h.as_str(), true)));
+    let meta = format!("Meta {currency}");
+    cols.push((&meta, true));
+    let mut t = Table::new(&cols);
+    for (i, v) in variants.iter().enumerate() {
+        let mut r = vec![(i + 1).to_string()];
+        for c in &priced {
+            r.push(
+                v.categories
+                    .iter()
+                    .find(|t| t.category == *c)
+                    .map_or(Money::ZERO, |t| t.cost)
+                    .to_string(),
+            );
+        }
+        r.push(v.meta_total.to_string());
+        t.row(r);
+    }
+    let mut out = t.render();
+    out.push_str("cost by category: Meta's charges, exact\n");
+    out
+}
+
 /// The readable table: costs, then units by category.
 pub fn table(variants: &[Variant], currency: &str) -> String {
     let has_provider = variants.iter().any(|v| v.provider.is_some());
@@ -233,7 +272,10 @@ pub fn table(variants: &[Variant], currency: &str) -> String {
         t.row(r);
     }
     out.push_str(&t.render());
-    out.push_str("units by category: charged/free (CBP: conversations; PMP: delivered messages)\n");
+    out.push_str(
+        "units by category: charged/free (CBP: conversations; PMP: delivered messages)\n\n",
+    );
+    out.push_str(&cost_table(variants, &cats, currency));
     if has_provider {
         out.push_str("total = Meta's charges + the provider's fees\n");
     }

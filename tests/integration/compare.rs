@@ -478,3 +478,35 @@ fn compare_rows_scales_every_variant_of_a_scenario_alike() {
     // Failed messages are not billed: the 50 % failure variant costs less.
     assert!(dec(&v[1]["total"]) < dec(&v[0]["total"]));
 }
+
+/// The table shows each variant's cost per category (issue 16: it was only in CSV and JSON),
+/// and the categories' costs add up to Meta's total.
+#[test]
+fn compare_table_shows_cost_per_category_that_adds_up() {
+    let o = super::common::wabill(&[
+        "compare",
+        "data/scenarios/support-2026.toml",
+        "--vary",
+        "support.fcr=0.6,0.9",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.contains("utility USD") && l.contains("Meta USD"))
+        .expect(&out);
+    assert!(
+        out.contains("cost by category: Meta's charges, exact"),
+        "{out}"
+    );
+    for row in &lines[head + 2..head + 4] {
+        let cells: Vec<rust_decimal::Decimal> = row
+            .split_whitespace()
+            .skip(1)
+            .map(|c| c.parse().unwrap())
+            .collect();
+        let (total, parts) = cells.split_last().unwrap();
+        assert_eq!(parts.iter().sum::<rust_decimal::Decimal>(), *total, "{row}");
+    }
+}
