@@ -488,3 +488,83 @@ pub fn csv(variants: &[Variant]) -> String {
     }
     out
 }
+
+/// `compare --report DIR`: an HTML page with the table and the charts of the variants (cost per
+/// variant by category, cost per contact, and, for a sweep of one numeric key, the cost per
+/// resolved issue along it), written with the charts as SVG and PNG. Returns the files.
+pub fn write_report(
+    dir: &std::path::Path,
+    variants: &[Variant],
+    currency: &str,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    use crate::report::charts;
+    use crate::report::html::escape;
+    let label = |i: usize, v: &Variant| {
+        let s = v.setting_label();
+        format!(
+            "#{} {}",
+            i + 1,
+            if s.is_empty() { v.traffic.clone() } else { s }
+        )
+    };
+    let bars: Vec<(String, Vec<(String, Money)>)> = variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                label(i, v),
+                v.categories
+                    .iter()
+                    .filter(|c| c.cost != Money::ZERO)
+                    .map(|c| (c.category.to_string(), c.cost))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut figures = vec![charts::variant_bars(currency, &bars)?];
+    // A sweep of one key whose values are numbers: cost per resolved issue along it.
+    let keys: std::collections::BTreeSet<&str> = variants
+        .iter()
+        .flat_map(|v| v.setting.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    if keys.len() == 1 {
+        let key = *keys.iter().next().expect("one key");
+        let points: Vec<(f64, Money)> = variants
+            .iter()
+            .filter_map(|v| {
+                let x: f64 = v.setting.first()?.1.parse().ok()?;
+                Some((x, v.per_resolved()?))
+            })
+            .collect();
+        if points.len() >= 2 {
+            figures.push(charts::sweep_line(currency, key, &points)?);
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut files = Vec::new();
+    let mut page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>wabill compare</title></head><body>\n\
+         <h1>Comparison of {} variant(s)</h1>\n<p>Amounts in {}, exact; the same traffic and seed for every variant of a scenario.</p>\n<pre>{}</pre>\n",
+        variants.len(),
+        escape(currency),
+        escape(&table(variants, currency))
+    );
+    for c in &figures {
+        for (ext, bytes) in [("svg", c.svg.as_bytes()), ("png", c.png.as_slice())] {
+            let p = dir.join(format!("{}.{ext}", c.name));
+            crate::io::output::write_atomic(&p, bytes)?;
+            files.push(p);
+        }
+        page.push_str(&format!(
+            "<figure><img src=\"{}.svg\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+            escape(&c.name),
+            escape(&c.title),
+            escape(&c.title)
+        ));
+    }
+    page.push_str("</body></html>\n");
+    let index = dir.join("index.html");
+    crate::io::output::write_atomic(&index, page.as_bytes())?;
+    files.push(index);
+    Ok(files)
+}

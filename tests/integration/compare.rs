@@ -510,3 +510,42 @@ fn compare_table_shows_cost_per_category_that_adds_up() {
         assert_eq!(parts.iter().sum::<rust_decimal::Decimal>(), *total, "{row}");
     }
 }
+
+/// `compare --report DIR`: the table and the charts of the variants, the sweep as a line.
+#[test]
+fn compare_report_writes_the_page_and_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let o = super::common::wabill(&[
+        "compare",
+        "data/scenarios/support-2026.toml",
+        "--vary",
+        "support.fcr=0.6,0.9",
+        "--report",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", super::common::stderr(&o));
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        page.contains("cost by category: Meta&#39;s charges, exact")
+            || page.contains("cost by category: Meta's charges, exact"),
+        "{page}"
+    );
+    for f in [
+        "variant-cost.svg",
+        "variant-cost.png",
+        "sweep-cost.svg",
+        "sweep-cost.png",
+    ] {
+        assert!(out.join(f).metadata().unwrap().len() > 100, "{f}");
+        assert!(
+            page.contains(f.trim_end_matches(".png").trim_end_matches(".svg")),
+            "{f}"
+        );
+    }
+    let svg = std::fs::read_to_string(out.join("variant-cost.svg")).unwrap();
+    assert!(
+        svg.contains("Utility") && svg.contains("Service"),
+        "legend in plain words"
+    );
+}

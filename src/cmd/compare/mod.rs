@@ -51,6 +51,10 @@ pub struct CompareArgs {
     /// Repeat for several logs.
     #[arg(long = "log", value_name = "FILE")]
     pub logs: Vec<PathBuf>,
+    /// Also write an HTML page with the table and charts of the variants (cost by category,
+    /// and the sweep of one numeric `--vary` key as a line) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// How each `--log` is read (a provider's export, its mapping and template catalogue).
     #[command(flatten)]
     pub input: crate::cmd::input::InputArgs,
@@ -162,6 +166,13 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         })
         .collect();
     let variants = collect(&sources, &jobs, results)?;
+    if let Some(dir) = &args.report {
+        compare::write_report(dir, &variants, &currency)?;
+        notice(format_args!(
+            "report written to {}",
+            dir.join("index.html").display()
+        ));
+    }
     let out = match args.format {
         OutputFormat::Table => compare::table(&variants, &currency),
         OutputFormat::Json => compare::json(&variants, &currency, args.seed),
