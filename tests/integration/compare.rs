@@ -549,3 +549,45 @@ fn compare_report_writes_the_page_and_charts() {
         "legend in plain words"
     );
 }
+
+/// Waiting for the user has a price (issue 16): with `support.wait_return_share` below 1 some
+/// users never come back, their issues stay unresolved, and the output states the assumption;
+/// at 1 (the default) and under `utility_template` nothing changes.
+#[test]
+fn waiting_for_the_user_can_lose_contacts_and_says_so() {
+    let o = super::common::wabill(&[
+        "compare",
+        "data/scenarios/support-2026.toml",
+        "--vary",
+        "support.reengagement=utility_template,wait_for_user",
+        "--vary",
+        "support.wait_return_share=1,0.5",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", super::common::stderr(&o));
+    let err = super::common::stderr(&o);
+    assert!(
+        err.contains("each comes back with probability 0.5 (support.wait_return_share)"),
+        "{err}"
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let resolved = |i: usize| rows[i][6].parse::<u64>().unwrap();
+    let total = |i: usize| rows[i][11].to_string();
+    assert_eq!(
+        total(0),
+        total(1),
+        "utility_template ignores the return share"
+    );
+    assert_eq!(
+        resolved(0),
+        resolved(2),
+        "every waiting user comes back at 1"
+    );
+    assert!(resolved(3) < resolved(2), "{out}");
+}

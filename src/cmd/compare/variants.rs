@@ -178,7 +178,7 @@ fn generated(
         bail!("{label}: the scenario generates no messages");
     }
     let s = &g.summary;
-    let note = format!(
+    let mut note = format!(
         "{label}: {} rows, {} users, {} contacts ({:.1}% resolved at first contact, {} in the end)",
         s.rows,
         s.users,
@@ -186,6 +186,13 @@ fn generated(
         100.0 * s.fcr_share(),
         s.contacts_resolved
     );
+    if scenario.support.reengagement == crate::traffic::Reengagement::WaitForUser {
+        // The assumption behind "wait for the user", said with its result.
+        note.push_str(&format!(
+            "; waiting for the user: each comes back with probability {} (support.wait_return_share), {} never did",
+            scenario.support.wait_return_share, s.contacts_abandoned
+        ));
+    }
     Ok(Prepared {
         traffic: Loaded::InMemory(Box::new(log)),
         accounts,

@@ -293,7 +293,7 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
 
         let mut chat = self.chat(st.user);
         let (mut t, _) = self.session(&mut chat, st.ts, Side::User, entry, rng);
-        for _ in 0..followups {
+        for k in 0..followups {
             let at = t + secs(rng, gap, 3600.0);
             // The business owes the user an answer: it writes if it may (window open, or a
             // utility template under that policy); otherwise the user comes back on their own.
@@ -304,6 +304,16 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
             };
             if opener == Side::User {
                 self.s.waits_for_user += 1;
+                // Waiting has a price: a user who does not come back leaves the issue
+                // unresolved, and the follow-ups left are never held.
+                if sp.wait_return_share < 1.0 && !rng.random_bool(sp.wait_return_share) {
+                    let left = u64::from(followups - k);
+                    self.s.sessions -= left;
+                    self.s.followup_sessions -= left;
+                    self.s.contacts_resolved -= u64::from(resolved);
+                    self.s.contacts_abandoned += 1;
+                    break;
+                }
             }
             let (end, started) = self.session(&mut chat, at, opener, None, rng);
             t = end;

@@ -129,6 +129,9 @@ pub struct Summary {
     pub inbound_left_out: u64,
     /// Users known by a BSUID (MKT-4).
     pub bsuid_users: u64,
+    /// Contacts whose user did not come back while the business waited (`wait_for_user`,
+    /// `support.wait_return_share`): unresolved.
+    pub contacts_abandoned: u64,
     /// Of those, users whose rows carry no phone number.
     pub bsuid_only_users: u64,
     /// Support contacts (issues) started.

@@ -161,6 +161,10 @@ pub struct Support {
     pub ctwa_share: f64,
     /// Share of contacts whose first message comes from a Facebook Page button.
     pub page_cta_share: f64,
+    /// Under `wait_for_user`: the probability that a user the business waits for comes back
+    /// (each follow-up); one who does not leaves the issue unresolved and sends nothing more.
+    /// 1 (the default): every user comes back.
+    pub wait_return_share: f64,
 }
 
 /// A marketing campaign: one template to a share of the audience.

@@ -86,6 +86,7 @@ struct RawSupport {
     reengagement: Option<Value>,
     ctwa_share: Option<Value>,
     page_cta_share: Option<Value>,
+    wait_return_share: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -427,6 +428,11 @@ fn support(s: RawSupport) -> Res<Support> {
             DEFAULT_CTWA_SHARE,
         )?,
         page_cta_share: probability("support.page_cta_share", s.page_cta_share.as_ref(), 0.0)?,
+        wait_return_share: probability(
+            "support.wait_return_share",
+            s.wait_return_share.as_ref(),
+            1.0,
+        )?,
     };
     check_entry_shares(&support, s.page_cta_share.as_ref())?;
     Ok(support)

@@ -8,13 +8,14 @@ use super::{Scenario, ScenarioError};
 
 impl Scenario {
     /// The keys [`Scenario::set`] accepts (`wabill compare --vary KEY=V1,V2,…`).
-    pub const SETTABLE: [&'static str; 16] = [
+    pub const SETTABLE: [&'static str; 17] = [
         "support.fcr",
         "support.followup_resolution",
         "support.contacts_per_user_month",
         "support.ctwa_share",
         "support.page_cta_share",
         "support.reengagement",
+        "support.wait_return_share",
         "delivery.failure_rate",
         "utility.orders_per_user_month",
         "authentication.logins_per_user_month",
@@ -55,6 +56,7 @@ impl Scenario {
             }
             "support.ctwa_share" | "support.page_cta_share" => self.set_entry_share(key, &val)?,
             "support.reengagement" => s.reengagement = reengagement(key, &val)?,
+            "support.wait_return_share" => s.wait_return_share = probability(key, v, 0.0)?,
             "delivery.failure_rate" => self.failure_rate = probability(key, v, 0.0)?,
             "utility.orders_per_user_month" => {
                 self.utility.orders_per_user_month =
