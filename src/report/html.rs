@@ -112,6 +112,7 @@ th, td { padding: 4px 10px; border-bottom: 1px solid #e4e4e4; text-align: left; 
 th { background: #f0f2f5; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { font-weight: 600; border-top: 2px solid #bbb; }
+tr.subtotal td { font-style: italic; border-top: 1px solid #ddd; }
 figure { margin: 16px 0 28px; }
 figure svg { width: 100%; height: auto; border: 1px solid #e4e4e4; }
 figcaption { color: #444; font-size: 0.9rem; margin-top: 4px; }
@@ -356,7 +357,7 @@ fn breakdown(h: &mut String, p: &Page) {
          <table>\n<tr><th>month</th><th>waba</th><th>market</th><th>category</th><th>rulebook</th>\
          <th class=\"num\">charged</th><th class=\"num\">free</th><th class=\"num\">cost ({cur})</th></tr>"
     );
-    for l in &r.lines {
+    for (i, l) in r.lines.iter().enumerate() {
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -369,6 +370,19 @@ fn breakdown(h: &mut String, p: &Page) {
             count(l.free),
             escape(&l.cost)
         );
+        // A subtotal after each month's lines (the lines are sorted by month), from the month's
+        // exact tally, as the table on stdout has.
+        let last_of_month = r.lines.get(i + 1).is_none_or(|n| n.month != l.month);
+        if let (true, Some(m)) = (last_of_month, d.months.iter().find(|m| m.month == l.month)) {
+            let _ = writeln!(
+                h,
+                "<tr class=\"subtotal\"><td>{}</td><td colspan=\"4\">month total</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                escape(&l.month),
+                count(m.tally.charged),
+                count(m.tally.free),
+                m.tally.cost
+            );
+        }
     }
     let _ = writeln!(
         h,

@@ -535,3 +535,39 @@ fn bare_report_flag_writes_to_reports_and_the_log_name() {
     assert!(page.is_file());
     assert!(String::from_utf8_lossy(&out.stderr).contains("report written to"));
 }
+
+/// The HTML breakdown has a subtotal after each month's lines (issue 16), each the sum of them.
+#[test]
+fn html_breakdown_has_month_subtotals_that_add_up() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("r");
+    run_report(&dir);
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let table = &html[html.find("<h2>Breakdown</h2>").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let cell = |row: &str, k: usize| -> String {
+        row.split("<td")
+            .nth(k)
+            .unwrap()
+            .split('>')
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let mut sum = rust_decimal::Decimal::ZERO;
+    let mut subtotals = 0;
+    for row in table.split("<tr").skip(2) {
+        if row.contains("class=\"subtotal\"") {
+            let shown: rust_decimal::Decimal = cell(row, 5).parse().unwrap();
+            assert_eq!(shown, sum, "{row}");
+            sum = rust_decimal::Decimal::ZERO;
+            subtotals += 1;
+        } else if !row.contains("class=\"total\"") {
+            sum += cell(row, 8).parse::<rust_decimal::Decimal>().unwrap();
+        }
+    }
+    assert!(subtotals >= 2, "{table}");
+}
