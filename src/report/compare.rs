@@ -521,7 +521,13 @@ pub fn write_report(
             )
         })
         .collect();
-    let mut figures = vec![charts::variant_bars(currency, &bars)?];
+    let note = format!(
+        "{} variant(s), amounts in {currency} · wabill compare",
+        variants.len()
+    );
+    let mut figures = vec![charts::with_note(&note, || {
+        charts::variant_bars(currency, &bars)
+    })?];
     // A sweep of one key whose values are numbers: cost per resolved issue along it.
     let keys: std::collections::BTreeSet<&str> = variants
         .iter()
@@ -537,7 +543,9 @@ pub fn write_report(
             })
             .collect();
         if points.len() >= 2 {
-            figures.push(charts::sweep_line(currency, key, &points)?);
+            figures.push(charts::with_note(&note, || {
+                charts::sweep_line(currency, key, &points)
+            })?);
         }
     }
     std::fs::create_dir_all(dir)?;

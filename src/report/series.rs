@@ -195,6 +195,24 @@ pub struct ReportData {
 }
 
 impl ReportData {
+    /// What a chart pasted on its own must still say: the period and where the figures come
+    /// from (`2025-05 to 2025-10 · rate cards USD 2024-11-01, 2025-07-01 · wabill`).
+    pub fn provenance_note(&self) -> String {
+        let period = match (self.months.first(), self.months.last()) {
+            (Some(a), Some(b)) if a.month != b.month => format!("{} to {}", a.month, b.month),
+            (Some(a), _) => a.month.clone(),
+            _ => String::new(),
+        };
+        let cards: Vec<&str> = self.cards.iter().map(|c| c.effective.as_str()).collect();
+        let mut parts = vec![period];
+        if !cards.is_empty() {
+            parts.push(format!("rate cards {} {}", self.currency, cards.join(", ")));
+        }
+        parts.push("wabill".into());
+        parts.retain(|p| !p.is_empty());
+        parts.join(" · ")
+    }
+
     /// Categories with a non-zero cost in some month, in [`CATEGORY_ORDER`].
     pub fn charged_categories(&self) -> Vec<String> {
         let mut c: Vec<String> = self

@@ -571,3 +571,19 @@ fn html_breakdown_has_month_subtotals_that_add_up() {
     }
     assert!(subtotals >= 2, "{table}");
 }
+
+/// A chart pasted on its own says its period and sources (issue 16): the note in its corner.
+#[test]
+fn charts_carry_the_period_and_the_rate_cards() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("r");
+    run_report(&dir);
+    let svg = std::fs::read_to_string(dir.join("charts/monthly-cost.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains(" to ") && t.contains("rate cards USD") && t.ends_with("wabill")),
+        "{texts:?}"
+    );
+}

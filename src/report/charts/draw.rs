@@ -98,6 +98,34 @@ pub(super) trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
 }
 
+thread_local! {
+    /// The provenance note drawn in the corner of every chart rendered inside [`with_note`].
+    static NOTE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Renders the charts `f` makes with `note` (period, sources) in their bottom-right corner, so
+/// that a chart pasted on its own still says what it shows.
+pub fn with_note<T>(note: &str, f: impl FnOnce() -> T) -> T {
+    let old = NOTE.with(|n| std::mem::replace(&mut *n.borrow_mut(), note.to_string()));
+    let out = f();
+    NOTE.with(|n| *n.borrow_mut() = old);
+    out
+}
+
+/// The note, small, in the bottom-right corner of `root`.
+fn draw_note<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+    let note = NOTE.with(|n| n.borrow().clone());
+    if note.is_empty() {
+        return Ok(());
+    }
+    let (w, h) = root.dim_in_pixel();
+    let style = font(13)
+        .color(&RGBColor(110, 110, 110))
+        .pos(Pos::new(HPos::Right, VPos::Bottom));
+    root.draw(&Text::new(note, (w as i32 - 8, h as i32 - 4), style))?;
+    Ok(())
+}
+
 /// Draw `fig` as SVG and as PNG; `name` is the file stem, `axis_labels` and `legend` the texts
 /// as drawn.
 pub(super) fn render(
@@ -112,6 +140,7 @@ pub(super) fn render(
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         fig.draw(&root)
+            .and_then(|_| draw_note(&root))
             .map_err(|e| anyhow!("drawing chart {name} (SVG): {e}"))?;
         root.present()
             .map_err(|e| anyhow!("drawing chart {name} (SVG): {e}"))?;
@@ -120,6 +149,7 @@ pub(super) fn render(
     {
         let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
         fig.draw(&root)
+            .and_then(|_| draw_note(&root))
             .map_err(|e| anyhow!("drawing chart {name} (PNG): {e}"))?;
         root.present()
             .map_err(|e| anyhow!("drawing chart {name} (PNG): {e}"))?;

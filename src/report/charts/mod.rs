@@ -22,7 +22,7 @@ mod lines;
 mod markets;
 
 pub use bars::{monthly_cost, variant_bars};
-pub use draw::{category_color, category_label, FAMILY, SIZE};
+pub use draw::{category_color, category_label, with_note, FAMILY, SIZE};
 pub use lines::{daily_spend, sweep_line, tier_progress};
 pub use markets::market_cost;
 
@@ -41,8 +41,11 @@ pub struct Chart {
 }
 
 /// Every chart of a report, in page order (tier charts only when there are tier counters).
+/// Each carries the report's provenance note (period, rate cards) in its corner.
 pub fn all(d: &ReportData) -> Result<Vec<Chart>> {
-    let mut out = vec![monthly_cost(d)?, market_cost(d)?, daily_spend(d)?];
-    out.extend(tier_progress(d)?);
-    Ok(out)
+    draw::with_note(&d.provenance_note(), || {
+        let mut out = vec![monthly_cost(d)?, market_cost(d)?, daily_spend(d)?];
+        out.extend(tier_progress(d)?);
+        Ok(out)
+    })
 }
