@@ -197,20 +197,13 @@ fn row_story(args: &ExplainArgs, n: u64) -> Result<String> {
             .and_then(|i| rec.get(i))
             .unwrap_or("")
     };
-    for k in [
-        "id",
-        "timestamp",
-        "waba",
-        "number",
-        "user",
-        "country",
-        "market",
-        "month",
-        "type",
-        "category",
-        "status",
-        "rulebook",
-    ] {
+    // The message's own columns of the ledger, before what the replay decided.
+    let own = crate::replay::ledger::COLUMNS
+        .iter()
+        .skip(1)
+        .take_while(|c| **c != "billed_as");
+    for k in own {
+        let k: &str = k;
         if !get(k).is_empty() {
             out.push_str(&format!("  {k:<12} {}\n", get(k)));
         }

@@ -738,8 +738,9 @@ const PIECE: usize = 1 << 20;
 
 /// Reads a mapped CSV export the way the log's block reader does: 32 MB blocks cut at record
 /// boundaries (quote parity: a quoted `Body` may hold commas and line breaks), each block split
-/// into pieces parsed in parallel by the csv crate, mapped and validated in parallel, then
-/// absorbed in file order (row numbers as a sequential read gives them).
+/// into pieces that are split into records without copying ([`piece_records`]), mapped and
+/// validated in parallel, then absorbed in file order (row numbers as a sequential read gives
+/// them).
 fn read_csv(
     path: &Path,
     src: &MappedSource,
