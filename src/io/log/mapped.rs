@@ -561,7 +561,11 @@ struct Final<'a> {
 
 impl MappedSource {
     /// Maps one record; `get(i)` is source field `i`; `ts` receives a converted timestamp.
-    fn map<'a>(&'a self, get: &dyn Fn(usize) -> Option<&'a str>, ts: &'a mut String) -> Mapped<'a> {
+    fn map<'a, G: Fn(usize) -> Option<&'a str>>(
+        &'a self,
+        get: &G,
+        ts: &'a mut String,
+    ) -> Mapped<'a> {
         let m = &self.mapping;
         let value = |f: usize, raw: Option<&'a str>| -> Option<&'a str> {
             let mut v = super::schema::trim(raw?);
