@@ -156,23 +156,11 @@ fn row_story(args: &ExplainArgs, n: u64) -> Result<String> {
     let event = log.events[ei];
     let chat = event.chat;
     let r = service::price(log, inputs, None, None)?;
-    let dir = tempfile::tempdir()?;
-    let ledger_path = dir.path().join("ledger.csv");
-    crate::replay::ledger::write(
-        &ledger_path,
-        &r.log,
-        &r.replay,
-        &r.rates.markets,
-        &r.accounts,
-    )?;
-    let ledger = std::fs::read_to_string(&ledger_path)?;
-    let mut rdr = csv::Reader::from_reader(ledger.as_bytes());
-    let headers = rdr.headers()?.clone();
-    let row = rdr
-        .records()
-        .filter_map(|x| x.ok())
-        .find(|rec| rec.get(0) == Some(&n.to_string()));
-    let ts = crate::replay::ledger::rfc3339(event.ts);
+    // The replay's own ledger row (the same rows `--ledger` writes), if it is a business message.
+    use crate::replay::ledger;
+    let row = ledger::rows(&r.log, &r.replay, &r.rates.markets, &r.accounts)
+        .find(|fields| fields[0] == n.to_string());
+    let ts = ledger::rfc3339(event.ts);
     let mut out = format!("row {n} of {}\n", path.display());
     let Some(rec) = row else {
         // An inbound message: what it opens.
@@ -191,14 +179,13 @@ fn row_story(args: &ExplainArgs, n: u64) -> Result<String> {
         return Ok(out);
     };
     let get = |k: &str| {
-        headers
+        ledger::COLUMNS
             .iter()
-            .position(|h| h == k)
-            .and_then(|i| rec.get(i))
-            .unwrap_or("")
+            .position(|h| *h == k)
+            .map_or("", |i| rec[i].as_str())
     };
     // The message's own columns of the ledger, before what the replay decided.
-    let own = crate::replay::ledger::COLUMNS
+    let own = ledger::COLUMNS
         .iter()
         .skip(1)
         .take_while(|c| **c != "billed_as");
@@ -208,12 +195,8 @@ fn row_story(args: &ExplainArgs, n: u64) -> Result<String> {
             out.push_str(&format!("  {k:<12} {}\n", get(k)));
         }
     }
-    let all = rules();
     let rule = get("rule");
-    let title = all
-        .iter()
-        .find(|x| x.id == rule)
-        .map_or("", |x| x.title.as_str());
+    let title = crate::report::rules::title(rule).unwrap_or("");
     // The window the user's last message before it opened, in the same chat.
     let last_in = r
         .log
@@ -226,12 +209,12 @@ fn row_story(args: &ExplainArgs, n: u64) -> Result<String> {
     let window = match last_in {
         Some(t) if event.ts < t + 86_400_000_000 => format!(
             "inside the customer service window the user's message of {} opened (until {})",
-            crate::replay::ledger::rfc3339(t),
-            crate::replay::ledger::rfc3339(t + 86_400_000_000)
+            ledger::rfc3339(t),
+            ledger::rfc3339(t + 86_400_000_000)
         ),
         Some(t) => format!(
             "outside any customer service window (the user's last message, {}, is more than 24 h before)",
-            crate::replay::ledger::rfc3339(t)
+            ledger::rfc3339(t)
         ),
         None => "with no message of the user before it in the log".to_string(),
     };

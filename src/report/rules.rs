@@ -14,8 +14,24 @@ pub struct RuleText {
     pub text: String,
 }
 
-/// Every rule (`- **ID …**` items) and worked example (`EX-n`) of the specification, in order.
-pub fn rules() -> Vec<RuleText> {
+/// Every rule (`- **ID …**` items) and worked example (`EX-n`) of the specification, in order,
+/// then the rules stated inside another's item (`CALL-2 … CALL-3 …`). Read once.
+pub fn rules() -> &'static [RuleText] {
+    static RULES: std::sync::OnceLock<Vec<RuleText>> = std::sync::OnceLock::new();
+    RULES.get_or_init(parse)
+}
+
+/// Whether `id` is written as a rule id: capitals, a dash, digits (`PMP-3`).
+fn is_rule_id(id: &str) -> bool {
+    id.split_once('-').is_some_and(|(a, n)| {
+        !a.is_empty()
+            && a.bytes().all(|b| b.is_ascii_uppercase())
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+fn parse() -> Vec<RuleText> {
     let mut out: Vec<RuleText> = Vec::new();
     let mut section = String::new();
     let mut open = false;
@@ -30,13 +46,7 @@ pub fn rules() -> Vec<RuleText> {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
                 .collect();
-            let is_id = id.split_once('-').is_some_and(|(a, n)| {
-                !a.is_empty()
-                    && a.bytes().all(|b| b.is_ascii_uppercase())
-                    && !n.is_empty()
-                    && n.bytes().all(|b| b.is_ascii_digit())
-            });
-            if is_id {
+            if is_rule_id(&id) {
                 let lead = rest.split("**").next().unwrap_or("");
                 let mut title = lead[id.len()..].trim().trim_end_matches('.').to_string();
                 if title.is_empty() {
@@ -73,11 +83,15 @@ pub fn rules() -> Vec<RuleText> {
             open = false;
         }
     }
-    // Rules stated inside another's item (`CALL-2 … **CALL-3** …`).
-    let mut extra = Vec::new();
+    // A rule id in an item's text that has no item of its own is stated there (`CALL-2 …
+    // CALL-3 …`): it is explained by that item.
+    let mut extra: Vec<RuleText> = Vec::new();
     for r in &out {
-        for id in ["CALL-3", "GRP-3"] {
-            if r.id != id && r.text.contains(&format!(" {id} ")) && !out.iter().any(|x| x.id == id)
+        for word in r.text.split_whitespace() {
+            let id = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-');
+            if is_rule_id(id)
+                && !out.iter().any(|x| x.id == id)
+                && !extra.iter().any(|x| x.id == id)
             {
                 extra.push(RuleText {
                     id: id.to_string(),
@@ -93,8 +107,11 @@ pub fn rules() -> Vec<RuleText> {
 }
 
 /// A rule's one-line meaning (`Deliveries are facts` for `CONV-4`), if the spec has the rule.
-pub fn title(id: &str) -> Option<String> {
-    rules().into_iter().find(|r| r.id == id).map(|r| r.title)
+pub fn title(id: &str) -> Option<&'static str> {
+    rules()
+        .iter()
+        .find(|r| r.id == id)
+        .map(|r| r.title.as_str())
 }
 
 #[cfg(test)]

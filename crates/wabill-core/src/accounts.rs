@@ -370,6 +370,17 @@ impl Accounts {
         self.wabas.iter().position(|w| w.id == name)
     }
 
+    /// The `waba` of a row from a source that names WABAs by Meta's id (webhooks, providers'
+    /// exports): the id when the accounts name it; with a single WABA in the accounts, an id they
+    /// do not name is that WABA (`""`); otherwise the id as given (an unknown WABA, rejected).
+    pub fn meta_waba<'a>(&self, id: &'a str) -> &'a str {
+        if self.wabas.len() == 1 && self.waba_index(id).is_none() {
+            ""
+        } else {
+            id
+        }
+    }
+
     /// PMP-6: is an authentication message to a user of `country` at `ts` billed as
     /// authentication-international (before checking that the market has such a rate)?
     pub fn auth_international_applies(&self, country: Country, ts: i64) -> bool {

@@ -378,6 +378,13 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
     let mut missing = MissingRates::default();
     let mut lines = Vec::new();
     let mut notes = Vec::new();
+    let newest = ctx
+        .rates
+        .cards
+        .iter()
+        .filter(|k| k.currency == currency)
+        .map(|k| k.effective)
+        .max();
     for v in &volumes.volumes {
         let mut c = check(v, ctx)?;
         let card: Option<&RateCard> = ctx
@@ -391,13 +398,6 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
         }
         if let Some(card) = card {
             // A month after the newest card's: priced with it, and a newer one may come.
-            let newest = ctx
-                .rates
-                .cards
-                .iter()
-                .filter(|k| k.currency == currency)
-                .map(|k| k.effective)
-                .max();
             let month_after = |d: NaiveDate| month_key(c.date) > month_key(d);
             if newest == Some(card.effective) && month_after(card.effective) {
                 let note = format!(

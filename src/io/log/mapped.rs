@@ -100,7 +100,8 @@ enum Spec {
         out: Vec<usize>,
     },
     Const(String),
-    /// The value of the first source field present: `{ when = { receivedAt = "in" } }`.
+    /// The value paired with the first source field present:
+    /// `{ when = [["receivedAt", "in"], ["status.groupName", "out"]] }`.
     When(Vec<(usize, String)>),
 }
 
@@ -547,7 +548,7 @@ impl PartialEq for MappedSource {
 impl Eq for MappedSource {}
 
 /// One record's mapped fields (borrowed from the record, the mapping, the catalogue and a
-/// scratch string for a converted timestamp), and its instant when it could be read.
+/// scratch string for a converted timestamp), and whether it is not a message ([`SKIP`]).
 struct Mapped<'a> {
     all: [Option<&'a str>; NF],
     skip: bool,
@@ -622,9 +623,7 @@ impl MappedSource {
     /// Meta's webhooks: exports name the WABA by Meta's id).
     fn finish<'a>(&'a self, mut all: [Option<&'a str>; NF], accounts: &Accounts) -> Final<'a> {
         if let Some(w) = all[C_WABA] {
-            if accounts.waba_index(w).is_none() && accounts.wabas.len() == 1 {
-                all[C_WABA] = None;
-            }
+            all[C_WABA] = Some(accounts.meta_waba(w));
         }
         let out = all[C_DIR] == Some("out");
         let mut template = all[F_TEMPLATE];
@@ -849,21 +848,7 @@ fn read_csv(
                         mg.add(src, &mp, || rec.text());
                     }
                 }
-                Item::Done(Ok(p), _) => {
-                    let row = b.next_row();
-                    b.keep(&p, row);
-                }
-                Item::Done(Err(e), rec) => {
-                    let (column, value, message) = *e;
-                    let row = b.next_row();
-                    b.reject(Reject {
-                        row,
-                        column,
-                        value,
-                        message,
-                        record: rec.text(),
-                    });
-                }
+                Item::Done(v, rec) => absorb_verdict(b, v, &|| rec.text()),
             }
         }
         progress(b.rows());
@@ -1139,8 +1124,17 @@ fn push_final(
     parsed: Result<super::schema::Parsed, (usize, String)>,
     record: &dyn Fn() -> String,
 ) {
+    absorb_verdict(b, verdict(fin, parsed), record);
+}
+
+/// A record's verdict into the sink, as its next row: kept, or rejected with `record` as read.
+fn absorb_verdict(
+    b: &mut dyn RowSink<'_>,
+    verdict: Result<super::schema::Parsed, Rejected>,
+    record: &dyn Fn() -> String,
+) {
     let row = b.next_row();
-    match verdict(fin, parsed) {
+    match verdict {
         Ok(p) => b.keep(&p, row),
         Err(e) => {
             let (column, value, message) = *e;
@@ -1244,9 +1238,9 @@ impl Merger {
     }
 }
 
-/// A JSON value at a dotted path (`payload.payload.ts`, `results.0.id`); strings as they are,
-/// numbers and booleans as their text; objects, arrays and `null` as absent.
-fn at_path<'v>(v: &'v serde_json::Value, path: &str) -> Option<std::borrow::Cow<'v, str>> {
+/// The JSON value at a dotted path (`payload.payload.ts`, `results.0.id`: an object's key or
+/// an array's index per segment).
+fn json_at<'v>(v: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
     let mut cur = v;
     for seg in path.split('.') {
         cur = match cur {
@@ -1255,7 +1249,13 @@ fn at_path<'v>(v: &'v serde_json::Value, path: &str) -> Option<std::borrow::Cow<
             _ => return None,
         };
     }
-    match cur {
+    Some(cur)
+}
+
+/// A field at a dotted path ([`json_at`]); strings as they are, numbers and booleans as their
+/// text; objects, arrays and `null` as absent.
+fn at_path<'v>(v: &'v serde_json::Value, path: &str) -> Option<std::borrow::Cow<'v, str>> {
+    match json_at(v, path)? {
         serde_json::Value::String(s) if s.is_empty() => None,
         serde_json::Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
         serde_json::Value::Null | serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
@@ -1272,13 +1272,7 @@ fn read_json(
     progress: &dyn Fn(u64),
 ) -> Result<(), LogError> {
     let m = &src.mapping;
-    let mut text = String::new();
-    {
-        use std::io::Read;
-        super::schema::open_input(path)?
-            .read_to_string(&mut text)
-            .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
-    }
+    let text = super::schema::read_text(path)?;
     let text = text.trim_start_matches('\u{feff}');
     // Documents: the whole file (source = "json"), else one per non-empty line.
     let docs: Vec<(u64, &str)> = if m.source == Source::Json {
@@ -1304,7 +1298,7 @@ fn read_json(
         };
         let recs: Vec<&serde_json::Value> = match &m.records {
             None => vec![&v],
-            Some(p) => match p.split('.').try_fold(&v, |cur, seg| cur.get(seg)) {
+            Some(p) => match json_at(&v, p) {
                 Some(serde_json::Value::Array(a)) => a.iter().collect(),
                 _ => {
                     records += 1;
@@ -1370,28 +1364,19 @@ pub fn detect(path: &Path) -> Option<Mapping> {
         let doc: serde_json::Value = match serde_json::from_str(first_line) {
             Ok(v) => v,
             Err(_) => {
-                let mut w = String::new();
-                {
-                    use std::io::Read;
-                    super::schema::open_input(path)
-                        .ok()?
-                        .read_to_string(&mut w)
-                        .ok()?;
-                }
-                whole = w;
+                whole = super::schema::read_text(path).ok()?;
                 serde_json::from_str(whole.trim_start_matches('\u{feff}')).ok()?
             }
         };
         all.into_iter()
             .filter(|m| {
                 let rec = match &m.records {
-                    Some(p) => p
-                        .split('.')
-                        .try_fold(&doc, |c, s| c.get(s))
-                        .and_then(|a| a.get(0)),
+                    Some(p) => json_at(&doc, p).and_then(|a| a.get(0)),
                     None => Some(&doc),
                 };
-                rec.is_some_and(|r| m.source != Source::Csv && m.detects(&|p| json_has(r, p)))
+                rec.is_some_and(|r| {
+                    m.source != Source::Csv && m.detects(&|p| json_at(r, p).is_some())
+                })
             })
             .collect()
     } else {
@@ -1409,17 +1394,6 @@ pub fn detect(path: &Path) -> Option<Mapping> {
             .collect()
     };
     (found.len() == 1).then(|| found.into_iter().next().expect("one"))
-}
-
-fn json_has(v: &serde_json::Value, path: &str) -> bool {
-    let mut cur = v;
-    for seg in path.split('.') {
-        match cur.get(seg) {
-            Some(n) => cur = n,
-            None => return false,
-        }
-    }
-    true
 }
 
 #[cfg(test)]

@@ -33,11 +33,10 @@ pub use builder::{InvalidNumber, Log, LogBuilder};
 pub(crate) use builder::{Links, BSUID_KEY};
 pub use options::{CsvReader, ReadOptions};
 pub(crate) use schema::{fatal, Fields, Parsed, RowRules};
-pub use schema::{is_gzip, open_input, LogError, Reject, COLUMNS};
+pub use schema::{is_gzip, open_input, read_text, LogError, Reject, COLUMNS};
 pub(crate) use sink::RowSink;
 pub use timestamp::{parse_timestamp, MAX_INSTANT, MIN_INSTANT};
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::billing::accounts::Accounts;
@@ -159,15 +158,6 @@ pub(crate) fn check_log_file(path: &Path) -> Result<u64, LogError> {
         ));
     }
     Ok(meta.len())
-}
-
-/// Read a whole small file to a string, with a clear error.
-pub fn read_text(path: &Path) -> Result<String, LogError> {
-    let mut s = String::new();
-    schema::open_input(path)?
-        .read_to_string(&mut s)
-        .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
-    Ok(s)
 }
 
 #[cfg(test)]

@@ -160,6 +160,16 @@ pub fn open_input(path: &Path) -> Result<Box<dyn std::io::Read + Send>, LogError
     }
 }
 
+/// Read a whole small file to a string (decompressed when `.gz`), with a clear error.
+pub fn read_text(path: &Path) -> Result<String, LogError> {
+    use std::io::Read;
+    let mut s = String::new();
+    open_input(path)?
+        .read_to_string(&mut s)
+        .map_err(|e| fatal(path, format!("cannot read: {e}")))?;
+    Ok(s)
+}
+
 /// Whether a path names a gzip file (`.gz`).
 pub fn is_gzip(path: &Path) -> bool {
     path.extension()

@@ -78,18 +78,8 @@ fn items(file: WebhookFile) -> Vec<(u64, Item)> {
     items
 }
 
-/// The WABA of a row: `entry[].id` when it names one of the accounts file, else the only WABA.
-fn waba(accounts: &Accounts, id: &str) -> String {
-    if accounts.waba_index(id).is_none() && accounts.wabas.len() == 1 {
-        String::new()
-    } else {
-        id.to_string()
-    }
-}
-
 fn push_inbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &InboundMessage) {
     let ts = (m.ts / 1_000_000).to_string();
-    let w = waba(accounts, &m.waba);
     let mut f: Fields = [None; NCOL];
     f[C_TS] = Some(&ts);
     f[C_DIR] = Some("in");
@@ -100,7 +90,7 @@ fn push_inbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Inb
     }
     f[C_TYPE] = Some(&m.kind);
     f[C_EP] = m.entry_point.then_some("ctwa");
-    f[C_WABA] = Some(&w);
+    f[C_WABA] = Some(accounts.meta_waba(&m.waba));
     f[C_NUMBER] = Some(&m.number);
     f[C_ID] = Some(&m.id);
     b.push(&f, &|| format!("line {line}: inbound message {}", m.id));
@@ -126,7 +116,6 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
     }
     let template = m.pricing.and_then(|p| p.category.template_category());
     let ts = (m.ts / 1_000_000).to_string();
-    let w = waba(accounts, &m.waba);
     let mut f: Fields = [None; NCOL];
     f[C_TS] = Some(&ts);
     f[C_DIR] = Some("out");
@@ -138,7 +127,7 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
     });
     f[C_CAT] = template.map(|c| c.id());
     f[C_STATUS] = Some(m.status.id());
-    f[C_WABA] = Some(&w);
+    f[C_WABA] = Some(accounts.meta_waba(&m.waba));
     f[C_NUMBER] = Some(&m.number);
     f[C_ID] = Some(&m.id);
     b.push(&f, &|| format!("line {line}: message {}", m.id));
