@@ -52,6 +52,7 @@ fn main() {
     let chats: Vec<ChatKey> = (0..n_chats)
         .map(|u| ChatKey {
             waba: 0,
+            group: false,
             number: 0,
             user: u,
         })
@@ -109,7 +110,7 @@ fn main() {
     let r = time(
         "replay (state machine + pricing pass)",
         events.len(),
-        || engine::replay(&events, &chats, &countries, &ctx).expect("rates"),
+        || engine::replay(&events, &chats, &countries, &Default::default(), &ctx).expect("rates"),
     );
     println!("  total {} {}", r.currency, r.total);
     // Egypt on the 2026-07 card has utility and authentication tier tables: the tier pass.
@@ -125,7 +126,7 @@ fn main() {
     let r = time(
         "replay with volume tiers (Egypt, 2026-07)",
         egypt.len(),
-        || engine::replay(&egypt, &chats, &countries, &ctx).expect("rates"),
+        || engine::replay(&egypt, &chats, &countries, &Default::default(), &ctx).expect("rates"),
     );
     println!("  total {} {}", r.currency, r.total);
 

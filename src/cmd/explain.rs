@@ -135,7 +135,11 @@ fn row_story(args: &ExplainArgs, n: u64) -> Result<String> {
     };
     let path = std::path::PathBuf::from(log_arg);
     let format = args.input.resolve(&path)?;
-    let inputs = crate::cmd::load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let inputs = crate::cmd::load_inputs(
+        args.accounts.as_deref(),
+        args.rates.as_deref(),
+        args.input.currency.as_deref(),
+    )?;
     let log = inputs.read(&path, format, &crate::cmd::read_options(), &|_| {})?;
     if let Some(r) = log.rejects.iter().find(|r| r.row == n) {
         return Ok(format!(

@@ -72,6 +72,11 @@ pub struct InputArgs {
     /// `name,language,category[,from]`; gives a template row the category it had when sent
     #[arg(long, value_name = "FILE")]
     pub templates: Option<PathBuf>,
+    /// Bill only the WABAs billed in this currency (ISO 4217, e.g. MXN): a portfolio whose
+    /// WABAs use several currencies is billed one currency at a time; the other WABAs' rows are
+    /// left out and counted as `other_currency` (CUR-1)
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
 }
 
 impl InputArgs {

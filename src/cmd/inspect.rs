@@ -33,7 +33,11 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> Result<i32> {
     let format = args.input.resolve(&args.file)?;
-    let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let inputs = load_inputs(
+        args.accounts.as_deref(),
+        args.rates.as_deref(),
+        args.input.currency.as_deref(),
+    )?;
     let log = inputs.read(&args.file, format, &read_options(), &|_| {})?;
     super::input::mapped_notices(format);
     let mut out = String::new();
@@ -94,6 +98,18 @@ pub fn run(args: InspectArgs) -> Result<i32> {
         let k = match e.kind {
             Kind::In { entry_point: true } => "inbound from an ad or Page button".to_string(),
             Kind::In { .. } => "inbound".to_string(),
+            Kind::Call { by_user: true, .. } => "call from the user".to_string(),
+            Kind::Call { accepted: true, .. } => "business call, accepted".to_string(),
+            Kind::Call { .. } => "business call, not answered".to_string(),
+            Kind::Bot { bot, status } => format!(
+                "business {}{}",
+                bot.id(),
+                if matches!(status, Status::Failed | Status::Sent) {
+                    format!(", {}", status.id())
+                } else {
+                    String::new()
+                }
+            ),
             Kind::Out { template, status } => format!(
                 "business {}{}",
                 template.map_or("non-template", |c| c.id()),

@@ -158,8 +158,16 @@ pub fn load_rates(arg: Option<&Path>) -> Result<crate::io::rates_dir::RatesDir> 
 }
 
 /// The accounts and rates of a replay, loaded and checked against each other (CONV-6).
-pub fn load_inputs(accounts: Option<&Path>, rates: Option<&Path>) -> Result<Inputs> {
-    let accounts = load_accounts(accounts)?;
+/// `currency` is `--currency` (CUR-1): only its WABAs are billed.
+pub fn load_inputs(
+    accounts: Option<&Path>,
+    rates: Option<&Path>,
+    currency: Option<&str>,
+) -> Result<Inputs> {
+    let mut accounts = load_accounts(accounts)?;
+    if let Some(c) = currency {
+        accounts.choose_currency(c)?;
+    }
     accounts.currency()?;
     let rates = load_rates(rates)?;
     Inputs::new(accounts, rates)

@@ -81,7 +81,11 @@ pub fn run(args: ReconcileArgs) -> Result<i32> {
     let rejects_path = default_rejects_path(&args.log, None);
     let mut outputs = replay_inputs(&args.log, args.accounts.as_deref(), args.rates.as_deref());
     outputs.input("the webhooks file", &args.webhooks);
-    let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let inputs = load_inputs(
+        args.accounts.as_deref(),
+        args.rates.as_deref(),
+        args.input.currency.as_deref(),
+    )?;
     for spec in &args.analytics {
         outputs.input(
             "the analytics file",

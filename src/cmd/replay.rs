@@ -143,7 +143,11 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         .unwrap_or_else(|| default_rejects_path(&args.log, args.ledger.as_deref()));
     check_outputs(&args, &rejects_path)?;
     if let Some(parts) = partitions_for(&args, format)? {
-        let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+        let inputs = load_inputs(
+            args.accounts.as_deref(),
+            args.rates.as_deref(),
+            args.input.currency.as_deref(),
+        )?;
         let summary = run_partitioned(&args, format, &inputs, forced, parts)?;
         super::input::mapped_notices(format);
         let file = args.log.display().to_string();
@@ -152,7 +156,11 @@ pub fn run(args: ReplayArgs) -> Result<i32> {
         let report = json(&summary, &inputs, forced)?;
         return finish(&args, &report, &summary.lines, rejected);
     }
-    let inputs = load_inputs(args.accounts.as_deref(), args.rates.as_deref())?;
+    let inputs = load_inputs(
+        args.accounts.as_deref(),
+        args.rates.as_deref(),
+        args.input.currency.as_deref(),
+    )?;
     let t0 = std::time::Instant::now();
     let pb = progress("reading");
     let read = ReadOptions {

@@ -46,6 +46,9 @@ struct RawPortfolio {
     auth_international_start: Option<String>,
     #[serde(default)]
     auth_international_exceptions: BTreeMap<String, String>,
+    /// AIP-1.
+    #[serde(default)]
+    ai_provider: bool,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +85,7 @@ pub fn parse_accounts(text: &str) -> Result<Accounts, AccountsError> {
             primary_country: p.primary_country,
             auth_international_start: p.auth_international_start,
             auth_international_exceptions: p.auth_international_exceptions,
+            ai_provider: p.ai_provider,
         }),
         wabas: raw
             .waba
@@ -139,13 +143,18 @@ currency = "USD"
 
     #[test]
     fn conv6_mixed_currencies_name_the_wabas() {
-        let e =
+        // CUR-1: such a portfolio loads, and is billed one currency at a time.
+        let mut a =
             parse_accounts("[[waba]]\nid='a'\ncurrency='USD'\n[[waba]]\nid='b'\ncurrency='EUR'\n")
-                .unwrap_err();
+                .unwrap();
         assert_eq!(
-            e.to_string(),
-            "accounts: all WABAs must share one currency (CONV-6), found a (USD), b (EUR)"
+            a.currency().unwrap_err().to_string(),
+            "accounts: the WABAs are billed in several currencies (a (USD), b (EUR)); a replay bills one currency at a time (CONV-6): choose one with --currency CODE (CUR-1)"
         );
+        a.choose_currency("eur").unwrap();
+        assert_eq!(a.currency().unwrap(), "EUR");
+        assert!(!a.bills_waba(0) && a.bills_waba(1));
+        assert!(a.choose_currency("MXN").is_err());
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub fn log_from_scenario(
                 country,
                 None,
                 user_id,
+                None,
+                None,
+                None,
+                None,
             ];
             b.push(&fields, &|| {
                 fields

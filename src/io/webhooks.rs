@@ -57,6 +57,14 @@ pub fn webhooks_from_replay(log: &Log, replay: &Replay, accounts: &Accounts) -> 
                     push(&mut out, waba, number, "statuses", s);
                 }
             }
+            Kind::Bot { status, .. } => {
+                let o = &replay.outcomes[ei];
+                for s in m.statuses(e, o, &openers, None, status) {
+                    push(&mut out, waba, number, "statuses", s);
+                }
+            }
+            // Calls arrive as `calls` webhooks, which this writer does not produce.
+            Kind::Call { .. } => {}
         }
     }
     out

@@ -70,7 +70,9 @@ pub struct Entry<'a> {
     pub month: String,
     pub ty: &'a str,
     pub template: Option<TemplateCategory>,
-    pub status: Status,
+    /// The row's status as the ledger writes it (`delivered`, `failed`…; a call's `accepted`,
+    /// `missed`).
+    pub status: &'static str,
     pub outcome: &'a Outcome,
 }
 
@@ -91,7 +93,7 @@ impl Entry<'_> {
             self.month.clone(),
             self.ty.to_string(),
             self.template.map(|c| c.id()).unwrap_or("").to_string(),
-            self.status.id().to_string(),
+            self.status.to_string(),
             o.rulebook.map(|r| r.id()).unwrap_or("").to_string(),
             o.billed.map(|b| b.id()).unwrap_or("").to_string(),
             conversation(o),
@@ -108,16 +110,43 @@ impl Entry<'_> {
 pub struct UserLabel<'a> {
     pub key: u64,
     pub bsuids: &'a [String],
+    /// GRP-1: a group row's member, named instead of the group.
+    pub member: Option<&'a str>,
 }
 
 impl std::fmt::Display for UserLabel<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.key & BSUID_KEY != 0 {
+        if let Some(m) = self.member {
+            f.write_str(m)
+        } else if self.key & BSUID_KEY != 0 {
             let b = (self.key & !BSUID_KEY) as usize;
             f.write_str(self.bsuids.get(b).map_or("", String::as_str))
         } else {
             write!(f, "+{}", self.key)
         }
+    }
+}
+
+/// What the ledger says of a row's kind: its template category and status, for the rows that
+/// are business messages or business calls (CALL-3: `accepted`, or `not_answered` for a missed or
+/// rejected call); `None` for what the user sent (messages, calls).
+pub fn business_row(kind: Kind) -> Option<(Option<TemplateCategory>, &'static str)> {
+    match kind {
+        Kind::Out { template, status } => Some((template, status.id())),
+        Kind::Bot { status, .. } => Some((None, status.id())),
+        Kind::Call {
+            by_user: false,
+            accepted,
+        } => Some((None, if accepted { "accepted" } else { "not_answered" })),
+        Kind::In { .. } | Kind::Call { .. } => None,
+    }
+}
+
+/// How the ledger names the user of a row: a group row's member (GRP-1), else the chat's user.
+pub fn user_of<'a>(log: &'a Log, row: u32, chat_user: usize) -> &'a str {
+    match log.member_of(row) {
+        Some(m) => m,
+        None => &log.users[chat_user],
     }
 }
 
@@ -130,11 +159,14 @@ pub fn rows<'a>(
 ) -> impl Iterator<Item = [String; 18]> + 'a {
     replay.order.iter().filter_map(move |&ei| {
         let e = &log.events[ei as usize];
-        let Kind::Out { template, status } = e.kind else {
-            return None;
-        };
+        let (template, status) = business_row(e.kind)?;
         let o = &replay.outcomes[ei as usize];
         let chat = log.chats[e.chat as usize];
+        let user = if chat.group {
+            user_of(log, e.row, chat.user as usize)
+        } else {
+            &log.users[chat.user as usize]
+        };
         Some(
             Entry {
                 row: e.row,
@@ -142,7 +174,7 @@ pub fn rows<'a>(
                 ts: e.ts,
                 waba: &accounts.wabas[chat.waba as usize].id,
                 number: &log.numbers[chat.number as usize],
-                user: &log.users[chat.user as usize],
+                user: &user,
                 country: log.countries[e.country as usize],
                 market: markets.name(o.market),
                 month: replay.month_of(chat.waba, o),

@@ -9,7 +9,7 @@ use crate::replay::sink::{invalid_number_issues, Outcomes, Summary, Tally};
 
 /// Replay a read log: every outcome, and the summary.
 pub fn replay(log: &Log, ctx: &Context) -> Result<(Replay, Summary), BillingError> {
-    let replay = engine::replay(&log.events, &log.chats, &log.countries, ctx)?;
+    let replay = engine::replay(&log.events, &log.chats, &log.countries, &log.extras, ctx)?;
     let summary = summarize(log, &replay, ctx.markets, ctx.accounts);
     Ok((replay, summary))
 }
@@ -50,10 +50,12 @@ pub fn summarize(
         i.message = format!("message {}: {}", log.id_of(i.event as usize), i.message);
     }
     tally.absorb_issues(&log.events, &meta);
-    tally.finish(
+    let mut summary = tally.finish(
         replay.currency.clone(),
         log.rows,
         log.rejects.clone(),
         (replay.lines.clone(), replay.total),
-    )
+    );
+    summary.messages.other_currency = log.other_currency;
+    summary
 }

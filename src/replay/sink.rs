@@ -22,16 +22,33 @@ pub struct MessageCounts {
     pub delivered: u64,
     pub not_delivered: u64,
     pub rejected: u64,
+    /// CUR-1: rows of WABAs billed in another currency than the replay's, left out of it.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_currency: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl MessageCounts {
     /// Count one kept message.
     pub fn count(&mut self, kind: Kind) {
         match kind {
-            Kind::In { .. } => self.inbound += 1,
-            Kind::Out { status, .. } => {
+            // CALL-1: a call from the user counts as inbound, a business call as outbound,
+            // delivered when the user accepted it.
+            Kind::In { .. } | Kind::Call { by_user: true, .. } => self.inbound += 1,
+            Kind::Out { status, .. } | Kind::Bot { status, .. } => {
                 self.outbound += 1;
                 if status.is_delivered() {
+                    self.delivered += 1;
+                } else {
+                    self.not_delivered += 1;
+                }
+            }
+            Kind::Call { accepted, .. } => {
+                self.outbound += 1;
+                if accepted {
                     self.delivered += 1;
                 } else {
                     self.not_delivered += 1;
@@ -45,6 +62,7 @@ impl MessageCounts {
         self.outbound += o.outbound;
         self.delivered += o.delivered;
         self.not_delivered += o.not_delivered;
+        self.other_currency += o.other_currency;
     }
 }
 

@@ -20,7 +20,14 @@ pub struct JsonLine {
     pub rulebook: String,
     pub charged: u64,
     pub free: u64,
+    /// Units Meta charges that the log cannot price (MBA-1 without tokens): not in `cost`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unpriced: u64,
     pub cost: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -210,15 +217,38 @@ fn json_line(l: &Line) -> JsonLine {
         rulebook: l.rulebook.to_string(),
         charged: l.charged,
         free: l.free,
+        unpriced: l.unpriced,
         cost: l.cost.to_decimal_string(),
     }
 }
 
 /// `--format csv` (and the report folder's `breakdown.csv`): one row per line of the
 /// breakdown, every cell formula-safe for a spreadsheet ([`csv_field`]).
+/// An `unpriced` column (MBA-1) comes before `cost` only when a line has unpriced units.
 pub fn csv(lines: &[Line]) -> String {
-    let mut out = String::from("month,waba,market,category,rulebook,charged,free,cost\n");
+    let unpriced = lines.iter().any(|l| l.unpriced > 0);
+    let mut out = String::from(if unpriced {
+        "month,waba,market,category,rulebook,charged,free,unpriced,cost\n"
+    } else {
+        "month,waba,market,category,rulebook,charged,free,cost\n"
+    });
     for l in lines {
+        if unpriced {
+            let cells = [
+                l.month.clone(),
+                l.waba.clone(),
+                l.market.clone(),
+                l.category.to_string(),
+                l.rulebook.to_string(),
+                l.charged.to_string(),
+                l.free.to_string(),
+                l.unpriced.to_string(),
+                l.cost.to_string(),
+            ];
+            out.push_str(&cells.map(|c| csv_field(&c)).join(","));
+            out.push('\n');
+            continue;
+        }
         let cells = [
             l.month.clone(),
             l.waba.clone(),
@@ -250,8 +280,17 @@ fn messages_line(report: &JsonReport) -> String {
     } else {
         String::new()
     };
+    // CUR-1: rows of the WABAs billed in other currencies, left out.
+    let other = if m.other_currency > 0 {
+        format!(
+            ", {} of WABAs billed in another currency left out (CUR-1)",
+            m.other_currency
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected; {} issue(s){invalid}\n",
+        "messages: {} rows, {} inbound, {} outbound ({} delivered, {} not delivered), {} rejected{other}; {} issue(s){invalid}\n",
         m.rows, m.inbound, m.outbound, m.delivered, m.not_delivered, m.rejected, report.issues.len()
     )
 }
@@ -284,7 +323,15 @@ pub fn table(report: &JsonReport) -> String {
             _ => month_totals.push((l.month.clone(), l.charged, l.free, cost)),
         }
     }
-    let costs: Vec<String> = report.lines.iter().map(|l| l.cost.clone()).collect();
+    // MBA-1: a line with unpriced units says so beside its cost.
+    let costs: Vec<String> = report
+        .lines
+        .iter()
+        .map(|l| match l.unpriced {
+            0 => l.cost.clone(),
+            n => format!("{} + {n} unpriced", l.cost),
+        })
+        .collect();
     let mut w = [0usize; 8];
     for (i, h) in header.iter().enumerate() {
         w[i] = h.len();
@@ -345,6 +392,12 @@ pub fn table(report: &JsonReport) -> String {
     out.push_str(&format!(
         "total {total}  ({ch} charged and {fr} free units)\n"
     ));
+    let unpriced: u64 = report.lines.iter().map(|l| l.unpriced).sum();
+    if unpriced > 0 {
+        out.push_str(&format!(
+            "the total excludes {unpriced} unpriced unit(s): Meta charges them, the log does not say how much (MBA-1: Meta Business Agent messages without tokens)\n"
+        ));
+    }
     if let Some(p) = &report.provider {
         out.push_str(&provider_lines(p, &report.currency, &report.total));
     }

@@ -141,6 +141,10 @@ mod tests {
             "free_tier",
             "free_service",
             "not_delivered",
+            "free_group_customer_service",
+            "unpriced",
+            "not_answered",
+            "not_charged_yet",
         ] {
             assert!(glossary.contains(&format!("| `{reason}` |")), "{reason}");
         }

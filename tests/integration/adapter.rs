@@ -133,6 +133,7 @@ pub fn engine_run(
     let accounts = Accounts {
         portfolio: Portfolio {
             name: String::new(),
+            ai_provider: false,
             primary_country: acc.primary_country.as_deref().and_then(Country::parse),
             auth_international_start: acc.auth_intl_start.map(|t| t.timestamp_micros()),
             auth_international_exceptions: acc
@@ -151,6 +152,7 @@ pub fn engine_run(
             })
             .collect(),
         provider: None,
+        currency_choice: None,
     };
     let mut chats: Vec<ChatKey> = Vec::new();
     let mut chat_ix: HashMap<(String, String, String), u32> = HashMap::new();
@@ -168,7 +170,12 @@ pub fn engine_run(
         let chat = *chat_ix
             .entry((e.waba.clone(), e.number.clone(), e.user.clone()))
             .or_insert_with(|| {
-                chats.push(ChatKey { waba, number, user });
+                chats.push(ChatKey {
+                    waba,
+                    group: false,
+                    number,
+                    user,
+                });
                 nc
             });
         let c = Country::parse(&e.country).expect("country");
@@ -212,7 +219,8 @@ pub fn engine_run(
         forced: forced.map(|f| f.parse().expect("rulebook")),
         rates_at: None,
     };
-    let r = engine::replay(&evs, &chats, &countries, &ctx).map_err(|e| e.to_string())?;
+    let r = engine::replay(&evs, &chats, &countries, &Default::default(), &ctx)
+        .map_err(|e| e.to_string())?;
     Ok(comparable(&evs, &chats, &markets, &r))
 }
 
@@ -229,7 +237,7 @@ fn comparable(evs: &[Event], chats: &[ChatKey], markets: &MarketTable, r: &Repla
         let unit = match o.unit {
             Unit::None => None,
             Unit::Free => Some(false),
-            Unit::Charged => Some(true),
+            Unit::Charged | Unit::Unpriced => Some(true),
         };
         let shows_billed = o.reason != Some(Reason::NotDelivered);
         outcomes.push((
@@ -416,6 +424,7 @@ pub fn model_inputs(log: &TestLog) -> (Vec<MEvent>, MAccounts) {
                         template: template.map(|c| c.id().to_string()),
                         delivered: status.is_delivered(),
                     },
+                    other => unreachable!("the model's logs hold no {other:?}"),
                 },
             }
         })

@@ -287,7 +287,7 @@ fn generated_sample_replays_with_no_rejects_and_no_issues() {
             forced: None,
             rates_at: None,
         };
-        let r = replay(&log.events, &log.chats, &log.countries, &ctx).unwrap();
+        let r = replay(&log.events, &log.chats, &log.countries, &log.extras, &ctx).unwrap();
         assert!(r.issues.is_empty(), "seed {seed}: {:?}", r.issues.first());
         assert!(r.total.micros() > 0);
     }

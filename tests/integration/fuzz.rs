@@ -398,7 +398,7 @@ pub(crate) fn check_log(bytes: &[u8], name: &str) -> Result<(), TestCaseError> {
                     forced,
                     rates_at: None,
                 };
-                let _ = engine::replay(&log.events, &log.chats, &log.countries, &ctx);
+                let _ = engine::replay(&log.events, &log.chats, &log.countries, &log.extras, &ctx);
             }
         }
     }

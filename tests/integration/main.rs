@@ -1,6 +1,7 @@
 //! All integration tests in one binary (ripgrep style): faster to build, one place to look.
 
 mod adapter;
+mod charges_2026;
 mod cli;
 mod common;
 mod compare;

@@ -116,6 +116,7 @@ fn replies(log: &TestLog, rows: &[usize]) -> Vec<usize> {
                 deadline = None;
             }
             Kind::Out { .. } => {}
+            other => unreachable!("generated logs hold no {other:?}"),
         }
     }
     out
@@ -131,6 +132,7 @@ fn slot(b: Billed) -> u8 {
         Billed::Service => 3,
         Billed::BusinessInitiated | Billed::UserInitiated => 4,
         Billed::FreeEntryPoint => 5,
+        other => unreachable!("generated logs bill no {other:?}"),
     }
 }
 

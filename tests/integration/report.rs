@@ -23,7 +23,7 @@ fn fixture(name: &str) -> PathBuf {
 /// Replay a log through the library and build its report in memory.
 fn build_report(log: &Path, accounts: Option<&Path>) -> Report {
     let rates = root().join("rates");
-    let inputs = load_inputs(accounts, Some(&rates)).unwrap();
+    let inputs = load_inputs(accounts, Some(&rates), None).unwrap();
     let log = inputs
         .read(log, LogFormat::from_path(log), &Default::default(), &|_| {})
         .unwrap();

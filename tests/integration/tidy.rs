@@ -16,18 +16,7 @@ const TEST_ROOTS: &[&str] = &["tests", "src", "crates"];
 /// Specified, not yet implemented (issue 15): rule ids of the spec that no test names yet.
 /// The list only shrinks: an id leaves it with its first test, and `rule_ids_have_tests` fails
 /// while a listed id has one (or is no longer in the spec).
-const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "GRP-1",  // group messages charged per member delivered to
-    "GRP-2",  // the group's customer service window
-    "GRP-3",  // group utility outside the volume tiers
-    "CALL-1", // calls open the customer service window
-    "CALL-2", // user-initiated calls are free
-    "CALL-3", // business-initiated calls charged by 6-second pulses
-    "MBA-1",  // Meta Business Agent messages priced per token
-    "AIP-1",  // the AI-provider charge on non-template messages
-    "MAXP-1", // marketing messages sent with a max price
-    "CUR-1",  // a portfolio with WABAs in several currencies
-];
+const NOT_YET_IMPLEMENTED: &[&str] = &[];
 
 /// Files whose unit tests may still use the old spelling (`mkt_1_…`). Like
 /// `NOT_YET_IMPLEMENTED`, the list only shrinks: a prefix that no longer holds such a test fails

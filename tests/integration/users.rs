@@ -261,7 +261,13 @@ fn bill_of(log: &TestLog, text: &str) -> String {
         forced: None,
         rates_at: None,
     };
-    match engine::replay(&read.events, &read.chats, &read.countries, &ctx) {
+    match engine::replay(
+        &read.events,
+        &read.chats,
+        &read.countries,
+        &read.extras,
+        &ctx,
+    ) {
         Ok(r) => format!(
             "{}\n{:?}\n{:?}\n{:?}",
             r.total, r.lines, r.outcomes, r.issues

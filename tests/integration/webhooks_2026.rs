@@ -31,8 +31,9 @@ fn replay_json() -> (i32, Value, String) {
 }
 
 /// §6: a status without `billable` is read (billable = pricing type `regular`) and billed; a
-/// relayed status is one message under Meta's id; the Meta Business Agent and group rows are
-/// rejects that name their rule, never silently dropped.
+/// relayed status is one message under Meta's id; the Meta Business Agent's message is billed as
+/// one (MBA-1: October 2025, before Meta charged them); a group status that does not say it is a
+/// group's is a reject naming GRP-1, never silently dropped.
 #[test]
 fn webhooks_of_2026_are_read_and_billed() {
     let (code, json, rejects) = replay_json();
@@ -47,14 +48,36 @@ fn webhooks_of_2026_are_read_and_billed() {
     };
     assert_eq!(units("utility"), 1, "{json}");
     assert_eq!(units("marketing"), 1, "{json}");
-    assert_eq!(json["messages"]["outbound"], 2, "{json}");
+    assert_eq!(units("meta_business_agent"), 1, "{json}");
+    assert_eq!(json["messages"]["outbound"], 3, "{json}");
     assert!(
-        rejects.contains("meta_business_agent") && rejects.contains("MBA-1"),
+        rejects.contains("recipient_type: group") && rejects.contains("GRP-1"),
         "{rejects}"
     );
+}
+
+/// GRP-1, GRP-2 from Meta's webhooks: one status per member, each a delivery at the member's
+/// market; a member's message (`group_id`) opens the group's window for the reply.
+#[test]
+fn grp1_group_webhooks_bill_one_delivery_per_member() {
+    let fixture = crate::common::root().join("tests/fixtures/webhooks/groups-2026.jsonl");
+    let (json, err) = replay_webhooks(&fixture, None);
+    let line = |market: &str, category: &str| {
+        json["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["market"] == market && l["category"] == category)
+            .map(|l| (l["charged"].as_u64().unwrap(), l["free"].as_u64().unwrap()))
+    };
+    assert_eq!(line("India", "group_marketing"), Some((1, 0)), "{json}");
+    assert_eq!(line("Brazil", "group_marketing"), Some((1, 0)), "{json}");
+    assert_eq!(line("India", "group_service"), Some((0, 1)), "{json}");
+    assert_eq!(line("Brazil", "group_service"), Some((0, 1)), "{json}");
+    assert_eq!(json["messages"]["inbound"], 1, "{json}");
     assert!(
-        rejects.contains("free_group_customer_service") && rejects.contains("GRP-1"),
-        "{rejects}"
+        issues_of(&json, "meta-category").is_empty(),
+        "{json}\n{err}"
     );
 }
 

@@ -31,6 +31,8 @@ pub struct Portfolio {
     pub auth_international_start: Option<i64>,
     /// Per-country exceptions to the start (PMP-6).
     pub auth_international_exceptions: Vec<(Country, i64)>,
+    /// AIP-1: the portfolio is an AI provider (`ai_provider = true`).
+    pub ai_provider: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +41,8 @@ pub struct Accounts {
     pub wabas: Vec<Waba>,
     /// `[provider]`: fees on top of Meta's charges; `None` = Meta's bill only.
     pub provider: Option<Provider>,
+    /// CUR-1: `--currency`: the one currency billed; rows of WABAs in another are left out.
+    pub currency_choice: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +59,11 @@ pub enum AccountsError {
     #[error("accounts: no [[waba]] defined")]
     NoWaba,
     /// CONV-6: one currency per replay.
-    #[error("accounts: all WABAs must share one currency (CONV-6), found {0}")]
+    #[error("accounts: the WABAs are billed in several currencies ({0}); a replay bills one currency at a time (CONV-6): choose one with --currency CODE (CUR-1)")]
     MixedCurrency(String),
+    /// CUR-1: `--currency` names a currency no WABA is billed in.
+    #[error("--currency {0}: no WABA of the accounts is billed in {0} (they are: {1}) (CUR-1)")]
+    NoSuchCurrency(String, String),
 }
 
 /// The `[provider]` section of the accounts file: what a Business Solution Provider charges on
@@ -106,6 +113,8 @@ pub struct PortfolioSettings {
     pub auth_international_start: Option<String>,
     /// Country → RFC 3339 instant.
     pub auth_international_exceptions: BTreeMap<String, String>,
+    /// AIP-1.
+    pub ai_provider: bool,
 }
 
 /// One `[[waba]]` as written; a missing time zone is UTC, a missing currency USD.
@@ -249,6 +258,7 @@ impl Portfolio {
     pub fn from_settings(p: PortfolioSettings) -> Result<Portfolio, AccountsError> {
         let mut portfolio = Portfolio {
             name: p.name,
+            ai_provider: p.ai_provider,
             ..Portfolio::default()
         };
         if let Some(c) = p.primary_country {
@@ -306,6 +316,7 @@ impl Accounts {
                 currency: "USD".into(),
             }],
             provider: None,
+            currency_choice: None,
         }
     }
 
@@ -332,17 +343,19 @@ impl Accounts {
             }
             wabas.push(w);
         }
-        let acc = Accounts {
+        Ok(Accounts {
             portfolio,
             wabas,
             provider,
-        };
-        acc.currency()?;
-        Ok(acc)
+            currency_choice: None,
+        })
     }
 
     /// CONV-6: the one currency of the replay, or an error naming every WABA and its currency.
     pub fn currency(&self) -> Result<String, AccountsError> {
+        if let Some(c) = &self.currency_choice {
+            return Ok(c.clone());
+        }
         let first = &self.wabas[0].currency;
         if self.wabas.iter().all(|w| &w.currency == first) {
             Ok(first.clone())
@@ -355,6 +368,26 @@ impl Accounts {
                     .join(", "),
             ))
         }
+    }
+
+    /// CUR-1: bill only the WABAs of `code` (ISO 4217, any case); an error when none is.
+    pub fn choose_currency(&mut self, code: &str) -> Result<(), AccountsError> {
+        let code = code.trim().to_ascii_uppercase();
+        if !self.wabas.iter().any(|w| w.currency == code) {
+            let mut all: Vec<&str> = self.wabas.iter().map(|w| w.currency.as_str()).collect();
+            all.sort();
+            all.dedup();
+            return Err(AccountsError::NoSuchCurrency(code, all.join(", ")));
+        }
+        self.currency_choice = Some(code);
+        Ok(())
+    }
+
+    /// CUR-1: whether WABA `w`'s rows are billed in this replay (all, without `--currency`).
+    pub fn bills_waba(&self, w: usize) -> bool {
+        self.currency_choice
+            .as_ref()
+            .is_none_or(|c| &self.wabas[w].currency == c)
     }
 
     /// Index of the WABA a row names; an empty name means `default`, or the only WABA when the
@@ -426,6 +459,7 @@ mod tests {
                 auth_international_start: Some("2024-07-01T00:00:00Z".into()),
                 auth_international_exceptions: [("ID".into(), "2024-08-01T00:00:00Z".into())]
                     .into(),
+                ai_provider: false,
             }),
             wabas: vec![waba("acme-in", "usd")],
             provider: None,
@@ -442,14 +476,30 @@ mod tests {
 
     #[test]
     fn conv6_one_currency_per_replay() {
-        let e = Accounts::from_settings(AccountsSettings {
+        let a = Accounts::from_settings(AccountsSettings {
             wabas: vec![waba("a", "USD"), waba("b", "EUR")],
             ..AccountsSettings::default()
         })
-        .unwrap_err();
+        .unwrap();
+        assert!(a.currency().unwrap_err().to_string().contains("a (USD), b (EUR)"));
+    }
+
+    #[test]
+    fn cur1_a_replay_bills_the_wabas_of_the_chosen_currency() {
+        let mut a = Accounts::from_settings(AccountsSettings {
+            wabas: vec![waba("a", "USD"), waba("b", "EUR"), waba("c", "usd")],
+            ..AccountsSettings::default()
+        })
+        .unwrap();
+        a.choose_currency("usd").unwrap();
+        assert_eq!(a.currency().unwrap(), "USD");
         assert_eq!(
-            e.to_string(),
-            "accounts: all WABAs must share one currency (CONV-6), found a (USD), b (EUR)"
+            (0..3).map(|w| a.bills_waba(w)).collect::<Vec<_>>(),
+            [true, false, true]
+        );
+        assert_eq!(
+            a.choose_currency("MXN").unwrap_err().to_string(),
+            "--currency MXN: no WABA of the accounts is billed in MXN (they are: EUR, USD) (CUR-1)"
         );
     }
 

@@ -19,7 +19,8 @@ pub use crate::calendar::{build_calendars, PeriodInfo, WabaCalendar, WabaRanges}
 pub use crate::context::{replay_currency, Context};
 pub use crate::ids::Rule;
 pub use crate::model::{
-    BillingError, ChatKey, Event, Issue, Line, MissingRate, Outcome, Pending, Replay, Unit,
+    BillingError, ChatKey, Event, Extra, Extras, Issue, Line, MissingRate, Outcome, Pending,
+    Replay, Unit,
 };
 pub use crate::pass::{pass_one, PassOne};
 pub use crate::pricing::allowance::PMP_SERVICE_ALLOWANCE;
@@ -32,11 +33,12 @@ pub use crate::window::FEP_LENGTH;
 use crate::types::Country;
 
 /// Replay a log. `events` may be in any order; `chats` and `countries` are the tables the
-/// events index into.
+/// events index into, `extras` the few rows' durations, tokens and prices (by data row).
 pub fn replay(
     events: &[Event],
     chats: &[ChatKey],
     countries: &[Country],
+    extras: &Extras,
     ctx: &Context,
 ) -> Result<Replay, BillingError> {
     let currency = replay_currency(ctx);
@@ -49,7 +51,7 @@ pub fn replay(
         order,
         mut outcomes,
         issues,
-    } = pass_one(events, chats, countries, ctx, &calendars);
+    } = pass_one(events, chats, countries, extras, ctx, &calendars);
 
     // Pass 2: prices and cross-user counters in CONV-1 order.
     let mut pricer = Pricer::new(ctx, &calendars);

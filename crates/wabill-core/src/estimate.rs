@@ -434,6 +434,7 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
             .ok_or_else(|| overflow(Overflow(format!("the cost of {} messages", v.messages))))?;
         lines.push(EstimateLine {
             line: Line {
+                unpriced: 0,
                 month: month_label(c.month),
                 waba: ctx.accounts.wabas[c.waba].id.clone(),
                 market: ctx.markets.name(c.market).to_string(),

@@ -22,12 +22,22 @@ pub enum Rule {
     Pmp6,
     Pmp7,
     Mkt1,
+    Grp1,
+    Grp2,
+    Grp3,
+    Call1,
+    Call2,
+    Call3,
+    Mba1,
+    Aip1,
+    Maxp1,
+    Cur1,
 }
 
 impl Rule {
     /// Every rule a decision can name, in spec order; a rule's position here is its code in
     /// fixed-size records.
-    pub const ALL: [Rule; 18] = [
+    pub const ALL: [Rule; 28] = [
         Rule::Conv4,
         Rule::Conv5,
         Rule::Cbp2,
@@ -46,6 +56,16 @@ impl Rule {
         Rule::Pmp6,
         Rule::Pmp7,
         Rule::Mkt1,
+        Rule::Grp1,
+        Rule::Grp2,
+        Rule::Grp3,
+        Rule::Call1,
+        Rule::Call2,
+        Rule::Call3,
+        Rule::Mba1,
+        Rule::Aip1,
+        Rule::Maxp1,
+        Rule::Cur1,
     ];
 
     /// The spec's id, e.g. `CBP-3`.
@@ -69,6 +89,16 @@ impl Rule {
             Rule::Pmp6 => "PMP-6",
             Rule::Pmp7 => "PMP-7",
             Rule::Mkt1 => "MKT-1",
+            Rule::Grp1 => "GRP-1",
+            Rule::Grp2 => "GRP-2",
+            Rule::Grp3 => "GRP-3",
+            Rule::Call1 => "CALL-1",
+            Rule::Call2 => "CALL-2",
+            Rule::Call3 => "CALL-3",
+            Rule::Mba1 => "MBA-1",
+            Rule::Aip1 => "AIP-1",
+            Rule::Maxp1 => "MAXP-1",
+            Rule::Cur1 => "CUR-1",
         }
     }
 }

@@ -63,6 +63,18 @@ pub struct MarketTable {
     known: Vec<Country>,
     /// English country names (the table's `country_name`), lower case.
     country_names: Vec<(String, Country)>,
+    /// AIP-1: the markets and periods in which an AI provider's messages are charged.
+    ai_provider: Vec<AiProviderPeriod>,
+}
+
+/// AIP-1: one row of the AI-provider table: in `market`, from `from` (WABA-local date,
+/// inclusive) until `until` (exclusive; `None` = still charged), an AI provider's non-template
+/// messages are charged the card's `general_purpose_ai` rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AiProviderPeriod {
+    pub market: MarketId,
+    pub from: NaiveDate,
+    pub until: Option<NaiveDate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +123,7 @@ impl Default for MarketTableBuilder {
                 plus1_prefixes: Vec::new(),
                 known: Vec::new(),
                 country_names: Vec::new(),
+                ai_provider: Vec::new(),
             },
             fallback: None,
         }
@@ -205,6 +218,24 @@ impl MarketTable {
 
     pub fn id(&self, name: &str) -> Option<MarketId> {
         self.by_name.get(name).copied()
+    }
+
+    /// AIP-1: the AI-provider table (replaces any earlier one).
+    pub fn set_ai_provider(&mut self, periods: Vec<AiProviderPeriod>) {
+        self.ai_provider = periods;
+    }
+
+    /// AIP-1: the AI-provider table.
+    pub fn ai_provider(&self) -> &[AiProviderPeriod] {
+        &self.ai_provider
+    }
+
+    /// AIP-1: whether an AI provider's non-template message to `market` on the WABA-local
+    /// `date` is charged.
+    pub fn ai_provider_charges(&self, market: MarketId, date: NaiveDate) -> bool {
+        self.ai_provider
+            .iter()
+            .any(|p| p.market == market && p.from <= date && p.until.is_none_or(|u| date < u))
     }
 
     pub fn name(&self, id: MarketId) -> &str {

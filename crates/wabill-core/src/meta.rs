@@ -49,6 +49,8 @@ pub enum PricingType {
     FreeCustomerService,
     FreeEntryPoint,
     FreeTier,
+    /// GRP-2: free inside a group's customer service window.
+    FreeGroupCustomerService,
 }
 
 impl PricingType {
@@ -59,6 +61,7 @@ impl PricingType {
             PricingType::FreeCustomerService => "free_customer_service",
             PricingType::FreeEntryPoint => "free_entry_point",
             PricingType::FreeTier => "free_tier",
+            PricingType::FreeGroupCustomerService => "free_group_customer_service",
         }
     }
     /// The analytics spelling (upper case).
@@ -72,6 +75,7 @@ impl PricingType {
             "free_customer_service" => Some(PricingType::FreeCustomerService),
             "free_entry_point" | "free_entry" => Some(PricingType::FreeEntryPoint),
             "free_tier" => Some(PricingType::FreeTier),
+            "free_group_customer_service" => Some(PricingType::FreeGroupCustomerService),
             _ => None,
         }
     }
@@ -92,10 +96,20 @@ pub enum MetaCategory {
     /// cbp-2022 conversation kinds.
     BusinessInitiated,
     UserInitiated,
+    /// GRP-1.
+    GroupMarketing,
+    GroupUtility,
+    GroupService,
+    /// AIP-1.
+    GeneralPurposeAi,
+    /// MBA-1.
+    MetaBusinessAgent,
+    /// CALL-3 (calls are reported by `call_analytics`, not in statuses).
+    Call,
 }
 
 impl MetaCategory {
-    pub const ALL: [MetaCategory; 9] = [
+    pub const ALL: [MetaCategory; 15] = [
         MetaCategory::Marketing,
         MetaCategory::MarketingLite,
         MetaCategory::Utility,
@@ -105,6 +119,12 @@ impl MetaCategory {
         MetaCategory::ReferralConversion,
         MetaCategory::BusinessInitiated,
         MetaCategory::UserInitiated,
+        MetaCategory::GroupMarketing,
+        MetaCategory::GroupUtility,
+        MetaCategory::GroupService,
+        MetaCategory::GeneralPurposeAi,
+        MetaCategory::MetaBusinessAgent,
+        MetaCategory::Call,
     ];
 
     /// Canonical id (lower case, underscores): `authentication_international`.
@@ -119,6 +139,12 @@ impl MetaCategory {
             MetaCategory::ReferralConversion => "referral_conversion",
             MetaCategory::BusinessInitiated => "business_initiated",
             MetaCategory::UserInitiated => "user_initiated",
+            MetaCategory::GroupMarketing => "group_marketing",
+            MetaCategory::GroupUtility => "group_utility",
+            MetaCategory::GroupService => "group_service",
+            MetaCategory::GeneralPurposeAi => "general_purpose_ai",
+            MetaCategory::MetaBusinessAgent => "meta_business_agent",
+            MetaCategory::Call => "call",
         }
     }
 
@@ -138,6 +164,14 @@ impl MetaCategory {
         MetaCategory::ALL.into_iter().find(|c| c.id() == norm)
     }
 
+    /// GRP-1: one of Meta's group categories.
+    pub fn is_group(self) -> bool {
+        matches!(
+            self,
+            MetaCategory::GroupMarketing | MetaCategory::GroupUtility | MetaCategory::GroupService
+        )
+    }
+
     /// The same for reconciliation: `marketing_lite` is billed as marketing.
     pub fn normalized(self) -> MetaCategory {
         match self {
@@ -151,10 +185,10 @@ impl MetaCategory {
     /// log says otherwise) and for the cbp-2022 kinds, which do not name one.
     pub fn template_category(self) -> Option<TemplateCategory> {
         match self {
-            MetaCategory::Marketing | MetaCategory::MarketingLite => {
-                Some(TemplateCategory::Marketing)
-            }
-            MetaCategory::Utility => Some(TemplateCategory::Utility),
+            MetaCategory::Marketing
+            | MetaCategory::MarketingLite
+            | MetaCategory::GroupMarketing => Some(TemplateCategory::Marketing),
+            MetaCategory::Utility | MetaCategory::GroupUtility => Some(TemplateCategory::Utility),
             MetaCategory::Authentication | MetaCategory::AuthenticationInternational => {
                 Some(TemplateCategory::Authentication)
             }
@@ -173,6 +207,12 @@ impl MetaCategory {
             Billed::BusinessInitiated => MetaCategory::BusinessInitiated,
             Billed::UserInitiated => MetaCategory::UserInitiated,
             Billed::FreeEntryPoint => MetaCategory::ReferralConversion,
+            Billed::GroupMarketing => MetaCategory::GroupMarketing,
+            Billed::GroupUtility => MetaCategory::GroupUtility,
+            Billed::GroupService => MetaCategory::GroupService,
+            Billed::GeneralPurposeAi => MetaCategory::GeneralPurposeAi,
+            Billed::MetaBusinessAgent => MetaCategory::MetaBusinessAgent,
+            Billed::Call => MetaCategory::Call,
         }
     }
 }
@@ -211,6 +251,9 @@ pub struct StatusUpdate {
     pub waba: String,
     /// `metadata.display_phone_number`.
     pub number: String,
+    /// GRP-1: a group message's group (`recipient_id` beside `recipient_type: group`), `user`
+    /// then being the member (`recipient_participant_id`); empty for a 1:1 message.
+    pub group: String,
     pub pricing: Option<MetaPricing>,
     /// A `pricing` object was present but could not be read (reported where it was read).
     pub pricing_unreadable: bool,
@@ -228,6 +271,8 @@ pub struct MetaMessage {
     pub user: String,
     /// MKT-4: the user's BSUID, when a status gives it.
     pub user_id: String,
+    /// GRP-1: the group of a group message (`user` is the member); empty for a 1:1 message.
+    pub group: String,
     /// `Delivered` (a delivered status), `Read` (read but never a delivered status), `Failed`
     /// (failed and never delivered or read) or `Sent`.
     pub status: Status,
@@ -269,9 +314,15 @@ fn status_rank(s: Status) -> u8 {
 /// ([`MetaMessage::pricing_conflict`]). Nothing depends on the order of the lines except ties
 /// of everything else. Output order: by time, then first line.
 pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
-    let mut by_id: HashMap<&str, Vec<&StatusUpdate>> = HashMap::new();
+    // GRP-1: a group message has one status per member: one delivery per (id, member).
+    let mut by_id: HashMap<(&str, &str), Vec<&StatusUpdate>> = HashMap::new();
     for u in updates {
-        by_id.entry(u.id.as_str()).or_default().push(u);
+        let member = if u.group.is_empty() {
+            ""
+        } else {
+            u.user.as_str()
+        };
+        by_id.entry((u.id.as_str(), member)).or_default().push(u);
     }
     let mut out: Vec<MetaMessage> = by_id
         .into_values()
@@ -313,6 +364,7 @@ pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
                 number: win.number.clone(),
                 user: user.to_string(),
                 user_id: user_id.to_string(),
+                group: win.group.clone(),
                 status: win.status,
                 ts: win.ts,
                 pricing,
@@ -324,7 +376,7 @@ pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
             }
         })
         .collect();
-    out.sort_by(|a, b| (a.ts, a.line, &a.id).cmp(&(b.ts, b.line, &b.id)));
+    out.sort_by(|a, b| (a.ts, a.line, &a.id, &a.user).cmp(&(b.ts, b.line, &b.id, &b.user)));
     out
 }
 
@@ -399,11 +451,11 @@ impl Openers {
 /// reference describes it from 2026-10-01), `free_entry_point` inside a free entry point window
 /// (category `referral_conversion`).
 pub fn expected(event: &Event, o: &Outcome, openers: &Openers) -> Option<Expected> {
-    if !matches!(event.kind, Kind::Out { .. }) {
+    if !matches!(event.kind, Kind::Out { .. } | Kind::Bot { .. }) {
         return None;
     }
     let reason = o.reason?;
-    if reason == Reason::NotDelivered {
+    if matches!(reason, Reason::NotDelivered | Reason::NotAnswered) {
         return None;
     }
     let billed = o.billed?;
@@ -437,7 +489,11 @@ pub fn expected(event: &Event, o: &Outcome, openers: &Openers) -> Option<Expecte
         });
     }
     let (billable, kind, category, window) = match reason {
-        Reason::Charged => (true, PricingType::Regular, category, None),
+        Reason::Charged | Reason::Unpriced => (true, PricingType::Regular, category, None),
+        Reason::FreeGroupCustomerService => {
+            (false, PricingType::FreeGroupCustomerService, category, None)
+        }
+        Reason::NotChargedYet => (false, PricingType::Regular, category, None),
         Reason::FreeEntryPoint => (false, PricingType::FreeEntryPoint, category, window),
         // PMP-2 and, under pmp-2026, PMP-5's free allowance.
         Reason::FreeCustomerService | Reason::FreeTier => (
@@ -454,7 +510,7 @@ pub fn expected(event: &Event, o: &Outcome, openers: &Openers) -> Option<Expecte
         Reason::InConversation | Reason::FreeService => {
             (false, PricingType::FreeCustomerService, category, None)
         }
-        Reason::NotDelivered => unreachable!("handled above"),
+        Reason::NotDelivered | Reason::NotAnswered => unreachable!("handled above"),
     };
     Some(Expected {
         model: PricingModel::Pmp,
@@ -597,6 +653,7 @@ mod tests {
             user_id: String::new(),
             waba: "w".into(),
             number: "n".into(),
+            group: String::new(),
             pricing,
             pricing_unreadable: false,
             conversation: None,

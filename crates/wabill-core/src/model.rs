@@ -25,12 +25,72 @@ pub struct Event {
     pub kind: Kind,
 }
 
-/// CONV-3: a thread is (WABA, business number, user).
+/// CONV-3: a thread is (WABA, business number, user); a group's thread is (WABA, business
+/// number, group) (GRP-2), its `user` then indexes the log's groups and `group` is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChatKey {
     pub waba: u16,
+    /// GRP-1…3: the thread is a group's; each of its rows is one member's message or delivery,
+    /// the member's country on the event.
+    pub group: bool,
     pub number: u32,
     pub user: u32,
+}
+
+/// What a few rows carry beyond their kind (formats.md §1: `duration`, `tokens`, `price`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Extra {
+    /// CALL-3: a call's seconds.
+    pub duration: Option<u32>,
+    /// MBA-1: the tokens of a Meta Business Agent message.
+    pub tokens: Option<u64>,
+    /// MAXP-1: what Meta charged for a marketing template sent with a max price.
+    pub price: Option<Money>,
+}
+
+/// The [`Extra`]s of a log, by data row (most rows have none, so they are kept aside and the
+/// events stay small). Rows are added in any order; [`Extras::get`] needs [`Extras::seal`].
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    rows: Vec<u32>,
+    values: Vec<Extra>,
+}
+
+impl Extras {
+    /// Note the extra of data row `row` (an empty one is not kept).
+    pub fn push(&mut self, row: u32, extra: Extra) {
+        if extra != Extra::default() {
+            self.rows.push(row);
+            self.values.push(extra);
+        }
+    }
+    /// Sort by row, once every row is in.
+    pub fn seal(&mut self) {
+        if !self.rows.windows(2).all(|w| w[0] <= w[1]) {
+            let mut both: Vec<(u32, Extra)> =
+                self.rows.drain(..).zip(self.values.drain(..)).collect();
+            both.sort_by_key(|x| x.0);
+            (self.rows, self.values) = both.into_iter().unzip();
+        }
+    }
+    /// The extra of data row `row` (an empty one when it has none).
+    pub fn get(&self, row: u32) -> Extra {
+        if self.rows.is_empty() {
+            return Extra::default();
+        }
+        match self.rows.binary_search(&row) {
+            Ok(i) => self.values[i],
+            Err(_) => Extra::default(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    /// Add another part's extras (the partitioned scan); [`Extras::seal`] again after.
+    pub fn extend(&mut self, other: Extras) {
+        self.rows.extend(other.rows);
+        self.values.extend(other.values);
+    }
 }
 
 /// Whether a business message is a unit (CONV-5) and of which kind.
@@ -40,6 +100,9 @@ pub enum Unit {
     None,
     Free,
     Charged,
+    /// Charged by Meta, but the log does not give what is needed to price it (MBA-1 without
+    /// tokens): counted, at no cost, and named as such.
+    Unpriced,
 }
 
 /// What the pricing pass (pass 2) still has to do for a unit that pass 1 opened.
@@ -56,6 +119,11 @@ pub enum Pending {
     Tiered,
     /// A PMP service message that may fall in the number's monthly allowance (PMP-5).
     ServiceAllowance,
+    /// MBA-1: this many tokens at the card's rate per million tokens.
+    PerToken(u64),
+    /// CALL-3: a business call of this many 6-second pulses, priced whole at the minute
+    /// rate of the tier its last pulse falls in.
+    Call(u64),
 }
 
 /// The decision for one row (inbound rows keep the default).
@@ -103,6 +171,8 @@ pub struct Line {
     pub rulebook: &'static str,
     pub charged: u64,
     pub free: u64,
+    /// Units Meta charges that the log cannot price (MBA-1 without tokens): not in `cost`.
+    pub unpriced: u64,
     pub cost: Money,
 }
 
@@ -130,7 +200,12 @@ impl std::fmt::Display for MissingRate {
             None => write!(f, " (no rate card in force")?,
         }
         if let Some(n) = self.beyond_tier {
-            write!(f, "; monthly message {n} is beyond the last volume band")?;
+            let unit = if self.category == "call" {
+                "minute"
+            } else {
+                "message"
+            };
+            write!(f, "; monthly {unit} {n} is beyond the last volume band")?;
         }
         write!(f, "; {} message(s) affected) (RATE-4)", self.messages)
     }

@@ -150,6 +150,24 @@ impl Money {
             .ok_or_else(|| Overflow(format!("{self} × {n}")))
     }
 
+    /// `self × n ÷ d` (a rate per minute times pulses of a tenth of a minute, CALL-3; a rate per
+    /// million tokens times tokens, MBA-1): the exact product rounded once to micro-units
+    /// (6 decimal places), half to even. `None` beyond [`Money::MAX`] or when `d` is 0.
+    pub fn times_ratio(self, n: u64, d: u64) -> Option<Money> {
+        if d == 0 {
+            return None;
+        }
+        let num = i128::from(self.0) * i128::from(n);
+        let d = i128::from(d);
+        let (q, r) = (num.div_euclid(d), num.rem_euclid(d));
+        let q = match (2 * r).cmp(&d) {
+            std::cmp::Ordering::Less => q,
+            std::cmp::Ordering::Greater => q + 1,
+            std::cmp::Ordering::Equal => q + (q & 1),
+        };
+        i64::try_from(q).ok().map(Money)
+    }
+
     /// The exact sum of `amounts`; `None` beyond [`Money::MAX`].
     pub fn checked_sum(amounts: impl IntoIterator<Item = Money>) -> Option<Money> {
         amounts
@@ -241,6 +259,22 @@ impl fmt::Display for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_ratio_rounds_once_half_to_even() {
+        // CALL-3: 0.0125 per minute, 10 pulses = one minute.
+        assert_eq!(Money(12_500).times_ratio(10, 10), Some(Money(12_500)));
+        // 0.000015 per minute × 1 pulse = 0.0000015 → 0.000002 (half to even: 1.5 → 2).
+        assert_eq!(Money(15).times_ratio(1, 10), Some(Money(2)));
+        // 0.000025 × 1 / 10 = 2.5 micros → 2 (even).
+        assert_eq!(Money(25).times_ratio(1, 10), Some(Money(2)));
+        // MBA-1: USD 2.00 per million tokens × 1,234 tokens = 0.002468.
+        assert_eq!(
+            Money(2_000_000).times_ratio(1_234, 1_000_000),
+            Some(Money(2_468))
+        );
+        assert_eq!(Money(1).times_ratio(1, 0), None);
+    }
 
     #[test]
     fn rate3_parse_is_exact_and_prints_exactly() {

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::calendar::WabaCalendar;
 use super::context::Context;
 use super::markets::MarketIndex;
-use super::model::{ChatKey, Event, Issue, Outcome};
+use super::model::{ChatKey, Event, Extras, Issue, Outcome};
 use super::scatter::Scatter;
 use super::types::Country;
 use super::window::{ChatState, Env};
@@ -74,6 +74,7 @@ pub fn pass_one(
     events: &[Event],
     chats: &[ChatKey],
     countries: &[Country],
+    extras: &Extras,
     ctx: &Context,
     calendars: &[WabaCalendar],
 ) -> PassOne {
@@ -84,6 +85,7 @@ pub fn pass_one(
         ctx,
         markets: &markets,
         countries,
+        extras,
     };
 
     let mut outcomes = vec![Outcome::default(); events.len()];
@@ -96,7 +98,7 @@ pub fn pass_one(
             let mut issues = Vec::new();
             for c in c0..(c0 + chunk_chats).min(chats.len()) {
                 let cal = &calendars[chats[c].waba as usize];
-                let mut st = ChatState::default();
+                let mut st = ChatState::new(&chats[c]);
                 for &ei in by_chat.of(c) {
                     let o = st.step(&events[ei as usize], ei, cal, &env, &mut issues);
                     // SAFETY: `by_chat` is a permutation of the event indices in which each chat

@@ -82,8 +82,12 @@ pub fn tally_outcomes(
         });
         match e.kind {
             Kind::In { .. } => t.received += 1,
-            Kind::Out { status, .. } if status.is_delivered() => t.sent += 1,
-            Kind::Out { .. } => t.failed += 1,
+            Kind::Out { status, .. } | Kind::Bot { status, .. } if status.is_delivered() => {
+                t.sent += 1
+            }
+            Kind::Out { .. } | Kind::Bot { .. } => t.failed += 1,
+            // Calls are not messages: a provider's message fees do not count them.
+            Kind::Call { .. } => {}
         }
     }
     by_month.into_values().collect()
@@ -190,6 +194,7 @@ mod tests {
             rulebook: "pmp-2025",
             charged,
             free: 0,
+            unpriced: 0,
             cost: m(cost),
         }
     }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use super::markets::MarketId;
 use super::money::Money;
-use super::types::RateColumn;
+use super::types::{RateColumn, RATE_COLUMNS};
 
 /// One cell of a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,8 +151,8 @@ pub struct RateCard {
     /// Where the card came from (a path relative to the rates directory), for reports.
     pub source: String,
     /// Which columns the card has at all (cbp-2022 cards have business/user-initiated only).
-    pub columns: [bool; 7],
-    cells: HashMap<MarketId, [Cell; 7]>,
+    pub columns: [bool; RATE_COLUMNS],
+    cells: HashMap<MarketId, [Cell; RATE_COLUMNS]>,
     tiers: HashMap<(MarketId, RateColumn), Vec<Band>>,
 }
 
@@ -172,7 +172,7 @@ impl RateCard {
             currency: currency.to_ascii_uppercase(),
             effective,
             source: source.into(),
-            columns: [false; 7],
+            columns: [false; RATE_COLUMNS],
             cells: HashMap::new(),
             tiers: HashMap::new(),
         }
@@ -180,7 +180,9 @@ impl RateCard {
 
     pub fn set(&mut self, market: MarketId, col: RateColumn, cell: Cell) {
         self.columns[col.index()] = true;
-        self.cells.entry(market).or_insert([Cell::Unknown; 7])[col.index()] = cell;
+        self.cells
+            .entry(market)
+            .or_insert([Cell::Unknown; RATE_COLUMNS])[col.index()] = cell;
     }
 
     pub fn set_tiers(&mut self, market: MarketId, col: RateColumn, mut bands: Vec<Band>) {
@@ -207,7 +209,7 @@ impl RateCard {
         }
     }
 
-    pub fn markets(&self) -> impl Iterator<Item = (&MarketId, &[Cell; 7])> {
+    pub fn markets(&self) -> impl Iterator<Item = (&MarketId, &[Cell; RATE_COLUMNS])> {
         self.cells.iter()
     }
 

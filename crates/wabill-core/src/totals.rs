@@ -16,7 +16,10 @@ type TotalsKey = (u16, u32, MarketId, Billed, Rulebook);
 /// `i128` micro-units (no message count can overflow them) and checked against [`Money::MAX`]
 /// once, when the lines are made.
 #[derive(Debug, Default, Clone)]
-pub struct Totals(rustc_hash::FxHashMap<TotalsKey, (u64, u64, i128)>);
+pub struct Totals(rustc_hash::FxHashMap<TotalsKey, Sums>);
+
+/// One key's sums: charged, free and unpriced units, cost in micro-units.
+type Sums = (u64, u64, u64, i128);
 
 impl Totals {
     /// Count one outcome (rows that are not units are ignored).
@@ -32,21 +35,23 @@ impl Totals {
             o.billed.expect("units have a category"),
             o.rulebook.expect("units have a rulebook"),
         );
-        let a = self.0.entry(key).or_insert((0, 0, 0));
+        let a = self.0.entry(key).or_insert((0, 0, 0, 0));
         match o.unit {
             Unit::Charged => a.0 += 1,
             Unit::Free => a.1 += 1,
+            Unit::Unpriced => a.2 += 1,
             Unit::None => {}
         }
-        a.2 += i128::from(o.price.micros());
+        a.3 += i128::from(o.price.micros());
     }
 
     pub fn merge(&mut self, other: Totals) {
         for (k, v) in other.0 {
-            let x = self.0.entry(k).or_insert((0, 0, 0));
+            let x = self.0.entry(k).or_insert((0, 0, 0, 0));
             x.0 += v.0;
             x.1 += v.1;
             x.2 += v.2;
+            x.3 += v.3;
         }
     }
 
@@ -56,7 +61,7 @@ impl Totals {
         let mut lines: Vec<Line> = self
             .0
             .into_iter()
-            .map(|((w, m, mk, b, rb), (c, f, cost))| {
+            .map(|((w, m, mk, b, rb), (c, f, u, cost))| {
                 let line = Line {
                     month: month_label(m),
                     waba: ctx.accounts.wabas[w as usize].id.clone(),
@@ -65,6 +70,7 @@ impl Totals {
                     rulebook: rb.id(),
                     charged: c,
                     free: f,
+                    unpriced: u,
                     cost: Money::ZERO,
                 };
                 match i64::try_from(cost) {

@@ -63,10 +63,19 @@ pub enum RateColumn {
     Service,
     BusinessInitiated,
     UserInitiated,
+    /// MBA-1: per million tokens.
+    MetaBusinessAgent,
+    /// AIP-1: per message.
+    GeneralPurposeAi,
+    /// CALL-3: per minute of a business-initiated call (priced by 6-second pulses).
+    Call,
 }
 
+/// How many rate columns a card may have.
+pub const RATE_COLUMNS: usize = 10;
+
 impl RateColumn {
-    pub const ALL: [RateColumn; 7] = [
+    pub const ALL: [RateColumn; RATE_COLUMNS] = [
         RateColumn::Marketing,
         RateColumn::Utility,
         RateColumn::Authentication,
@@ -74,6 +83,9 @@ impl RateColumn {
         RateColumn::Service,
         RateColumn::BusinessInitiated,
         RateColumn::UserInitiated,
+        RateColumn::MetaBusinessAgent,
+        RateColumn::GeneralPurposeAi,
+        RateColumn::Call,
     ];
     pub fn id(self) -> &'static str {
         match self {
@@ -84,6 +96,9 @@ impl RateColumn {
             RateColumn::Service => "service",
             RateColumn::BusinessInitiated => "business_initiated",
             RateColumn::UserInitiated => "user_initiated",
+            RateColumn::MetaBusinessAgent => "meta_business_agent",
+            RateColumn::GeneralPurposeAi => "general_purpose_ai",
+            RateColumn::Call => "call",
         }
     }
     /// The column for a normalized id (exact match).
@@ -104,6 +119,11 @@ impl RateColumn {
                 | RateColumn::AuthenticationInternational
         )
     }
+    /// Whether a card's `tiers.csv` may give bands for this column: the message tiers (PMP-4)
+    /// and the calling table's minute tiers (CALL-3).
+    pub fn has_bands(&self) -> bool {
+        self.is_tiered() || *self == RateColumn::Call
+    }
     pub fn index(self) -> usize {
         self as usize
     }
@@ -120,14 +140,36 @@ pub enum Billed {
     BusinessInitiated,
     UserInitiated,
     FreeEntryPoint,
+    /// GRP-1: a marketing template delivered to a group member.
+    GroupMarketing,
+    /// GRP-1: a utility template delivered to a group member.
+    GroupUtility,
+    /// GRP-1: a non-template message delivered to a group member.
+    GroupService,
+    /// MBA-1: a message of Meta's own agent.
+    MetaBusinessAgent,
+    /// AIP-1: a non-template message of an AI provider.
+    GeneralPurposeAi,
+    /// CALL-3: a business-initiated call.
+    Call,
 }
 
 impl Billed {
     pub fn id(self) -> &'static str {
         match self {
             Billed::FreeEntryPoint => "free_entry_point",
+            Billed::GroupMarketing => "group_marketing",
+            Billed::GroupUtility => "group_utility",
+            Billed::GroupService => "group_service",
             other => other.rate_column().expect("priced category").id(),
         }
+    }
+    /// Whether the category is one of Meta's group categories (GRP-1).
+    pub fn is_group(self) -> bool {
+        matches!(
+            self,
+            Billed::GroupMarketing | Billed::GroupUtility | Billed::GroupService
+        )
     }
     pub fn rate_column(self) -> Option<RateColumn> {
         Some(match self {
@@ -139,6 +181,13 @@ impl Billed {
             Billed::BusinessInitiated => RateColumn::BusinessInitiated,
             Billed::UserInitiated => RateColumn::UserInitiated,
             Billed::FreeEntryPoint => return None,
+            // GRP-1: group messages pay the 1:1 per-message rates.
+            Billed::GroupMarketing => RateColumn::Marketing,
+            Billed::GroupUtility => RateColumn::Utility,
+            Billed::GroupService => RateColumn::Service,
+            Billed::MetaBusinessAgent => RateColumn::MetaBusinessAgent,
+            Billed::GeneralPurposeAi => RateColumn::GeneralPurposeAi,
+            Billed::Call => RateColumn::Call,
         })
     }
     pub fn from_template(c: TemplateCategory) -> Billed {
@@ -160,6 +209,32 @@ pub enum Reason {
     FreeTier,
     FreeService,
     NotDelivered,
+    /// GRP-2: free inside the group's customer service window (Meta's pricing type
+    /// `free_group_customer_service`).
+    FreeGroupCustomerService,
+    /// MBA-1: charged by Meta, but the log does not say how (no `tokens`): counted, no cost.
+    Unpriced,
+    /// CALL-3: a business call the user did not accept (missed or rejected): no charge.
+    NotAnswered,
+    /// MBA-1: a Meta Business Agent message before 2026-08-01, when Meta began to charge them.
+    NotChargedYet,
+}
+
+impl Reason {
+    /// Every reason, in the order of their ids' first use (the partitioned replay's codes).
+    pub const ALL: [Reason; 11] = [
+        Reason::Charged,
+        Reason::InConversation,
+        Reason::FreeCustomerService,
+        Reason::FreeEntryPoint,
+        Reason::FreeTier,
+        Reason::FreeService,
+        Reason::NotDelivered,
+        Reason::FreeGroupCustomerService,
+        Reason::Unpriced,
+        Reason::NotAnswered,
+        Reason::NotChargedYet,
+    ];
 }
 
 impl Reason {
@@ -172,6 +247,10 @@ impl Reason {
             Reason::FreeTier => "free_tier",
             Reason::FreeService => "free_service",
             Reason::NotDelivered => "not_delivered",
+            Reason::FreeGroupCustomerService => "free_group_customer_service",
+            Reason::Unpriced => "unpriced",
+            Reason::NotAnswered => "not_answered",
+            Reason::NotChargedYet => "not_charged_yet",
         }
     }
 }
@@ -224,6 +303,47 @@ pub enum Kind {
         template: Option<TemplateCategory>,
         status: Status,
     },
+    /// A non-template business message of a category of its own: Meta's own agent (MBA-1) or
+    /// an AI provider's (AIP-1, the row's category `general_purpose_ai`).
+    Bot { bot: Bot, status: Status },
+    /// A call (CALL-1…3): `by_user` when the user called; a business call is `accepted` or not
+    /// (missed, rejected). Its duration is in the log's [`crate::model::Extras`].
+    Call { by_user: bool, accepted: bool },
+}
+
+/// Who wrote a non-template message that has a category of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bot {
+    /// MBA-1: `meta_business_agent`.
+    MetaAgent,
+    /// AIP-1: `general_purpose_ai`.
+    AiProvider,
+}
+
+impl Bot {
+    pub fn id(self) -> &'static str {
+        match self {
+            Bot::MetaAgent => "meta_business_agent",
+            Bot::AiProvider => "general_purpose_ai",
+        }
+    }
+    /// The category of a non-template row (formats.md §1), case-insensitively.
+    pub fn parse(s: &str) -> Option<Bot> {
+        [Bot::MetaAgent, Bot::AiProvider]
+            .into_iter()
+            .find(|b| b.id().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl Kind {
+    /// A business row (message or call) that was not delivered or not answered: it costs
+    /// nothing and changes no state.
+    pub fn status(&self) -> Option<Status> {
+        match *self {
+            Kind::Out { status, .. } | Kind::Bot { status, .. } => Some(status),
+            _ => None,
+        }
+    }
 }
 
 /// A ISO 3166 alpha-2 country code, upper case. `ZZ` = unknown.

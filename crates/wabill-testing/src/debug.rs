@@ -74,6 +74,12 @@ impl TestLog {
                 template.map(|c| c.id()).unwrap_or("text"),
                 status.id()
             ),
+            Kind::Bot { bot, status } => format!("out {} {}", bot.id(), status.id()),
+            Kind::Call { by_user: true, .. } => "in call".to_string(),
+            Kind::Call { accepted, .. } => format!(
+                "out call {}",
+                if accepted { "accepted" } else { "not answered" }
+            ),
         };
         writeln!(
             f,

@@ -290,6 +290,7 @@ impl Draw {
         Accounts {
             portfolio: Portfolio {
                 name: "generated".into(),
+                ai_provider: false,
                 primary_country: elig.map(|_| Country(*b"IN")),
                 auth_international_start: elig.map(|e| match e.start {
                     Some(h) => anchor + h * HOUR,
@@ -314,6 +315,7 @@ impl Draw {
                 })
                 .collect(),
             provider: None,
+            currency_choice: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 //! `==` across replays.
 
 use wabill_core::accounts::Accounts;
-use wabill_core::engine::{self, BillingError, ChatKey, Context, Event, Line, Replay, Unit};
+use wabill_core::engine::{
+    self, BillingError, ChatKey, Context, Event, Extras, Line, Replay, Unit,
+};
 use wabill_core::markets::MarketTable;
 use wabill_core::money::Money;
 use wabill_core::rates::{Cell, RateBook, RateCard};
@@ -71,7 +73,12 @@ impl TestLog {
 
     /// The index of a chat, added if new (CONV-3).
     pub fn chat(&mut self, waba: u16, number: u32, user: u32) -> u32 {
-        let key = ChatKey { waba, number, user };
+        let key = ChatKey {
+            waba,
+            group: false,
+            number,
+            user,
+        };
         match self.chats.iter().position(|c| *c == key) {
             Some(i) => i as u32,
             None => {
@@ -119,6 +126,7 @@ impl TestLog {
             &self.events,
             &self.chats,
             &self.countries,
+            &Extras::default(),
             &self.context(forced),
         )
     }
@@ -322,6 +330,15 @@ impl TestLog {
                 },
                 template.map(|c| c.id()).unwrap_or(""),
                 status.id(),
+                "",
+            ),
+            Kind::Bot { bot, status } => ("out", "text", bot.id(), status.id(), ""),
+            Kind::Call { by_user: true, .. } => ("in", "call", "", "", ""),
+            Kind::Call { accepted, .. } => (
+                "out",
+                "call",
+                "",
+                if accepted { "accepted" } else { "missed" },
                 "",
             ),
         };

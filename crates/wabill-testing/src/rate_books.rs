@@ -115,7 +115,8 @@ pub(super) fn build_book(cards: &[CardGen], markets: &[MarketId], anchor: i64) -
         }
         let mut card = RateCard::new(CURRENCY, effective, &format!("generated/{effective}"));
         for (k, &m) in markets.iter().enumerate() {
-            for col in RateColumn::ALL {
+            // The message columns (the generator draws no agent, AI-provider or call rates).
+            for col in RateColumn::ALL.into_iter().take(7) {
                 let cell = if col == RateColumn::AuthenticationInternational && g.no_intl[k] {
                     Cell::NotOffered
                 } else {
@@ -190,7 +191,7 @@ pub fn flat_rates(markets: &MarketTable) -> RateBook {
     let mut card = RateCard::new(CURRENCY, ymd(2000, 1, 1), "flat");
     let rates = [50_000, 20_000, 10_000, 30_000, 20_000, 40_000, 30_000];
     for m in 0..markets.len() as MarketId {
-        for col in RateColumn::ALL {
+        for col in RateColumn::ALL.into_iter().take(7) {
             card.set(m, col, Cell::Rate(Money(rates[col.index()])));
         }
     }

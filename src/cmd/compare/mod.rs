@@ -123,7 +123,13 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         bail!("--rulebook: give at least one rulebook");
     }
     let file_accounts = match &args.accounts {
-        Some(p) => Some(load_accounts(Some(p))?),
+        Some(p) => {
+            let mut a = load_accounts(Some(p))?;
+            if let Some(c) = &args.input.currency {
+                a.choose_currency(c)?;
+            }
+            Some(a)
+        }
         None => None,
     };
     let rates = load_rates(args.rates.as_deref())?;

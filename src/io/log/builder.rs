@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::billing::accounts::Accounts;
-use crate::billing::engine::{ChatKey, Event};
+use crate::billing::engine::{ChatKey, Event, Extras};
 use crate::billing::markets::{MarketTable, Resolved};
 use crate::billing::meta::MetaPricing;
 use crate::billing::types::Country;
@@ -41,6 +41,12 @@ pub struct Log {
     pub invalid_numbers: Vec<InvalidNumber>,
     /// Meta's pricing of each row read from Meta's webhooks, by data row (empty for a log).
     pub meta_pricing: Vec<(u32, MetaPricing)>,
+    /// The durations, tokens and prices of the rows that have them (CALL-3, MBA-1, MAXP-1).
+    pub extras: Extras,
+    /// GRP-1: the member of each group row, by data row (sorted), as the ledger names users.
+    pub members: Vec<(u32, String)>,
+    /// CUR-1: rows of WABAs billed in another currency than the one chosen, left out.
+    pub other_currency: u64,
 }
 
 /// A thread (CONV-3) whose user number the phone number metadata does not know as valid: its
@@ -54,6 +60,11 @@ pub struct InvalidNumber {
 }
 
 impl Log {
+    /// GRP-1: the member a group row was delivered to or came from.
+    pub fn member_of(&self, row: u32) -> Option<&str> {
+        member_of(&self.members, row)
+    }
+
     pub fn id_of(&self, event: usize) -> &str {
         match self.event_id[event] {
             u32::MAX => "",
@@ -70,6 +81,26 @@ impl Log {
             self.id_ends[i as usize - 1]
         };
         &self.ids[start..end]
+    }
+}
+
+/// GRP-1: the member of data row `row` in a table sorted by row.
+pub fn member_of(members: &[(u32, String)], row: u32) -> Option<&str> {
+    members
+        .binary_search_by_key(&row, |m| m.0)
+        .ok()
+        .map(|i| members[i].1.as_str())
+}
+
+/// GRP-2: a group's thread has the group for its user: this bit and the group's index.
+pub(crate) const GROUP_KEY: u64 = 1 << 61;
+
+/// How the ledger names a group member: `+` and the number, or the BSUID.
+pub(crate) fn member_label(p: &Parsed) -> String {
+    if p.user == 0 {
+        p.bsuid.to_string()
+    } else {
+        format!("+{}", p.user)
     }
 }
 
@@ -159,6 +190,11 @@ pub struct LogBuilder<'a> {
     types: Interner,
     country_ix: FxHashMap<Country, u16>,
     chat_ix: FxHashMap<ChatKey, u32>,
+    /// GRP-2: the groups, and per user the group it is (`u32::MAX`: a user).
+    groups: Interner,
+    user_group: Vec<u32>,
+    /// GRP-1: each member number's country (index), or why it has none.
+    member_country: FxHashMap<u64, Result<u16, String>>,
 }
 
 impl<'a> RowSink<'a> for LogBuilder<'a> {
@@ -215,7 +251,38 @@ impl<'a> LogBuilder<'a> {
             types: Interner::default(),
             country_ix: FxHashMap::default(),
             chat_ix: FxHashMap::default(),
+            groups: Interner::default(),
+            user_group: Vec::new(),
+            member_country: FxHashMap::default(),
         }
+    }
+
+    /// GRP-1: a group row's country: the explicit one (or the BSUID's), else the member number's
+    /// (once per number); `Err` when the number has none.
+    fn member_country(&mut self, p: &Parsed) -> Result<u16, String> {
+        if let Some(c) = p.country {
+            return Ok(self.country_index(c));
+        }
+        if let Some(r) = self.member_country.get(&p.user) {
+            return r.clone();
+        }
+        let r = self
+            .markets
+            .resolve_number(&p.user.to_string())
+            .map(|r| self.country_index(r.country));
+        self.member_country.insert(p.user, r.clone());
+        r
+    }
+
+    /// GRP-2: the user index of group `name`.
+    fn group_user(&mut self, name: &str) -> u32 {
+        let g = self.groups.id(name);
+        let u = self.user_index(GROUP_KEY | u64::from(g), 0, u32::MAX);
+        if self.user_group.len() <= u as usize {
+            self.user_group.resize(u as usize + 1, u32::MAX);
+        }
+        self.user_group[u as usize] = g;
+        u
     }
 
     fn country_index(&mut self, c: Country) -> u16 {
@@ -304,7 +371,11 @@ impl<'a> LogBuilder<'a> {
         self.user_num
             .iter()
             .zip(&self.user_bsuid)
-            .map(|(&n, &b)| match b {
+            .enumerate()
+            .map(|(u, (&n, &b))| match b {
+                _ if self.user_group.get(u).is_some_and(|&g| g != u32::MAX) => {
+                    format!("group {}", self.groups.names[self.user_group[u] as usize])
+                }
                 u32::MAX => format!("+{n}"),
                 b => self.bsuids.names[b as usize].clone(),
             })
@@ -329,18 +400,43 @@ impl<'a> LogBuilder<'a> {
     }
 
     fn intern(&mut self, p: &Parsed, row: u64) {
-        let user = self.row_user(p, row);
-        // MKT-3: an explicit country overrides the number (resolved later, once per user).
-        let country = match p.country {
-            Some(c) => self.country_index(c),
-            None => FROM_USER,
+        if !self.rules.accounts().bills_waba(p.waba as usize) {
+            self.log.other_currency += 1;
+            return;
+        }
+        let group = !p.group.is_empty();
+        let (user, country) = if group {
+            let country = match self.member_country(p) {
+                Ok(c) => c,
+                Err(message) => {
+                    self.log.rejects.push(Reject {
+                        row,
+                        column: "user".into(),
+                        value: member_label(p),
+                        message,
+                        record: String::new(),
+                    });
+                    return;
+                }
+            };
+            self.log.members.push((row as u32, member_label(p)));
+            (self.group_user(p.group), country)
+        } else {
+            // MKT-3: an explicit country overrides the number (resolved later, once per user).
+            let country = match p.country {
+                Some(c) => self.country_index(c),
+                None => FROM_USER,
+            };
+            (self.row_user(p, row), country)
         };
         let number = self.numbers.id(p.number);
         let chat = self.chat_index(ChatKey {
             waba: p.waba,
+            group,
             number,
             user,
         });
+        self.log.extras.push(row as u32, p.extra);
         let ty_ix = self.types.id(p.ty) as u16;
         let id_ix = if p.id.is_empty() {
             u32::MAX
@@ -389,6 +485,8 @@ impl<'a> LogBuilder<'a> {
         }
         let mut log = std::mem::take(&mut self.log);
         log.path = path.to_string();
+        log.extras.seal();
+        log.members.sort_by_key(|m| m.0);
         let mut drop = vec![false; log.events.len()];
         let mut dropped =
             assign_countries(&mut log, &user_cidx, &resolved, &self.user_num, &mut drop);

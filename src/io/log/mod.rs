@@ -29,8 +29,8 @@ pub(crate) use builder::{
     any_invalid, invalid_numbers, repeated_ids, resolve_countries, users_needing_country, Interner,
     FROM_USER,
 };
-pub use builder::{InvalidNumber, Log, LogBuilder};
-pub(crate) use builder::{Links, BSUID_KEY};
+pub(crate) use builder::{member_label, Links, BSUID_KEY, GROUP_KEY};
+pub use builder::{member_of, InvalidNumber, Log, LogBuilder};
 pub use options::{CsvReader, ReadOptions};
 pub(crate) use schema::{fatal, Fields, Parsed, RowRules};
 pub use schema::{is_gzip, open_input, read_text, LogError, Reject, COLUMNS};

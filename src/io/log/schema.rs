@@ -8,16 +8,20 @@ use chrono::NaiveDate;
 
 use crate::billing::accounts::Accounts;
 use crate::billing::calendar::local_midnight;
+use crate::billing::engine::Extra;
 use crate::billing::markets::number_digits;
+use crate::billing::money::Money;
 use crate::billing::types::{
-    bsuid_country, looks_like_bsuid, Country, Kind, Rulebook, Status, TemplateCategory, LOG_COLUMNS,
+    bsuid_country, looks_like_bsuid, Bot, Country, Kind, Rulebook, Status, TemplateCategory,
+    LOG_COLUMNS,
 };
 
 use super::timestamp::{parse_timestamp, MAX_INSTANT, MIN_INSTANT};
 
 /// The message log's columns the readers know (formats.md §1), in this order: the core's
 /// vocabulary (which the test generators also write), then `user_id` (MKT-4: the user's BSUID
-/// on a row whose `user` is the number).
+/// on a row whose `user` is the number) and the columns of §4b's charges: `group` (GRP-1),
+/// `duration` (CALL-3), `tokens` (MBA-1) and `price` (MAXP-1).
 pub const COLUMNS: [&str; NCOL] = [
     LOG_COLUMNS[0],
     LOG_COLUMNS[1],
@@ -31,9 +35,13 @@ pub const COLUMNS: [&str; NCOL] = [
     LOG_COLUMNS[9],
     LOG_COLUMNS[10],
     "user_id",
+    "group",
+    "duration",
+    "tokens",
+    "price",
 ];
 /// How many columns the readers know.
-pub(crate) const NCOL: usize = LOG_COLUMNS.len() + 1;
+pub(crate) const NCOL: usize = LOG_COLUMNS.len() + 5;
 pub(crate) const C_TS: usize = 0;
 pub(crate) const C_DIR: usize = 1;
 pub(crate) const C_USER: usize = 2;
@@ -46,6 +54,10 @@ pub(crate) const C_NUMBER: usize = 8;
 pub(crate) const C_COUNTRY: usize = 9;
 pub(crate) const C_ID: usize = 10;
 pub(crate) const C_USER_ID: usize = 11;
+pub(crate) const C_GROUP: usize = 12;
+pub(crate) const C_DURATION: usize = 13;
+pub(crate) const C_TOKENS: usize = 14;
+pub(crate) const C_PRICE: usize = 15;
 
 /// One row's fields, in [`COLUMNS`] order (`None`: the column is absent).
 pub(crate) type Fields<'r> = [Option<&'r str>; NCOL];
@@ -240,6 +252,10 @@ pub(crate) struct Parsed<'r> {
     pub(crate) ty: &'r str,
     pub(crate) country: Option<Country>,
     pub(crate) id: &'r str,
+    /// GRP-1: the group of a group row (`""` for a 1:1 row).
+    pub(crate) group: &'r str,
+    /// CALL-3, MBA-1, MAXP-1: the row's duration, tokens and price.
+    pub(crate) extra: Extra,
 }
 
 /// What [`parse_row`] needs to know.
@@ -297,23 +313,36 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> FieldResult<Parsed<
     let inbound = inbound(get(C_DIR))?;
     let (user, bsuid, prefix) = user(get(C_USER), get(C_USER_ID))?;
     let waba = waba(get(C_WABA), r.accounts)?;
-    let kind = if inbound {
+    let group = get(C_GROUP);
+    let is_call = get(C_TYPE).eq_ignore_ascii_case("call");
+    if is_call && !group.is_empty() {
+        return bad(
+            C_GROUP,
+            "a call is between the business and one user (CALL-1), not a group",
+        );
+    }
+    let kind = if is_call {
+        call(inbound, get(C_STATUS))?
+    } else if inbound {
         Kind::In {
             entry_point: entry_point(get(C_EP))?,
         }
     } else {
         outbound(f, ts, waba, r)?
     };
+    let extra = extra(f, &kind)?;
     // MKT-4: a row without a number takes its BSUID's country unless it names one (MKT-3).
     let country = country(get(C_COUNTRY))?.or(prefix);
     Ok(Parsed {
+        group,
+        extra,
         ts,
         kind,
         user,
         bsuid,
         waba,
         number: get(C_NUMBER),
-        ty: if inbound { "" } else { get(C_TYPE) },
+        ty: if inbound && !is_call { "" } else { get(C_TYPE) },
         country,
         id: get(C_ID),
     })
@@ -445,6 +474,11 @@ fn outbound(f: &Fields, ts: i64, waba: u16, r: &RowRules) -> FieldResult<Kind> {
     } else {
         None
     };
+    // MBA-1, AIP-1: a non-template message may name a category of its own.
+    let bot = match (template, get(C_CAT)) {
+        (None, c) if !c.is_empty() => Bot::parse(c),
+        _ => None,
+    };
     let Some(status) = Status::parse(get(C_STATUS)) else {
         return bad(
             C_STATUS,
@@ -457,7 +491,124 @@ fn outbound(f: &Fields, ts: i64, waba: u16, r: &RowRules) -> FieldResult<Kind> {
             "business message before 2022-02-01, when no rulebook applies (§1); use --rulebook to price it anyway",
         );
     }
-    Ok(Kind::Out { template, status })
+    Ok(match bot {
+        Some(bot) => Kind::Bot { bot, status },
+        None => Kind::Out { template, status },
+    })
+}
+
+/// A call row (CALL-1…3): `in` = the user called (any status); `out` = the business called,
+/// `accepted`, `missed` or `rejected`.
+fn call(inbound: bool, status: &str) -> FieldResult<Kind> {
+    if inbound {
+        return Ok(Kind::Call {
+            by_user: true,
+            accepted: true,
+        });
+    }
+    let accepted = if status.eq_ignore_ascii_case("accepted") {
+        true
+    } else if status.eq_ignore_ascii_case("missed") || status.eq_ignore_ascii_case("rejected") {
+        false
+    } else if status.is_empty() {
+        return bad(
+            C_STATUS,
+            "business call without status (expected accepted, missed or rejected, CALL-3)",
+        );
+    } else {
+        return bad(
+            C_STATUS,
+            "unknown call status (expected accepted, missed or rejected, CALL-3)",
+        );
+    };
+    Ok(Kind::Call {
+        by_user: false,
+        accepted,
+    })
+}
+
+/// A row's `duration`, `tokens` and `price`, each only where its rule uses it: the duration of
+/// a call (required on an accepted business call, CALL-3), the tokens of a Meta Business Agent
+/// message (MBA-1), the price of a marketing template sent with a max price (MAXP-1).
+fn extra(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
+    let (d, t, p) = (field(f, C_DURATION), field(f, C_TOKENS), field(f, C_PRICE));
+    if d.is_empty() && t.is_empty() && p.is_empty() {
+        if let Kind::Call {
+            by_user: false,
+            accepted: true,
+        } = kind
+        {
+            return bad(
+                C_DURATION,
+                "accepted business call without duration (seconds, CALL-3)",
+            );
+        }
+        return Ok(Extra::default());
+    }
+    let mut e = Extra::default();
+    if !d.is_empty() {
+        if !matches!(kind, Kind::Call { .. }) {
+            return bad(
+                C_DURATION,
+                "a duration is only for call rows (type `call`, CALL-3)",
+            );
+        }
+        e.duration = Some(
+            d.parse::<u32>()
+                .map_err(|_| (C_DURATION, "not a whole number of seconds".to_string()))?,
+        );
+    } else if let Kind::Call {
+        by_user: false,
+        accepted: true,
+    } = kind
+    {
+        return bad(
+            C_DURATION,
+            "accepted business call without duration (seconds, CALL-3)",
+        );
+    }
+    if !t.is_empty() {
+        if !matches!(
+            kind,
+            Kind::Bot {
+                bot: Bot::MetaAgent,
+                ..
+            }
+        ) {
+            return bad(
+                C_TOKENS,
+                "tokens are only for meta_business_agent messages (MBA-1)",
+            );
+        }
+        e.tokens = Some(
+            t.parse::<u64>()
+                .map_err(|_| (C_TOKENS, "not a whole number of tokens".to_string()))?,
+        );
+    }
+    if !p.is_empty() {
+        if !matches!(
+            kind,
+            Kind::Out {
+                template: Some(TemplateCategory::Marketing),
+                ..
+            }
+        ) {
+            return bad(
+                C_PRICE,
+                "a price is only for a marketing template sent with a max price (MAXP-1)",
+            );
+        }
+        match Money::parse_rate(p) {
+            Ok(m) if m.micros() >= 0 => e.price = Some(m),
+            _ => {
+                return bad(
+                    C_PRICE,
+                    "not an amount of at most 6 decimal places (the price Meta charged, MAXP-1)",
+                )
+            }
+        }
+    }
+    Ok(e)
 }
 
 /// MKT-3: an explicit country (ISO 3166 alpha-2) overrides the user's number; a code that is

@@ -53,6 +53,9 @@ const RATES_OPTIONAL: &[&str] = &[
     "service",
     "business_initiated",
     "user_initiated",
+    "meta_business_agent",
+    "general_purpose_ai",
+    "call",
     "source",
 ];
 

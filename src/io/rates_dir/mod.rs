@@ -4,7 +4,11 @@
 //! rates/market_map.csv                 country → market, effective-dated (MKT-2)
 //! rates/<CUR>/<YYYY-MM-DD>/rates.csv   market,currency,<rate columns…>,source
 //! rates/<CUR>/<YYYY-MM-DD>/tiers.csv   market,category,tier,volume_from,volume_to,rate,source
+//! rates/ai_provider.csv                AIP-1: market,from,until,source (optional)
 //! ```
+//! A card's `rates.csv` may also carry `meta_business_agent` (per million tokens, MBA-1),
+//! `general_purpose_ai` (per message, AIP-1) and `call` (per minute of a business-initiated
+//! call, CALL-3); its `tiers.csv` may give `call` bands in minutes.
 //! The effective date and currency come from the folder names (Meta's files do not reliably
 //! carry them). `wabill rates import` turns Meta's own `Pricing.csv` / `Tier Pricing.csv` into
 //! this layout, so a new card is one command, and writes a card as a unit (`unit`).
@@ -15,6 +19,7 @@
 //! directory with a problem; notes (leftovers of an interrupted import, a market no number
 //! maps to) change no bill and are handed to the caller to print.
 
+mod ai_provider;
 mod card;
 mod findings;
 mod folders;
@@ -92,6 +97,7 @@ fn scan(root: &Path) -> (Option<(MarketTable, RateBook)>, Findings) {
     let Some(mut table) = markets else {
         return (None, f);
     };
+    ai_provider::read_ai_provider(root, &mut table, &mut f);
     let mut markets = Markets {
         mapped: table.len(),
         table: &mut table,

@@ -128,12 +128,12 @@ fn table_of(
         None
     };
     let category = row.get(c.category);
-    let col = RateColumn::from_id(category).filter(RateColumn::is_tiered);
+    let col = RateColumn::from_id(category).filter(RateColumn::has_bands);
     if col.is_none() {
         f.problem(t.cell_problem(
             row,
             c.category,
-            "not a tiered category (utility, authentication or authentication_international)",
+            "not a tiered category (utility, authentication, authentication_international, or call: minutes, CALL-3)",
         ));
     }
     let (id, name) = known?;

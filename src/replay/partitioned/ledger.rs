@@ -11,9 +11,9 @@ use rustc_hash::FxHashSet;
 
 use super::units::PendingUnit;
 use crate::billing::calendar::month_label;
-use crate::billing::engine::{self, Context, WabaCalendar};
-use crate::billing::types::Kind;
-use crate::replay::ledger::{Entry, UserLabel};
+use crate::billing::engine::{self, Context, Extras, WabaCalendar};
+use crate::io::log::member_of;
+use crate::replay::ledger::{business_row, Entry, UserLabel};
 
 use super::load::load_partition;
 use super::spill::{SpillDir, SpillFile};
@@ -45,6 +45,10 @@ pub(super) struct Job<'a> {
     pub(super) numbers: &'a [String],
     /// Users' BSUIDs by index, as interned in the scan (MKT-4).
     pub(super) bsuids: &'a [String],
+    /// GRP-1: group rows' members, by row.
+    pub(super) members: &'a [(u32, String)],
+    /// CALL-3, MBA-1, MAXP-1: the rows' durations, tokens and prices.
+    pub(super) extras: &'a Extras,
     pub(super) progress: Progress<'a>,
 }
 
@@ -107,6 +111,7 @@ fn render_partition(job: &Job, p: usize) -> anyhow::Result<()> {
         &loaded.events,
         &loaded.chats,
         &loaded.countries,
+        job.extras,
         ctx,
         calendars,
     );
@@ -123,7 +128,7 @@ fn render_partition(job: &Job, p: usize) -> anyhow::Result<()> {
             PendingUnit::apply_priced(o, d);
         }
         let e = &loaded.events[ei as usize];
-        let Kind::Out { template, status } = e.kind else {
+        let Some((template, status)) = business_row(e.kind) else {
             continue;
         };
         let chat = loaded.chats[e.chat as usize];
@@ -137,6 +142,7 @@ fn render_partition(job: &Job, p: usize) -> anyhow::Result<()> {
             user: &UserLabel {
                 key: loaded.users[chat.user as usize],
                 bsuids: job.bsuids,
+                member: chat.group.then(|| member_of(job.members, e.row)).flatten(),
             },
             country: loaded.countries[e.country as usize],
             market: ctx.markets.name(o.market),

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::units::PendingUnit;
-use crate::billing::engine::{self, ChatKey, Context, Event, Totals, WabaCalendar};
+use crate::billing::engine::{self, ChatKey, Context, Event, Extras, Totals, WabaCalendar};
 use crate::billing::markets::MarketTable;
 use crate::billing::types::Country;
 use crate::io::log::{
@@ -140,6 +140,7 @@ pub(super) fn load_partition(
                     }
                     chats.push(ChatKey {
                         waba: r.waba,
+                        group: r.group,
                         number: r.number,
                         user,
                     });
@@ -236,9 +237,10 @@ pub(super) fn replay_loaded(
     calendars: &[WabaCalendar],
     units: &mut SpillFile,
     provider: bool,
+    extras: &Extras,
 ) -> std::io::Result<(Totals, Tally)> {
     let (events, chats) = (&l.events, &l.chats);
-    let pass = engine::pass_one(events, chats, &l.countries, ctx, calendars);
+    let pass = engine::pass_one(events, chats, &l.countries, extras, ctx, calendars);
     let mut tally = Tally::new(provider);
     tally.absorb(&Outcomes {
         events,

@@ -42,7 +42,7 @@ use rustc_hash::FxHashSet;
 
 use crate::billing::accounts::Accounts;
 use crate::billing::engine::{
-    build_calendars, replay_currency, BillingError, Context, Totals, WabaCalendar,
+    build_calendars, replay_currency, BillingError, Context, Extras, Totals, WabaCalendar,
 };
 use crate::io::log::{check_log_file, Interner, Links, LogError, LogFormat, ReadOptions, Reject};
 use crate::replay::sink::{Summary, Tally};
@@ -230,6 +230,7 @@ impl Run<'_> {
         ctxs: &[Context],
         calendars: &[Vec<WabaCalendar>],
         dropped: &FxHashSet<u32>,
+        extras: &Extras,
         rejects: &mut Vec<Reject>,
     ) -> Result<Vec<(Totals, Tally)>, PartitionError> {
         let markets = ctxs[0].markets;
@@ -252,8 +253,14 @@ impl Run<'_> {
                         .enumerate()
                         .map(|(k, ctx)| {
                             let mut units = SpillFile::create(&self.units_file(k, p))?;
-                            let out =
-                                replay_loaded(&loaded, ctx, &calendars[k], &mut units, provider)?;
+                            let out = replay_loaded(
+                                &loaded,
+                                ctx,
+                                &calendars[k],
+                                &mut units,
+                                provider,
+                                extras,
+                            )?;
                             units.finish()?;
                             Ok(out)
                         })
@@ -365,7 +372,7 @@ pub fn replay_partitioned_many(
 
     // 3. Chats, partition by partition, each under every context.
     let (totals, tallies): (Vec<Totals>, Vec<Tally>) = run
-        .chats(ctxs, &calendars, &dropped, &mut rejects)?
+        .chats(ctxs, &calendars, &dropped, &scanned.extras, &mut rejects)?
         .into_iter()
         .unzip();
     lap.done("partitions");
@@ -385,6 +392,8 @@ pub fn replay_partitioned_many(
             calendars: &calendars[0],
             numbers: &scanned.numbers.names,
             bsuids: &scanned.bsuids.names,
+            members: &scanned.members,
+            extras: &scanned.extras,
             progress: req.progress,
         };
         ledger::write_ledger(&job, out).map_err(|e| match e.downcast::<std::io::Error>() {
@@ -409,7 +418,11 @@ pub fn replay_partitioned_many(
             } else {
                 rejects.clone()
             };
-            lines.map(|lines| tally.finish(currency.clone(), rows, rejects, lines))
+            lines.map(|lines| {
+                let mut s = tally.finish(currency.clone(), rows, rejects, lines);
+                s.messages.other_currency = scanned.other_currency;
+                s
+            })
         })
         .collect())
 }

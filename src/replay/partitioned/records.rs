@@ -1,7 +1,7 @@
 //! The fixed binary records of the spill files: kept rows by chat (chat files) and message ids
 //! (id files). Little endian, written and read only within one run.
 
-use crate::billing::types::{Country, Kind, Status, TemplateCategory};
+use crate::billing::types::{Bot, Country, Kind, Status, TemplateCategory};
 
 /// A kept row in a chat file (29 bytes, little endian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub(super) struct ChatRecord {
     /// MKT-3: the explicit country, if any.
     pub(super) country: Option<Country>,
     pub(super) kind: Kind,
+    /// GRP-2: the row is a group's (`user` is then the group's key).
+    pub(super) group: bool,
 }
 
 pub(super) const CHAT_RECORD: usize = 29;
@@ -37,18 +39,7 @@ impl ChatRecord {
         out.extend_from_slice(&self.waba.to_le_bytes());
         out.extend_from_slice(&self.number.to_le_bytes());
         out.extend_from_slice(&self.country.map(|c| c.0).unwrap_or([0, 0]));
-        // bit 0: inbound; inbound bit 1: entry point; outbound bits 1-2: template category
-        // (0 = not a template), bits 3-4: status.
-        out.push(match self.kind {
-            Kind::In { entry_point } => 1 | (entry_point as u8) << 1,
-            Kind::Out { template, status } => {
-                let t = template.map_or(0, |t| {
-                    1 + TEMPLATES.iter().position(|x| *x == t).unwrap_or(0) as u8
-                });
-                let s = STATUSES.iter().position(|x| *x == status).unwrap_or(0) as u8;
-                t << 1 | s << 3
-            }
-        });
+        out.push(kind_code(self.kind) | (self.group as u8) << 7);
     }
 
     pub(super) fn decode(b: &[u8]) -> ChatRecord {
@@ -60,18 +51,70 @@ impl ChatRecord {
             waba: u16::from_le_bytes([b[20], b[21]]),
             number: u32::from_le_bytes(b[22..26].try_into().expect("4 bytes")),
             country: (b[26] != 0).then_some(Country([b[26], b[27]])),
-            kind: if k & 1 == 1 {
-                Kind::In {
-                    entry_point: k & 2 != 0,
-                }
-            } else {
-                let t = (k >> 1) & 3;
-                Kind::Out {
-                    template: (t > 0).then(|| TEMPLATES[t as usize - 1]),
-                    status: STATUSES[((k >> 3) & 3) as usize],
-                }
-            },
+            kind: kind_of(k & 0x7f),
+            group: k & 0x80 != 0,
         }
+    }
+}
+
+/// The kind byte (7 bits): bits 0-2 the variant (0 business message, 1 inbound, 2 Meta
+/// Business Agent, 3 AI provider, 4 call from the user, 5 business call accepted, 6 business call
+/// not answered); an inbound row's bit 3 is its entry point; a business message's bits 3-4 its
+/// template category (0: not a template), bits 5-6 its status.
+fn kind_code(kind: Kind) -> u8 {
+    let status = |s: Status| (STATUSES.iter().position(|x| *x == s).unwrap_or(0) as u8) << 5;
+    match kind {
+        Kind::Out {
+            template,
+            status: s,
+        } => {
+            let t = template.map_or(0, |t| {
+                1 + TEMPLATES.iter().position(|x| *x == t).unwrap_or(0) as u8
+            });
+            t << 3 | status(s)
+        }
+        Kind::In { entry_point } => 1 | (entry_point as u8) << 3,
+        Kind::Bot { bot, status: s } => {
+            (match bot {
+                Bot::MetaAgent => 2,
+                Bot::AiProvider => 3,
+            }) | status(s)
+        }
+        Kind::Call { by_user: true, .. } => 4,
+        Kind::Call { accepted: true, .. } => 5,
+        Kind::Call { .. } => 6,
+    }
+}
+
+fn kind_of(k: u8) -> Kind {
+    let status = STATUSES[((k >> 5) & 3) as usize];
+    match k & 7 {
+        0 => {
+            let t = (k >> 3) & 3;
+            Kind::Out {
+                template: (t > 0).then(|| TEMPLATES[t as usize - 1]),
+                status,
+            }
+        }
+        1 => Kind::In {
+            entry_point: k & 8 != 0,
+        },
+        2 => Kind::Bot {
+            bot: Bot::MetaAgent,
+            status,
+        },
+        3 => Kind::Bot {
+            bot: Bot::AiProvider,
+            status,
+        },
+        4 => Kind::Call {
+            by_user: true,
+            accepted: true,
+        },
+        c => Kind::Call {
+            by_user: false,
+            accepted: c == 5,
+        },
     }
 }
 
@@ -163,6 +206,26 @@ mod tests {
                 template: Some(TemplateCategory::Marketing),
                 status: Status::Delivered,
             },
+            Kind::Bot {
+                bot: Bot::MetaAgent,
+                status: Status::Sent,
+            },
+            Kind::Bot {
+                bot: Bot::AiProvider,
+                status: Status::Delivered,
+            },
+            Kind::Call {
+                by_user: true,
+                accepted: true,
+            },
+            Kind::Call {
+                by_user: false,
+                accepted: true,
+            },
+            Kind::Call {
+                by_user: false,
+                accepted: false,
+            },
         ] {
             let r = ChatRecord {
                 ts: -62_135_596_800_000_000,
@@ -172,6 +235,7 @@ mod tests {
                 number: 7,
                 country: Some(Country(*b"BR")),
                 kind,
+                group: kind == Kind::In { entry_point: false },
             };
             let mut b = Vec::new();
             r.encode(&mut b);

@@ -1,12 +1,12 @@
 //! Step 1 of the partitioned replay: read the log once, validate every row with the one row
 //! parser, and route kept rows to the chat and id files of their partitions.
 
-use crate::billing::engine::WabaRanges;
+use crate::billing::engine::{Extras, WabaRanges};
 use crate::billing::markets::{MarketTable, Resolved};
 use crate::billing::types::Country;
 use crate::io::log::{
-    fatal, read_rows, CsvReader, Interner, Links, LogFormat, Parsed, ReadOptions, Reject, RowRules,
-    RowSink, BSUID_KEY,
+    fatal, member_label, read_rows, CsvReader, Interner, Links, LogFormat, Parsed, ReadOptions,
+    Reject, RowRules, RowSink, BSUID_KEY, GROUP_KEY,
 };
 use rustc_hash::FxHashMap;
 
@@ -36,6 +36,14 @@ pub(super) struct Scan<'a> {
     pub(super) ranges: WabaRanges,
     /// The first failed spill write: nothing more is spilled and the readers stop.
     error: Option<std::io::Error>,
+    /// GRP-2: the groups, in order of first sight.
+    groups: Interner,
+    /// GRP-1: group rows' members, by row.
+    pub(super) members: Vec<(u32, String)>,
+    /// CALL-3, MBA-1, MAXP-1: the rows' durations, tokens and prices.
+    pub(super) extras: Extras,
+    /// CUR-1: rows of WABAs billed in another currency, left out.
+    pub(super) other_currency: u64,
 }
 
 pub(super) fn fx_hash<T: std::hash::Hash + ?Sized>(v: &T) -> u64 {
@@ -52,6 +60,9 @@ impl Scan<'_> {
     /// one, is the BSUID's, with its country settled here (explicit, else the number's, else the
     /// BSUID's: the loader resolves numbers only); `Err`: its number has no country.
     fn user(&mut self, p: &Parsed, row: u64) -> Result<(u64, Option<Country>), Reject> {
+        if !p.group.is_empty() {
+            return self.group_member(p, row);
+        }
         let b = if p.bsuid.is_empty() {
             match self.known.of(p.user) {
                 Some(b) => b,
@@ -84,8 +95,37 @@ impl Scan<'_> {
         Ok((BSUID_KEY | u64::from(b), Some(country)))
     }
 
+    /// GRP-1: a group row is the group's (its key), at its member's country (explicit, the
+    /// BSUID's, else the member number's); `Err`: the number has none.
+    fn group_member(&mut self, p: &Parsed, row: u64) -> Result<(u64, Option<Country>), Reject> {
+        let country = match p.country {
+            Some(c) => c,
+            None => {
+                let markets = self.markets;
+                let found = self
+                    .memo
+                    .entry(p.user)
+                    .or_insert_with(|| markets.resolve_number(&p.user.to_string()));
+                match found {
+                    Ok(r) => r.country,
+                    Err(_) => {
+                        let found = Some(found.clone());
+                        return Err(Reject::without_country(row as u32, p.user, &found));
+                    }
+                }
+            }
+        };
+        self.members.push((row as u32, member_label(p)));
+        let g = self.groups.id(p.group);
+        Ok((GROUP_KEY | u64::from(g), Some(country)))
+    }
+
     /// Route a kept row to its chat file, and its id to its id file.
     fn spill(&mut self, p: &Parsed, row: u64) -> std::io::Result<()> {
+        if !self.rules.accounts().bills_waba(p.waba as usize) {
+            self.other_currency += 1;
+            return Ok(());
+        }
         let (user, country) = match self.user(p, row) {
             Ok(u) => u,
             Err(reject) => {
@@ -95,6 +135,7 @@ impl Scan<'_> {
         };
         let number = self.numbers.id(p.number);
         self.ranges.add(p.waba, p.ts);
+        self.extras.push(row as u32, p.extra);
         let parts = self.chat_files.len();
         let rec = ChatRecord {
             ts: p.ts,
@@ -104,6 +145,7 @@ impl Scan<'_> {
             number,
             country,
             kind: p.kind,
+            group: !p.group.is_empty(),
         };
         let part = part_of(fx_hash(&(p.waba, number, user)), parts);
         let f = &mut self.chat_files[part];
@@ -205,6 +247,10 @@ pub(super) fn scan<'a>(
         rejects: Vec::new(),
         ranges: WabaRanges::new(accounts.wabas.len()),
         error: None,
+        groups: Interner::default(),
+        members: Vec::new(),
+        extras: Extras::default(),
+        other_currency: 0,
     };
     let report = |n: u64| progress("scanning", n, 0);
     // The scan reads CSV with the block reader whatever `read.reader` says (the plain reader
@@ -233,6 +279,8 @@ pub(super) fn scan<'a>(
     if scan.rows == 0 {
         return Err(fatal(path, "no messages (only a header)").into());
     }
+    scan.extras.seal();
+    scan.members.sort_by_key(|m| m.0);
     let texts = scan.text_files.take().unwrap_or_default();
     for f in scan
         .chat_files

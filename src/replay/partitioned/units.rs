@@ -1,5 +1,5 @@
 //! Fixed-size binary records of the partitioned replay's spill files: a unit pending pass 2
-//! ([`PendingUnit`], 28 bytes) and pass 2's decision for it (11 bytes). An enum value is written
+//! ([`PendingUnit`], 36 bytes) and pass 2's decision for it (11 bytes). An enum value is written
 //! as its position in a table below (or in `Rule::ALL` / `Rulebook::ALL`), so the tables fix the
 //! format; the files live only for the length of one run, so the format need not be stable
 //! across versions.
@@ -8,18 +8,10 @@ use crate::billing::engine::{ChatKey, Outcome, Pending, Rule, Unit};
 use crate::billing::money::Money;
 use crate::billing::types::{Billed, Reason, Rulebook};
 
-const REASONS: [Reason; 7] = [
-    Reason::Charged,
-    Reason::InConversation,
-    Reason::FreeCustomerService,
-    Reason::FreeEntryPoint,
-    Reason::FreeTier,
-    Reason::FreeService,
-    Reason::NotDelivered,
-];
-const UNITS: [Unit; 3] = [Unit::None, Unit::Free, Unit::Charged];
+const REASONS: [Reason; 11] = Reason::ALL;
+const UNITS: [Unit; 4] = [Unit::None, Unit::Free, Unit::Charged, Unit::Unpriced];
 
-const BILLED: [Billed; 8] = [
+const BILLED: [Billed; 14] = [
     Billed::Marketing,
     Billed::Utility,
     Billed::Authentication,
@@ -28,14 +20,38 @@ const BILLED: [Billed; 8] = [
     Billed::BusinessInitiated,
     Billed::UserInitiated,
     Billed::FreeEntryPoint,
+    Billed::GroupMarketing,
+    Billed::GroupUtility,
+    Billed::GroupService,
+    Billed::MetaBusinessAgent,
+    Billed::GeneralPurposeAi,
+    Billed::Call,
 ];
-const PENDING: [Pending; 5] = [
-    Pending::Done,
-    Pending::ListRate,
-    Pending::CbpFreeTier,
-    Pending::Tiered,
-    Pending::ServiceAllowance,
-];
+
+/// A pending step as a code and its payload (MBA-1's tokens, CALL-3's pulses).
+fn pending_code(p: Pending) -> (u8, u64) {
+    match p {
+        Pending::Done => (0, 0),
+        Pending::ListRate => (1, 0),
+        Pending::CbpFreeTier => (2, 0),
+        Pending::Tiered => (3, 0),
+        Pending::ServiceAllowance => (4, 0),
+        Pending::PerToken(n) => (5, n),
+        Pending::Call(n) => (6, n),
+    }
+}
+
+fn pending_of(code: u8, n: u64) -> Pending {
+    match code {
+        0 => Pending::Done,
+        1 => Pending::ListRate,
+        2 => Pending::CbpFreeTier,
+        3 => Pending::Tiered,
+        4 => Pending::ServiceAllowance,
+        5 => Pending::PerToken(n),
+        _ => Pending::Call(n),
+    }
+}
 
 fn code_of<T: PartialEq>(all: &[T], v: &T) -> u8 {
     all.iter().position(|x| x == v).expect("listed") as u8
@@ -53,7 +69,7 @@ pub struct PendingUnit {
 }
 
 impl PendingUnit {
-    pub const BYTES: usize = 28;
+    pub const BYTES: usize = 36;
     pub const PRICED_BYTES: usize = 11;
 
     /// What pass 2 decided for a priced unit (price, unit, reason, rule), to lay over the same
@@ -100,7 +116,9 @@ impl PendingUnit {
             &Rule::ALL,
             &o.rule.expect("pending units have a rule"),
         ));
-        out.push(code_of(&PENDING, &o.pending));
+        let (code, n) = pending_code(o.pending);
+        out.push(code);
+        out.extend_from_slice(&n.to_le_bytes());
     }
 
     pub fn decode(b: &[u8]) -> PendingUnit {
@@ -111,6 +129,7 @@ impl PendingUnit {
             row: u32_at(8),
             chat: ChatKey {
                 waba: u16_at(12),
+                group: false,
                 number: u32_at(14),
                 user: 0,
             },
@@ -124,7 +143,10 @@ impl PendingUnit {
                 price: Money::ZERO,
                 market: u16_at(22),
                 period: u32_at(18),
-                pending: PENDING[b[27] as usize],
+                pending: pending_of(
+                    b[27],
+                    u64::from_le_bytes(b[28..36].try_into().expect("8 bytes")),
+                ),
             },
         }
     }

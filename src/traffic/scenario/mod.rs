@@ -361,6 +361,7 @@ impl Scenario {
                 currency: self.account.currency.clone(),
             }],
             provider: None,
+            currency_choice: None,
         }
     }
 

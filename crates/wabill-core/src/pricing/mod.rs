@@ -1,12 +1,14 @@
 //! Pass 2: the counters that span chats and the rate lookups. Pass 1 leaves each unit it could
 //! not finish [`Pending`]; [`Pricer::apply`] takes those units in CONV-1 order over all chats and
 //! dispatches on what is pending: the CBP-7 free tier ([`free_tier`]), the PMP-5 service
-//! allowance ([`allowance`]), the PMP-4 volume tiers ([`tiers`]) or the list rate (RATE-1).
+//! allowance ([`allowance`]), the PMP-4 volume tiers ([`tiers`]), the CALL-3 pulses and minute
+//! tiers ([`calls`]), MBA-1's tokens or the list rate (RATE-1).
 //! Nothing here changes window state, so the split into two passes is exact.
 //!
 //! An estimate (`crate::estimate`) prices volumes with the same counters and bands.
 
 pub mod allowance;
+pub mod calls;
 pub mod free_tier;
 pub mod tiers;
 
@@ -15,6 +17,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use self::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
+use self::calls::CallCounters;
 use self::free_tier::FreeTier;
 use self::tiers::{TierCounters, TierPrice};
 use super::calendar::{local_date, WabaCalendar};
@@ -63,6 +66,8 @@ pub struct Pricer<'a> {
     /// PMP-5: per (WABA, business number, month).
     allowance: ServiceAllowance<(u16, u32, u32)>,
     tiers: TierCounters,
+    /// CALL-3: pulses per market and month.
+    calls: CallCounters,
     missing: MissingRates,
 }
 
@@ -74,6 +79,7 @@ impl<'a> Pricer<'a> {
             free_tier: FreeTier::default(),
             allowance: ServiceAllowance::new(u64::from(PMP_SERVICE_ALLOWANCE)),
             tiers: TierCounters::default(),
+            calls: CallCounters::default(),
             missing: MissingRates::default(),
         }
     }
@@ -105,6 +111,12 @@ impl<'a> Pricer<'a> {
                 list().ok_or(None)
             }
             Pending::ListRate => list().ok_or(None),
+            // MBA-1: tokens × rate ÷ 1,000,000, rounded once.
+            Pending::PerToken(n) => list().and_then(|r| r.times_ratio(n, 1_000_000)).ok_or(None),
+            Pending::Call(pulses) => {
+                let last = self.calls.take(market, info.month, pulses);
+                calls::call3_price(card, market, pulses, last)
+            }
             Pending::Tiered => {
                 let count = self.tiers.take(market, col, info.month, 1);
                 match tiers::pmp4_price(card, market, col, count) {

@@ -112,6 +112,11 @@ fn cbp2_open(st: &mut ChatState, m: &Delivered, cat: TemplateCategory, o: &mut O
         Billed::from_template(cat)
     };
     st.slots[slot_of(cat)] = Some(m.conv(billed));
+    // MAXP-1: a marketing conversation opened by a row with a max price is priced at it.
+    if let (TemplateCategory::Marketing, Some(p)) = (cat, m.price) {
+        o.charged_at(billed, Rule::Maxp1, m.t, p);
+        return;
+    }
     let rule = if billed == Billed::AuthenticationInternational {
         Rule::Pmp6
     } else {

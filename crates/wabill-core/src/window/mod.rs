@@ -9,14 +9,18 @@
 //! message to its rulebook's family: [`cbp`] (conversations, billing-rules.md §2) or [`pmp`] (per
 //! message, §3).
 
+mod calls;
 mod cbp;
+mod groups;
+mod others;
 mod pmp;
 
 use super::calendar::{PeriodInfo, WabaCalendar, DAY};
 use super::context::Context;
 use super::ids::Rule;
 use super::markets::MarketIndex;
-use super::model::{Event, Issue, Outcome, Pending, Unit};
+use super::model::{ChatKey, Event, Extras, Issue, Outcome, Pending, Unit};
+use super::money::Money;
 use super::rulebook::Rulebook;
 use super::types::{Billed, Country, Kind, Reason, TemplateCategory};
 
@@ -51,6 +55,9 @@ const SLOT_SERVICE: usize = 3;
 /// Window state of one chat.
 #[derive(Debug, Default)]
 pub struct ChatState {
+    /// GRP-2: the chat is a group's: its window is the group's, it has no entry points and no
+    /// conversations.
+    group: bool,
     /// CSW end (exclusive): last inbound + 24 h.
     csw_until: Option<i64>,
     /// Pending entry point: reply must be delivered before this instant (CONV-2).
@@ -72,6 +79,8 @@ pub struct Env<'a> {
     pub(crate) markets: &'a MarketIndex,
     /// The log's countries table (events index into it).
     pub countries: &'a [Country],
+    /// The rows' durations, tokens and prices (CALL-3, MBA-1, MAXP-1).
+    pub extras: &'a Extras,
 }
 
 /// A delivered business message, as the rules of a rulebook family see it.
@@ -85,6 +94,8 @@ struct Delivered<'a> {
     rulebook: Rulebook,
     country: Country,
     info: PeriodInfo,
+    /// MAXP-1: what Meta charged for a marketing template sent with a max price.
+    price: Option<Money>,
     ctx: &'a Context<'a>,
 }
 
@@ -101,6 +112,14 @@ impl Delivered<'_> {
 }
 
 impl ChatState {
+    /// The state of a chat before its first row.
+    pub fn new(chat: &ChatKey) -> ChatState {
+        ChatState {
+            group: chat.group,
+            ..ChatState::default()
+        }
+    }
+
     /// Decide one row of the chat (`ei` is its event index, for issues); rows come in CONV-1
     /// order.
     pub fn step(
@@ -119,9 +138,27 @@ impl ChatState {
             period: period as u32,
             ..Outcome::default()
         };
+        let country = env.countries[ev.country as usize];
         let (template, status) = match ev.kind {
             Kind::In { entry_point } => {
-                self.inbound(t, entry_point);
+                // GRP-2: a member's message opens the group's window; groups have no entry points.
+                self.inbound(t, entry_point && !self.group);
+                return o;
+            }
+            Kind::Call { by_user, accepted } => {
+                o.rulebook = info.rulebook;
+                let duration = env.extras.get(ev.row).duration;
+                calls::decide(self, t, by_user, accepted, duration, &mut o);
+                return o;
+            }
+            Kind::Bot { bot, status } => {
+                o.rulebook = info.rulebook;
+                if !status.is_delivered() {
+                    conv5_not_delivered(&mut o);
+                } else {
+                    let tokens = env.extras.get(ev.row).tokens;
+                    others::decide_bot(bot, t, tokens, &info, ei, &mut o, issues);
+                }
                 return o;
             }
             Kind::Out { template, status } => (template, status),
@@ -131,33 +168,51 @@ impl ChatState {
             conv5_not_delivered(&mut o);
             return o;
         }
+        // AIP-1: an AI provider's non-template message to a listed market.
+        if template.is_none() && others::aip1_applies(env.ctx, o.market, cal, t) {
+            others::aip1_charge(t, &mut o);
+            return o;
+        }
         let mut csw_open = self.csw_until.is_some_and(|u| t < u);
-        if template.is_none() && !csw_open {
+        if template.is_none() && !csw_open && !self.group {
             self.conv4_outside_csw(t, ei, issues);
             csw_open = true;
         }
-        let country = env.countries[ev.country as usize];
         pmp::pmp7_us_marketing(template, country, &info, ei, issues);
         let Some(rulebook) = info.rulebook else {
             unreachable!("rows before the first rulebook are rejected when the log is read")
+        };
+        let price = if template == Some(TemplateCategory::Marketing) {
+            env.extras.get(ev.row).price
+        } else {
+            None
         };
         let m = Delivered {
             t,
             row: ev.row,
             template,
             csw_open,
-            ep_reply: self.take_entry_point_reply(t),
+            ep_reply: !self.group && self.take_entry_point_reply(t),
             rulebook,
             country,
             info,
+            price,
             ctx: env.ctx,
         };
-        if rulebook.is_cbp() {
+        if self.group {
+            groups::decide(&m, &mut o);
+        } else if rulebook.is_cbp() {
             cbp::decide(self, &m, &mut o);
         } else {
             pmp::decide(self, &m, &mut o);
         }
         o
+    }
+
+    /// CALL-1: a call from the user (answered or not), or a business call the user accepted:
+    /// the CSW (re)starts for 24 h, as for an inbound message (no entry point).
+    fn call_opens_window(&mut self, t: i64) {
+        self.csw_until = Some(t + DAY);
     }
 
     /// An inbound message: the CSW (re)starts for 24 h; an entry-point message makes the first
@@ -245,5 +300,13 @@ impl Outcome {
         self.unit = Unit::Charged;
         self.conv_start = Some(start);
         self.pending = pending;
+    }
+}
+
+impl Outcome {
+    /// A charged unit whose price pass 1 already knows (MAXP-1: what Meta charged).
+    fn charged_at(&mut self, billed: Billed, rule: Rule, start: i64, price: Money) {
+        self.open(billed, rule, start, Pending::Done);
+        self.price = price;
     }
 }

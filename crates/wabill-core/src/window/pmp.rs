@@ -86,9 +86,11 @@ fn pmp5_service(m: &Delivered, o: &mut Outcome) {
 /// authentication-international (PMP-6).
 fn pmp1_template(m: &Delivered, cat: TemplateCategory, o: &mut Outcome) {
     match cat {
-        TemplateCategory::Marketing => {
-            o.open(Billed::Marketing, Rule::Pmp1, m.t, Pending::ListRate);
-        }
+        TemplateCategory::Marketing => match m.price {
+            // MAXP-1: what Meta charged replaces the card rate.
+            Some(p) => o.charged_at(Billed::Marketing, Rule::Maxp1, m.t, p),
+            None => o.open(Billed::Marketing, Rule::Pmp1, m.t, Pending::ListRate),
+        },
         TemplateCategory::Utility => {
             let rule = if m.rulebook == Rulebook::Pmp2026 && m.csw_open {
                 Rule::Pmp5

@@ -15,8 +15,8 @@ use crate::billing::meta::{merge_statuses, MetaCategory, MetaMessage};
 use crate::billing::reconcile::Problem;
 
 use super::schema::{
-    fatal, Fields, LogError, C_CAT, C_COUNTRY, C_DIR, C_EP, C_ID, C_NUMBER, C_STATUS, C_TS, C_TYPE,
-    C_USER, C_USER_ID, C_WABA, NCOL,
+    fatal, Fields, LogError, C_CAT, C_COUNTRY, C_DIR, C_EP, C_GROUP, C_ID, C_NUMBER, C_STATUS,
+    C_TS, C_TYPE, C_USER, C_USER_ID, C_WABA, NCOL,
 };
 use super::sink::RowSink;
 
@@ -90,6 +90,7 @@ fn push_inbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Inb
     }
     f[C_TYPE] = Some(&m.kind);
     f[C_EP] = m.entry_point.then_some("ctwa");
+    f[C_GROUP] = (!m.group.is_empty()).then_some(m.group.as_str());
     f[C_WABA] = Some(accounts.meta_waba(&m.waba));
     f[C_NUMBER] = Some(&m.number);
     f[C_ID] = Some(&m.id);
@@ -103,6 +104,9 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
             None => Some("no status carries a `pricing` object, so its category is unknown"),
             Some(p) if p.category == MetaCategory::BusinessInitiated => {
                 Some("category `business_initiated` (cbp-2022) does not name the template's category; replay the business's own log instead")
+            }
+            Some(p) if p.category.is_group() && m.group.is_empty() => {
+                Some("a group category on a status without `recipient_type: group`: the group and member are unknown (GRP-1)")
             }
             Some(_) => None,
         };
@@ -125,11 +129,25 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
     } else {
         "non_template"
     });
-    f[C_CAT] = template.map(|c| c.id());
+    // MBA-1, AIP-1: a non-template message of a category of its own.
+    let bot = match m.pricing.map(|p| p.category) {
+        Some(MetaCategory::MetaBusinessAgent) => Some("meta_business_agent"),
+        Some(MetaCategory::GeneralPurposeAi) => Some("general_purpose_ai"),
+        _ => None,
+    };
+    f[C_CAT] = template.map(|c| c.id()).or(bot);
+    // GRP-1: one row per member delivery, under an id of its own.
+    let member_id;
+    if !m.group.is_empty() {
+        f[C_GROUP] = Some(&m.group);
+        member_id = format!("{}/{}", m.id, m.user);
+        f[C_ID] = Some(&member_id);
+    } else {
+        f[C_ID] = Some(&m.id);
+    }
     f[C_STATUS] = Some(m.status.id());
     f[C_WABA] = Some(accounts.meta_waba(&m.waba));
     f[C_NUMBER] = Some(&m.number);
-    f[C_ID] = Some(&m.id);
     b.push(&f, &|| format!("line {line}: message {}", m.id));
     if let (true, Some(p)) = (m.delivered(), m.pricing) {
         let row = b.rows();

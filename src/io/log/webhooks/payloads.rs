@@ -35,6 +35,8 @@ pub struct InboundMessage {
     pub kind: String,
     /// A `referral` object: the user came from a Click-to-WhatsApp ad (or a Page button).
     pub entry_point: bool,
+    /// GRP-2: a member's message in a group (`group_id`); empty for a 1:1 message.
+    pub group: String,
     pub line: u64,
 }
 
@@ -111,23 +113,9 @@ fn problem(line: u64, path: &str, value: &str, message: String) -> Problem {
     }
 }
 
-/// Why a `pricing.category` was not read: the categories Meta sends since 2025–2026 whose
-/// billing this version does not implement yet are named with their rule (§4b); anything else is
-/// unknown.
-fn category_problem(c: &str) -> String {
-    let norm = c.trim().to_ascii_lowercase().replace('-', "_");
-    let rule = match norm.as_str() {
-        "group_marketing" | "group_utility" | "group_service" => Some("GRP-1"),
-        "general_purpose_ai" => Some("AIP-1"),
-        "meta_business_agent" => Some("MBA-1"),
-        _ => None,
-    };
-    match rule {
-        Some(rule) => format!(
-            "category `{norm}` ({rule}) is a 2026 charge this version does not bill yet; the message is kept out of the bill and listed here"
-        ),
-        None => "unknown category (expected marketing, marketing_lite, utility, authentication, authentication_international, service or referral_conversion)".to_string(),
-    }
+/// Why a `pricing.category` was not read.
+fn category_problem(_c: &str) -> String {
+    "unknown category (expected marketing, marketing_lite, utility, authentication, authentication_international, service, referral_conversion, group_marketing, group_utility, group_service, meta_business_agent or general_purpose_ai)".to_string()
 }
 
 /// MKT-4: the `contacts[]` entry of a message's sender: the one whose `wa_id` is its number or
@@ -335,6 +323,7 @@ impl Reader<'_> {
             number: number.to_string(),
             kind,
             entry_point: m.get("referral").is_some_and(Value::is_object),
+            group: m.get("group_id").and_then(scalar).unwrap_or_default(),
             line: self.line,
         });
     }
@@ -386,11 +375,29 @@ impl Reader<'_> {
         let (Some(id), Some(status), Some(ts)) = (id, status, ts) else {
             return;
         };
+        // GRP-1: a group message has one status per member: `recipient_id` is the group,
+        // `recipient_participant_id` the member.
+        let is_group = s
+            .get("recipient_type")
+            .and_then(scalar)
+            .is_some_and(|t| t.eq_ignore_ascii_case("group"));
+        let recipient = s.get("recipient_id").and_then(scalar).unwrap_or_default();
+        let (user, group) = if is_group {
+            (
+                s.get("recipient_participant_id")
+                    .and_then(scalar)
+                    .unwrap_or_default(),
+                recipient,
+            )
+        } else {
+            (recipient, String::new())
+        };
         self.out.statuses.push(StatusUpdate {
             id,
             status,
             ts,
-            user: s.get("recipient_id").and_then(scalar).unwrap_or_default(),
+            user,
+            group,
             user_id: s
                 .get("recipient_user_id")
                 .and_then(scalar)
@@ -440,11 +447,7 @@ impl Reader<'_> {
                 self.problem(
                     &format!("{path}.type"),
                     p.get("type"),
-                    if k.trim().eq_ignore_ascii_case("free_group_customer_service") {
-                        "pricing type `free_group_customer_service` is a group message (GRP-1…3), which this version does not bill yet"
-                    } else {
-                        "unknown pricing type (expected regular, free_customer_service or free_entry_point)"
-                    },
+                    "unknown pricing type (expected regular, free_customer_service, free_entry_point or free_group_customer_service)",
                 );
             }
             r
