@@ -1289,3 +1289,53 @@ fn cur1_one_currency_at_a_time() {
     assert!(b.json["messages"].get("other_currency").is_none());
     assert!(b.stderr.is_empty() || !b.stderr.contains("CUR-1"));
 }
+
+#[test]
+fn cur1_a_card_in_any_of_metas_currencies_imports_as_usd_does() {
+    let meta = super::common::root().join("tests/fixtures/meta-layout/USD-2026-10-01");
+    for (code, symbol) in [("MXN", "MX$"), ("SGD", "S$"), ("PEN", "PEN"), ("AED", "د.إ")] {
+        let d = tempfile::tempdir().unwrap();
+        let rates = d.path().join("rates");
+        std::fs::create_dir_all(&rates).unwrap();
+        std::fs::copy(
+            super::common::root().join("rates/market_map.csv"),
+            rates.join("market_map.csv"),
+        )
+        .unwrap();
+        // Meta's file as the currency's card would come: the same layout, its own symbol.
+        let pricing = std::fs::read_to_string(meta.join("Pricing.csv"))
+            .unwrap()
+            .replace("$US", symbol)
+            .replace("USD", code);
+        let file = d.path().join("Pricing.csv");
+        std::fs::write(&file, pricing).unwrap();
+        let o = wabill(&[
+            "rates",
+            "import",
+            file.to_str().unwrap(),
+            "--currency",
+            code,
+            "--effective",
+            "2026-10-01",
+            "--rates",
+            rates.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{code}: {}", stderr(&o));
+        let card = rates.join(code).join("2026-10-01").join("rates.csv");
+        let text = std::fs::read_to_string(&card).unwrap();
+        assert!(text.lines().nth(1).unwrap().contains(&format!(",{code},")), "{text}");
+        // A card whose cells name another currency is refused.
+        let o = wabill(&[
+            "rates",
+            "import",
+            file.to_str().unwrap(),
+            "--currency",
+            "EUR",
+            "--effective",
+            "2026-11-01",
+            "--rates",
+            rates.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{code}: {}", stderr(&o));
+    }
+}

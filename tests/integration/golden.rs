@@ -104,6 +104,36 @@ pub const REPLAY_TWILIO: &[&str] = &[
     "tests/fixtures/providers/templates.json",
 ];
 
+/// README "Groups, calls, Meta's agent and the other charges of 2026" (billing-rules.md §4b).
+pub const CHARGES: &[&str] = &[
+    "replay",
+    "tests/fixtures/charges/log.csv",
+    "--accounts",
+    "tests/fixtures/charges/accounts.toml",
+    "--rates",
+    "tests/fixtures/charges/rates",
+];
+
+pub const CHARGES_CURRENCY: &[&str] = &[
+    "replay",
+    "tests/fixtures/charges/mixed.csv",
+    "--accounts",
+    "tests/fixtures/charges/accounts-mixed.toml",
+    "--rates",
+    "tests/fixtures/charges/rates",
+    "--currency",
+    "MXN",
+];
+
+pub const CHARGES_AI: &[&str] = &[
+    "replay",
+    "tests/fixtures/charges/ai.csv",
+    "--accounts",
+    "tests/fixtures/charges/accounts-ai.toml",
+    "--rates",
+    "tests/fixtures/charges/rates",
+];
+
 pub const EXPLAIN: &[&str] = &["explain", "CBP-9"];
 
 pub const EXPLAIN_ROW: &[&str] = &[
@@ -167,6 +197,14 @@ fn readme_explain_rule() {
 #[test]
 fn readme_explain_row() {
     assert_snapshot!("explain_row", session(EXPLAIN_ROW));
+}
+
+/// Groups, calls, the agent, max price, currencies, AI providers (README, §4b).
+#[test]
+fn readme_charges_of_2026() {
+    assert_snapshot!("charges", session(CHARGES));
+    assert_snapshot!("charges_currency", session(CHARGES_CURRENCY));
+    assert_snapshot!("charges_ai", session(CHARGES_AI));
 }
 
 /// A provider's export to the bill (README "From your provider's export to the bill").

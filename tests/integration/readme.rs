@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::common::{root, stderr, wabill};
 use super::golden::{
-    COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE, EXPLAIN, EXPLAIN_ROW, REPLAY_JSON,
-    REPLAY_PROVIDER, REPLAY_TABLE, REPLAY_TWILIO,
+    CHARGES, CHARGES_AI, CHARGES_CURRENCY, COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE,
+    EXPLAIN, EXPLAIN_ROW, REPLAY_JSON, REPLAY_PROVIDER, REPLAY_TABLE, REPLAY_TWILIO,
 };
 
 fn readme() -> String {
@@ -107,6 +107,9 @@ fn readme_example_blocks_appear_in_the_real_output() {
         REPLAY_TABLE,
         COMPARE_STORE,
         REPLAY_TWILIO,
+        CHARGES,
+        CHARGES_CURRENCY,
+        CHARGES_AI,
         COMPARE_FCR,
         COMPARE_LOG,
         ESTIMATE,
@@ -186,7 +189,7 @@ fn readme_json_contract_is_contained_in_the_real_json() {
 #[test]
 fn readme_quotes_the_real_error_messages() {
     let text = readme().split_whitespace().collect::<Vec<_>>().join(" ");
-    let quoted: [(&[&str], &str); 2] = [
+    let quoted: [(&[&str], &str); 3] = [
         (
             &["replay", "tests/fixtures/errors/saudi-utility.csv"],
             "no rate for market `Saudi Arabia`, category `utility` on 2025-07-03 (rate card of \
@@ -200,6 +203,18 @@ fn readme_quotes_the_real_error_messages() {
                 "support.fcr=0.6,1.5",
             ],
             "scenario: `support.fcr` = 1.5: a probability or share must be between 0 and 1",
+        ),
+        (
+            &[
+                "replay",
+                "tests/fixtures/charges/mixed.csv",
+                "--accounts",
+                "tests/fixtures/charges/accounts-mixed.toml",
+                "--rates",
+                "tests/fixtures/charges/rates",
+            ],
+            "accounts: the WABAs are billed in several currencies (xts (XTS), mx (MXN)); a replay \
+             bills one currency at a time (CONV-6): choose one with --currency CODE (CUR-1)",
         ),
     ];
     for (args, message) in quoted {

@@ -21,11 +21,26 @@ const KNOWN: &[(&str, &str)] = &[
     ("MX$", "MXN"),
     ("Mex$", "MXN"),
     ("R$", "BRL"),
+    // CUR-1: the other billing currencies of 2026 (AED, ARS, CLP, COP, MYR, PEN, SAR, SGD), by
+    // their common symbols; a card may also write the ISO code, and `--currency` decides.
+    ("AR$", "ARS"),
+    ("CLP$", "CLP"),
+    ("COL$", "COP"),
+    ("RM", "MYR"),
+    ("S/", "PEN"),
+    ("S/.", "PEN"),
+    ("S$", "SGD"),
+    ("SG$", "SGD"),
+    ("د.إ", "AED"),
+    ("ر.س", "SAR"),
 ];
 
-/// The ISO codes looked for as words in title lines: the currencies Meta prices in. (Any
-/// three capitals would also match words such as `API` or `ALL`.)
-const TITLE_CODES: &[&str] = &["USD", "EUR", "INR", "GBP", "AUD", "IDR", "MXN", "BRL"];
+/// The ISO codes looked for as words in title lines: the 16 currencies Meta bills in (CUR-1).
+/// (Any three capitals would also match words such as `API` or `ALL`.)
+const TITLE_CODES: &[&str] = &[
+    "USD", "EUR", "INR", "GBP", "AUD", "IDR", "MXN", "BRL", "AED", "ARS", "CLP", "COP", "MYR",
+    "PEN", "SAR", "SGD",
+];
 
 /// The ISO code a currency cell names: three letters as they stand (`USD`, `XTS`), or a known
 /// symbol; `None` for anything else.
