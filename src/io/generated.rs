@@ -60,13 +60,19 @@ pub fn log_from_scenario(
                     (Some(u.country.iso()), None)
                 }
             };
+            let (duration, tokens) = r.duration_and_tokens();
+            let (duration, tokens) = (
+                duration.map(|d| d.to_string()),
+                tokens.map(|t| t.to_string()),
+            );
+            let (category, status) = (r.category_text(), r.status_text());
             let fields: crate::io::log::Fields = [
                 Some(&ts),
                 Some(r.direction.as_str()),
                 Some(&user),
                 Some(r.kind.as_str()),
-                r.category.map(|c| c.id()),
-                r.status.map(|s| s.id()),
+                (!category.is_empty()).then_some(category),
+                (!status.is_empty()).then_some(status),
                 r.entry_point.map(|e| e.as_str()),
                 Some(&pop.waba),
                 Some(&numbers[r.number as usize]),
@@ -74,8 +80,8 @@ pub fn log_from_scenario(
                 None,
                 user_id,
                 None,
-                None,
-                None,
+                duration.as_deref(),
+                tokens.as_deref(),
                 None,
             ];
             b.push(&fields, &|| {

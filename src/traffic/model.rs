@@ -42,6 +42,12 @@ pub enum MessageType {
     Interactive,
     /// A pre-approved template: has a [`TemplateCategory`].
     Template,
+    /// A reply of Meta Business Agent (MBA-1): written as `text` with category
+    /// `meta_business_agent` and its tokens.
+    Agent,
+    /// A call (CALL-1…3): from the user (`in`) or the business (`out`, accepted), with its
+    /// seconds.
+    Call,
 }
 
 impl MessageType {
@@ -52,6 +58,8 @@ impl MessageType {
             MessageType::Image => "image",
             MessageType::Interactive => "interactive",
             MessageType::Template => "template",
+            MessageType::Agent => "text",
+            MessageType::Call => "call",
         }
     }
 }
@@ -101,6 +109,35 @@ pub struct Row {
     pub status: Option<Status>,
     /// Set only on the first inbound message of a contact that came from an ad or a Page button.
     pub entry_point: Option<EntryPoint>,
+    /// An agent reply's tokens, a call's seconds; 0 otherwise.
+    pub amount: u32,
+}
+
+impl Row {
+    /// The `category` column: a template's category, `meta_business_agent` for an agent reply.
+    pub fn category_text(&self) -> &'static str {
+        match (self.category, self.kind) {
+            (Some(c), _) => c.id(),
+            (None, MessageType::Agent) => "meta_business_agent",
+            _ => "",
+        }
+    }
+    /// The `status` column: a business call's `accepted`, else the delivery status.
+    pub fn status_text(&self) -> &'static str {
+        match (self.kind, self.direction) {
+            (MessageType::Call, Direction::Out) => "accepted",
+            (MessageType::Call, Direction::In) => "",
+            _ => self.status.map_or("", |s| s.id()),
+        }
+    }
+    /// The `duration` column (calls) and the `tokens` column (agent replies).
+    pub fn duration_and_tokens(&self) -> (Option<u32>, Option<u32>) {
+        match self.kind {
+            MessageType::Call => (Some(self.amount), None),
+            MessageType::Agent => (None, Some(self.amount)),
+            _ => (None, None),
+        }
+    }
 }
 
 /// One end user (customer).
@@ -141,6 +178,9 @@ pub struct Population {
     pub numbers: Vec<u64>,
     /// End users.
     pub users: Vec<User>,
+    /// The log has agent replies or calls (`[agent]`, `[calls]`): it then has the `duration`
+    /// and `tokens` columns.
+    pub extras: bool,
 }
 
 impl Population {

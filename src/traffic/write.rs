@@ -53,6 +53,8 @@ pub struct RowWriter<'p, W: Write> {
     date: [u8; 10],
     numbers: Vec<Vec<u8>>,
     bsuids: bool,
+    /// `[agent]`, `[calls]`: the `duration` and `tokens` columns.
+    extras: bool,
 }
 
 impl<'p, W: Write> RowWriter<'p, W> {
@@ -64,6 +66,9 @@ impl<'p, W: Write> RowWriter<'p, W> {
             out.write_all(COLUMNS.join(",").as_bytes())?;
             if bsuids {
                 out.write_all(b",user_id")?;
+            }
+            if pop.extras {
+                out.write_all(b",duration,tokens")?;
             }
             out.write_all(b"\n")?;
         }
@@ -81,6 +86,7 @@ impl<'p, W: Write> RowWriter<'p, W> {
             date: [0; 10],
             numbers: numbers.collect(),
             bsuids,
+            extras: pop.extras,
         })
     }
 
@@ -103,8 +109,9 @@ impl<'p, W: Write> RowWriter<'p, W> {
         two(&mut ts[17..19], sec % 60);
         ts[19] = b'Z';
 
-        let category = row.category.map_or("", |c| c.id());
-        let status = row.status.map_or("", |s| s.id());
+        let category = row.category_text();
+        let status = row.status_text();
+        let (duration, tokens) = row.duration_and_tokens();
         let entry = row.entry_point.map_or("", |e| e.as_str());
         let number: &[u8] = &self.numbers[row.number as usize];
         let b = &mut self.line;
@@ -138,6 +145,16 @@ impl<'p, W: Write> RowWriter<'p, W> {
                     b.push(b',');
                     if let (Known::Linked(d), Direction::In) = (user.known, row.direction) {
                         push_bsuid(b, user.country.iso(), d);
+                    }
+                }
+                if self.extras {
+                    b.push(b',');
+                    if let Some(d) = duration {
+                        push_u64(b, u64::from(d));
+                    }
+                    b.push(b',');
+                    if let Some(t) = tokens {
+                        push_u64(b, u64::from(t));
                     }
                 }
                 b.push(b'\n');
@@ -180,6 +197,18 @@ impl<'p, W: Write> RowWriter<'p, W> {
                         b.push(b'"');
                     } else {
                         b.extend_from_slice(b"null");
+                    }
+                }
+                if self.extras {
+                    for (key, v) in [
+                        (&b",\"duration\":"[..], duration),
+                        (b",\"tokens\":", tokens),
+                    ] {
+                        b.extend_from_slice(key);
+                        match v {
+                            Some(v) => push_u64(b, u64::from(v)),
+                            None => b.extend_from_slice(b"null"),
+                        }
                     }
                 }
                 b.extend_from_slice(b"}\n");

@@ -1293,7 +1293,12 @@ fn cur1_one_currency_at_a_time() {
 #[test]
 fn cur1_a_card_in_any_of_metas_currencies_imports_as_usd_does() {
     let meta = super::common::root().join("tests/fixtures/meta-layout/USD-2026-10-01");
-    for (code, symbol) in [("MXN", "MX$"), ("SGD", "S$"), ("PEN", "PEN"), ("AED", "د.إ")] {
+    for (code, symbol) in [
+        ("MXN", "MX$"),
+        ("SGD", "S$"),
+        ("PEN", "PEN"),
+        ("AED", "د.إ"),
+    ] {
         let d = tempfile::tempdir().unwrap();
         let rates = d.path().join("rates");
         std::fs::create_dir_all(&rates).unwrap();
@@ -1323,7 +1328,10 @@ fn cur1_a_card_in_any_of_metas_currencies_imports_as_usd_does() {
         assert_eq!(o.status.code(), Some(0), "{code}: {}", stderr(&o));
         let card = rates.join(code).join("2026-10-01").join("rates.csv");
         let text = std::fs::read_to_string(&card).unwrap();
-        assert!(text.lines().nth(1).unwrap().contains(&format!(",{code},")), "{text}");
+        assert!(
+            text.lines().nth(1).unwrap().contains(&format!(",{code},")),
+            "{text}"
+        );
         // A card whose cells name another currency is refused.
         let o = wabill(&[
             "rates",

@@ -481,7 +481,11 @@ mod tests {
             ..AccountsSettings::default()
         })
         .unwrap();
-        assert!(a.currency().unwrap_err().to_string().contains("a (USD), b (EUR)"));
+        assert!(a
+            .currency()
+            .unwrap_err()
+            .to_string()
+            .contains("a (USD), b (EUR)"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub use crate::context::{replay_currency, Context};
 pub use crate::ids::Rule;
 pub use crate::model::{
     BillingError, ChatKey, Event, Extra, Extras, Issue, Line, MissingRate, Outcome, Pending,
-    Replay, Unit,
+    Replay, Unit, MAX_TOKENS,
 };
 pub use crate::pass::{pass_one, PassOne};
 pub use crate::pricing::allowance::PMP_SERVICE_ALLOWANCE;
@@ -54,12 +54,12 @@ pub fn replay(
     } = pass_one(events, chats, countries, extras, ctx, &calendars);
 
     // Pass 2: prices and cross-user counters in CONV-1 order.
-    let mut pricer = Pricer::new(ctx, &calendars);
+    let mut pricer = Pricer::new(ctx, &calendars, extras);
     for &ei in &order {
         let o = &mut outcomes[ei as usize];
         if o.is_pending() {
             let ev = &events[ei as usize];
-            pricer.apply(ev.ts, chats[ev.chat as usize], o);
+            pricer.apply(ev.ts, ev.row, chats[ev.chat as usize], o);
         }
     }
     pricer.finish()?;

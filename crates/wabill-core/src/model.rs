@@ -37,15 +37,56 @@ pub struct ChatKey {
     pub user: u32,
 }
 
-/// What a few rows carry beyond their kind (formats.md §1: `duration`, `tokens`, `price`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What a few rows carry beyond their kind (formats.md §1: `duration`, `tokens`, `price`),
+/// packed in 16 bytes (every row of a log is parsed into one): each value or its absence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Extra {
+    duration: u32,
+    tokens: u32,
+    price: i64,
+}
+
+impl Default for Extra {
+    fn default() -> Self {
+        Extra {
+            duration: u32::MAX,
+            tokens: u32::MAX,
+            price: i64::MIN,
+        }
+    }
+}
+
+/// The most tokens one message may give (MBA-1): larger counts are rejects.
+pub const MAX_TOKENS: u64 = u32::MAX as u64 - 1;
+
+impl Extra {
     /// CALL-3: a call's seconds.
-    pub duration: Option<u32>,
+    pub fn duration(&self) -> Option<u32> {
+        (self.duration != u32::MAX).then_some(self.duration)
+    }
     /// MBA-1: the tokens of a Meta Business Agent message.
-    pub tokens: Option<u64>,
+    pub fn tokens(&self) -> Option<u64> {
+        (self.tokens != u32::MAX).then_some(u64::from(self.tokens))
+    }
     /// MAXP-1: what Meta charged for a marketing template sent with a max price.
-    pub price: Option<Money>,
+    pub fn price(&self) -> Option<Money> {
+        (self.price != i64::MIN).then_some(Money(self.price))
+    }
+    /// With a duration of `seconds` (below `u32::MAX`).
+    pub fn with_duration(mut self, seconds: u32) -> Extra {
+        self.duration = seconds.min(u32::MAX - 1);
+        self
+    }
+    /// With `n` tokens (at most [`MAX_TOKENS`]).
+    pub fn with_tokens(mut self, n: u64) -> Extra {
+        self.tokens = n.min(MAX_TOKENS) as u32;
+        self
+    }
+    /// With the price Meta charged.
+    pub fn with_price(mut self, price: Money) -> Extra {
+        self.price = price.0.max(i64::MIN + 1);
+        self
+    }
 }
 
 /// The [`Extra`]s of a log, by data row (most rows have none, so they are kept aside and the
@@ -56,10 +97,19 @@ pub struct Extras {
     values: Vec<Extra>,
 }
 
+impl Extra {
+    /// Whether the row carries none of them.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        *self == Extra::default()
+    }
+}
+
 impl Extras {
     /// Note the extra of data row `row` (an empty one is not kept).
+    #[inline]
     pub fn push(&mut self, row: u32, extra: Extra) {
-        if extra != Extra::default() {
+        if !extra.is_empty() {
             self.rows.push(row);
             self.values.push(extra);
         }
@@ -119,11 +169,11 @@ pub enum Pending {
     Tiered,
     /// A PMP service message that may fall in the number's monthly allowance (PMP-5).
     ServiceAllowance,
-    /// MBA-1: this many tokens at the card's rate per million tokens.
-    PerToken(u64),
-    /// CALL-3: a business call of this many 6-second pulses, priced whole at the minute
-    /// rate of the tier its last pulse falls in.
-    Call(u64),
+    /// MBA-1: the row's tokens (in the log's [`Extras`]) at the card's rate per million tokens.
+    PerToken,
+    /// CALL-3: a business call of the row's duration (in the log's [`Extras`]), in 6-second
+    /// pulses, priced whole at the minute rate of the tier its last pulse falls in.
+    Call,
 }
 
 /// The decision for one row (inbound rows keep the default).

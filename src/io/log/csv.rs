@@ -179,6 +179,9 @@ fn read_header(path: &Path, block: &[u8]) -> Result<(Header, usize), LogError> {
     Ok((header, hend))
 }
 
+/// The fields handed to [`RowSink::absorb`] with a valid row (they only name a rejected value).
+const NO_FIELDS: Fields = [None; NCOL];
+
 /// What the fast path found on a line: the row's verdict (see [`parse_row`]), or a field count
 /// that is not the header's.
 enum Verdict<'r> {
@@ -234,15 +237,14 @@ fn merge(pieces: Vec<Piece>, header: &Header, b: &mut dyn RowSink<'_>) {
                             continue;
                         }
                     };
-                    let fields: Fields = {
-                        // Only needed to name a rejected value.
-                        let cells: Vec<&str> = if parsed.is_err() {
-                            line.split(',').collect()
-                        } else {
-                            Vec::new()
-                        };
-                        std::array::from_fn(|c| map[c].and_then(|i| cells.get(i).copied()))
-                    };
+                    if parsed.is_ok() {
+                        // The fields are only needed to name a rejected value.
+                        b.absorb(parsed, &NO_FIELDS, &|| line.to_string());
+                        continue;
+                    }
+                    let cells: Vec<&str> = line.split(',').collect();
+                    let fields: Fields =
+                        std::array::from_fn(|c| map[c].and_then(|i| cells.get(i).copied()));
                     b.absorb(parsed, &fields, &|| line.to_string());
                 }
             }

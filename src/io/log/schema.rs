@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use crate::billing::accounts::Accounts;
 use crate::billing::calendar::local_midnight;
-use crate::billing::engine::Extra;
+use crate::billing::engine::{Extra, MAX_TOKENS};
 use crate::billing::markets::number_digits;
 use crate::billing::money::Money;
 use crate::billing::types::{
@@ -313,8 +313,11 @@ pub(crate) fn parse_row<'r>(f: &Fields<'r>, r: &RowRules) -> FieldResult<Parsed<
     let inbound = inbound(get(C_DIR))?;
     let (user, bsuid, prefix) = user(get(C_USER), get(C_USER_ID))?;
     let waba = waba(get(C_WABA), r.accounts)?;
-    let group = get(C_GROUP);
-    let is_call = get(C_TYPE).eq_ignore_ascii_case("call");
+    let group = match f[C_GROUP] {
+        None => "",
+        Some(g) => trim(g),
+    };
+    let is_call = f[C_TYPE].is_some_and(|t| t.len() >= 4 && trim(t).eq_ignore_ascii_case("call"));
     if is_call && !group.is_empty() {
         return bad(
             C_GROUP,
@@ -530,7 +533,28 @@ fn call(inbound: bool, status: &str) -> FieldResult<Kind> {
 /// A row's `duration`, `tokens` and `price`, each only where its rule uses it: the duration of
 /// a call (required on an accepted business call, CALL-3), the tokens of a Meta Business Agent
 /// message (MBA-1), the price of a marketing template sent with a max price (MAXP-1).
+#[inline]
 fn extra(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
+    // Most logs have none of these columns: nothing to read.
+    if f[C_DURATION].is_none() && f[C_TOKENS].is_none() && f[C_PRICE].is_none() {
+        if let Kind::Call {
+            by_user: false,
+            accepted: true,
+        } = kind
+        {
+            return bad(
+                C_DURATION,
+                "accepted business call without duration (seconds, CALL-3)",
+            );
+        }
+        return Ok(Extra::default());
+    }
+    extra_fields(f, kind)
+}
+
+/// [`extra`] for a file that has one of the columns.
+#[inline(never)]
+fn extra_fields(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
     let (d, t, p) = (field(f, C_DURATION), field(f, C_TOKENS), field(f, C_PRICE));
     if d.is_empty() && t.is_empty() && p.is_empty() {
         if let Kind::Call {
@@ -553,10 +577,12 @@ fn extra(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
                 "a duration is only for call rows (type `call`, CALL-3)",
             );
         }
-        e.duration = Some(
-            d.parse::<u32>()
-                .map_err(|_| (C_DURATION, "not a whole number of seconds".to_string()))?,
-        );
+        let secs = d
+            .parse::<u32>()
+            .ok()
+            .filter(|&s| s < u32::MAX)
+            .ok_or((C_DURATION, "not a whole number of seconds".to_string()))?;
+        e = e.with_duration(secs);
     } else if let Kind::Call {
         by_user: false,
         accepted: true,
@@ -580,10 +606,11 @@ fn extra(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
                 "tokens are only for meta_business_agent messages (MBA-1)",
             );
         }
-        e.tokens = Some(
-            t.parse::<u64>()
-                .map_err(|_| (C_TOKENS, "not a whole number of tokens".to_string()))?,
-        );
+        let n = t.parse::<u64>().ok().filter(|&n| n <= MAX_TOKENS).ok_or((
+            C_TOKENS,
+            "not a whole number of tokens (at most 4,294,967,294)".to_string(),
+        ))?;
+        e = e.with_tokens(n);
     }
     if !p.is_empty() {
         if !matches!(
@@ -599,7 +626,7 @@ fn extra(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
             );
         }
         match Money::parse_rate(p) {
-            Ok(m) if m.micros() >= 0 => e.price = Some(m),
+            Ok(m) if m.micros() >= 0 => e = e.with_price(m),
             _ => {
                 return bad(
                     C_PRICE,

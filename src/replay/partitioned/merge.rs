@@ -7,7 +7,7 @@ use std::io::{BufReader, Read};
 use std::path::PathBuf;
 
 use super::units::PendingUnit;
-use crate::billing::engine::{BillingError, Context, Pricer, Totals, WabaCalendar};
+use crate::billing::engine::{BillingError, Context, Extras, Pricer, Totals, WabaCalendar};
 
 use super::spill::SpillFile;
 
@@ -63,6 +63,7 @@ pub(super) fn price_units(
     priced_files: Option<&[PathBuf]>,
     ctx: &Context,
     calendars: &[WabaCalendar],
+    extras: &Extras,
     mut totals: Totals,
     progress: &dyn Fn(u64),
 ) -> std::io::Result<Result<Totals, BillingError>> {
@@ -85,10 +86,10 @@ pub(super) fn price_units(
             heap.push(h);
         }
     }
-    let mut pricer = Pricer::new(ctx, calendars);
+    let mut pricer = Pricer::new(ctx, calendars, extras);
     let mut priced = 0u64;
     while let Some(mut h) = heap.pop() {
-        pricer.apply(h.ts, h.unit.chat, &mut h.unit.outcome);
+        pricer.apply(h.ts, h.unit.row, h.unit.chat, &mut h.unit.outcome);
         totals.add(h.unit.chat.waba, calendars, &h.unit.outcome);
         if let Some(d) = &mut decisions {
             let f = &mut d[h.part];

@@ -289,6 +289,7 @@ impl Run<'_> {
         ctxs: &[Context],
         calendars: &[Vec<WabaCalendar>],
         totals: Vec<Totals>,
+        extras: &Extras,
     ) -> Result<Vec<Result<Totals, BillingError>>, PartitionError> {
         let parts = self.req.parts;
         (self.req.progress)("pricing", 0, 0);
@@ -307,7 +308,15 @@ impl Run<'_> {
                         (self.req.progress)("pricing", n, 0)
                     }
                 };
-                merge::price_units(&files, priced.as_deref(), ctx, calendars, totals, &report)
+                merge::price_units(
+                    &files,
+                    priced.as_deref(),
+                    ctx,
+                    calendars,
+                    extras,
+                    totals,
+                    &report,
+                )
             })
             .collect();
         priced
@@ -378,7 +387,7 @@ pub fn replay_partitioned_many(
     lap.done("partitions");
 
     // 4. Pricing.
-    let priced = run.price(ctxs, &calendars, totals)?;
+    let priced = run.price(ctxs, &calendars, totals, &scanned.extras)?;
     lap.done("pricing");
 
     // 5. The ledger: each partition's rows in CONV-1 order, merged into one.

@@ -61,6 +61,7 @@ impl ChatRecord {
 /// Business Agent, 3 AI provider, 4 call from the user, 5 business call accepted, 6 business call
 /// not answered); an inbound row's bit 3 is its entry point; a business message's bits 3-4 its
 /// template category (0: not a template), bits 5-6 its status.
+#[inline]
 fn kind_code(kind: Kind) -> u8 {
     let status = |s: Status| (STATUSES.iter().position(|x| *x == s).unwrap_or(0) as u8) << 5;
     match kind {
@@ -86,6 +87,7 @@ fn kind_code(kind: Kind) -> u8 {
     }
 }
 
+#[inline]
 fn kind_of(k: u8) -> Kind {
     let status = STATUSES[((k >> 5) & 3) as usize];
     match k & 7 {

@@ -1,5 +1,5 @@
 //! Fixed-size binary records of the partitioned replay's spill files: a unit pending pass 2
-//! ([`PendingUnit`], 36 bytes) and pass 2's decision for it (11 bytes). An enum value is written
+//! ([`PendingUnit`], 28 bytes) and pass 2's decision for it (11 bytes). An enum value is written
 //! as its position in a table below (or in `Rule::ALL` / `Rulebook::ALL`), so the tables fix the
 //! format; the files live only for the length of one run, so the format need not be stable
 //! across versions.
@@ -28,30 +28,15 @@ const BILLED: [Billed; 14] = [
     Billed::Call,
 ];
 
-/// A pending step as a code and its payload (MBA-1's tokens, CALL-3's pulses).
-fn pending_code(p: Pending) -> (u8, u64) {
-    match p {
-        Pending::Done => (0, 0),
-        Pending::ListRate => (1, 0),
-        Pending::CbpFreeTier => (2, 0),
-        Pending::Tiered => (3, 0),
-        Pending::ServiceAllowance => (4, 0),
-        Pending::PerToken(n) => (5, n),
-        Pending::Call(n) => (6, n),
-    }
-}
-
-fn pending_of(code: u8, n: u64) -> Pending {
-    match code {
-        0 => Pending::Done,
-        1 => Pending::ListRate,
-        2 => Pending::CbpFreeTier,
-        3 => Pending::Tiered,
-        4 => Pending::ServiceAllowance,
-        5 => Pending::PerToken(n),
-        _ => Pending::Call(n),
-    }
-}
+const PENDING: [Pending; 7] = [
+    Pending::Done,
+    Pending::ListRate,
+    Pending::CbpFreeTier,
+    Pending::Tiered,
+    Pending::ServiceAllowance,
+    Pending::PerToken,
+    Pending::Call,
+];
 
 fn code_of<T: PartialEq>(all: &[T], v: &T) -> u8 {
     all.iter().position(|x| x == v).expect("listed") as u8
@@ -69,7 +54,7 @@ pub struct PendingUnit {
 }
 
 impl PendingUnit {
-    pub const BYTES: usize = 36;
+    pub const BYTES: usize = 28;
     pub const PRICED_BYTES: usize = 11;
 
     /// What pass 2 decided for a priced unit (price, unit, reason, rule), to lay over the same
@@ -116,9 +101,7 @@ impl PendingUnit {
             &Rule::ALL,
             &o.rule.expect("pending units have a rule"),
         ));
-        let (code, n) = pending_code(o.pending);
-        out.push(code);
-        out.extend_from_slice(&n.to_le_bytes());
+        out.push(code_of(&PENDING, &o.pending));
     }
 
     pub fn decode(b: &[u8]) -> PendingUnit {
@@ -143,10 +126,7 @@ impl PendingUnit {
                 price: Money::ZERO,
                 market: u16_at(22),
                 period: u32_at(18),
-                pending: pending_of(
-                    b[27],
-                    u64::from_le_bytes(b[28..36].try_into().expect("8 bytes")),
-                ),
+                pending: PENDING[b[27] as usize],
             },
         }
     }

@@ -8,7 +8,7 @@
 
 use std::ops::ControlFlow;
 
-use rand::RngExt;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::emit::Emitter;
@@ -25,6 +25,20 @@ struct Chat {
     number: u16,
     us: bool,
     last_in: Option<i64>,
+    /// MBA-1: Meta Business Agent answers this contact; its replies' tokens are drawn here.
+    agent: Option<ChaCha8Rng>,
+}
+
+/// The draws of `[agent]` and `[calls]` for one contact: a generator of their own, seeded by
+/// the contact (its user and start), so that they change no other draw and a scenario without
+/// them is generated exactly as before.
+fn side_rng(st: &Start, salt: u64) -> ChaCha8Rng {
+    let mut h = (u64::from(st.user) << 32) ^ (st.ts as u64) ^ salt.rotate_left(17);
+    // splitmix64
+    h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ChaCha8Rng::seed_from_u64(h ^ (h >> 31))
 }
 
 impl Chat {
@@ -71,6 +85,7 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
             number: u.number,
             us: u.country.iso() == "US",
             last_in: None,
+            agent: None,
         }
     }
 
@@ -85,6 +100,7 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
             category: None,
             status: None,
             entry_point: None,
+            amount: 0,
         }
     }
 
@@ -141,18 +157,39 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
         status == Status::Delivered
     }
 
-    /// A non-template business message; only ever called with the window open.
-    fn free_form(&mut self, chat: &Chat, ts: i64, rng: &mut ChaCha8Rng) {
+    /// A non-template business message; only ever called with the window open. When Meta's
+    /// agent answers the contact (MBA-1) it is the agent's reply, with its tokens.
+    fn free_form(&mut self, chat: &mut Chat, ts: i64, rng: &mut ChaCha8Rng) {
         debug_assert!(chat.csw_open(ts));
-        let kind = match rng.random_range(0..20u32) {
+        let mut kind = match rng.random_range(0..20u32) {
             0 => MessageType::Image,
             1 | 2 => MessageType::Interactive,
             _ => MessageType::Text,
         };
         let status = self.status(chat, ts, None, rng);
+        let mut amount = 0;
+        if let Some(a) = &mut chat.agent {
+            kind = MessageType::Agent;
+            amount = count_in(a, self.sc.agent.tokens_per_reply);
+            self.s.agent_replies += 1;
+        }
         let mut r = Self::row(chat, ts, Direction::Out, kind);
         r.status = Some(status);
+        r.amount = amount;
         self.out.push(r);
+    }
+
+    /// CALL-1…3: a call of `seconds` at `ts`, from the user (`Direction::In`) or the business
+    /// (accepted). Either opens the window the generator's view of the chat keeps.
+    fn call(&mut self, chat: &mut Chat, ts: i64, direction: Direction, seconds: i64) {
+        let mut r = Self::row(chat, ts, direction, MessageType::Call);
+        r.amount = seconds.clamp(1, i64::from(u32::MAX)) as u32;
+        if direction == Direction::Out {
+            // Written `accepted` (the user took the call).
+            r.status = Some(Status::Delivered);
+        }
+        self.out.push(r);
+        chat.last_in = Some(ts);
     }
 
     /// The agent has something to say at `t`. Inside the window: a non-template message.
@@ -292,7 +329,40 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
         self.s.followup_sessions += u64::from(followups);
 
         let mut chat = self.chat(st.user);
-        let (mut t, _) = self.session(&mut chat, st.ts, Side::User, entry, rng);
+        let (agent, calls) = (&sc.agent, &sc.calls);
+        if agent.share > 0.0 {
+            let mut a = side_rng(st, 1);
+            if a.random_bool(agent.share) {
+                self.s.contacts_agent += 1;
+                chat.agent = Some(a);
+            }
+        }
+        let mut start = st.ts;
+        if calls.share > 0.0 {
+            let mut c = side_rng(st, 2);
+            if c.random_bool(calls.share) {
+                // The user calls instead of writing (free, CALL-2; it opens the window, CALL-1).
+                self.s.calls_from_users += 1;
+                let secs_long = secs(&mut c, calls.duration_seconds, 1.0);
+                self.call(&mut chat, st.ts, Direction::In, secs_long);
+                if c.random_bool(calls.callback_share) {
+                    // The business calls back and settles it on the phone (CALL-3).
+                    self.s.callbacks += 1;
+                    let at = st.ts + secs(&mut c, sp.agent_latency_minutes, 60.0);
+                    let secs_long = secs(&mut c, calls.duration_seconds, 1.0);
+                    self.call(&mut chat, at, Direction::Out, secs_long);
+                    // Settled on the phone: resolved at first contact, no follow-up.
+                    self.s.contacts_resolved_first += u64::from(!fcr);
+                    self.s.contacts_resolved += u64::from(!resolved);
+                    self.s.sessions -= u64::from(followups);
+                    self.s.followup_sessions -= u64::from(followups);
+                    return;
+                }
+                // No call-back: the user writes after the call.
+                start = st.ts + secs_long + 60;
+            }
+        }
+        let (mut t, _) = self.session(&mut chat, start, Side::User, entry, rng);
         for k in 0..followups {
             let at = t + secs(rng, gap, 3600.0);
             // The business owes the user an answer: it writes if it may (window open, or a

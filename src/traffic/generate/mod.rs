@@ -132,6 +132,14 @@ pub struct Summary {
     /// Contacts whose user did not come back while the business waited (`wait_for_user`,
     /// `support.wait_return_share`): unresolved.
     pub contacts_abandoned: u64,
+    /// MBA-1: support contacts Meta Business Agent answered (`[agent] share`).
+    pub contacts_agent: u64,
+    /// MBA-1: the agent's replies.
+    pub agent_replies: u64,
+    /// CALL-1…3: contacts that began with a call from the user (`[calls] share`).
+    pub calls_from_users: u64,
+    /// CALL-3: of those, the ones the business called back.
+    pub callbacks: u64,
     /// Of those, users whose rows carry no phone number.
     pub bsuid_only_users: u64,
     /// Support contacts (issues) started.
@@ -411,5 +419,6 @@ fn build_population(sc: &Scenario, seed: u64) -> Population {
         waba: sc.account.waba.clone(),
         numbers,
         users,
+        extras: sc.agent.share > 0.0 || sc.calls.share > 0.0,
     }
 }

@@ -204,6 +204,51 @@ pub struct Authentication {
     pub logins_per_user_month: f64,
 }
 
+/// Meta's own agent answering chats (`[agent]`, MBA-1): in a share of the support contacts
+/// every business reply inside the window is Meta Business Agent's (category
+/// `meta_business_agent`, with its tokens) instead of a person's. The traffic is the same;
+/// only who writes the replies changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agent {
+    /// Share of support contacts the agent answers.
+    pub share: f64,
+    /// Tokens per agent reply.
+    pub tokens_per_reply: Span<u32>,
+}
+
+impl Default for Agent {
+    fn default() -> Self {
+        Agent {
+            share: 0.0,
+            tokens_per_reply: Span::new(200, 800),
+        }
+    }
+}
+
+/// Calls (`[calls]`, CALL-1…3): a share of support contacts start with a call from the user
+/// instead of a message (free, CALL-2; it opens the window, CALL-1); the business calls back a
+/// share of them (charged by pulses, CALL-3) and settles the issue on the phone; the others
+/// write after the call, as any contact.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Calls {
+    /// Share of support contacts that begin with a call.
+    pub share: f64,
+    /// Of those, the share the business calls back (the user accepts).
+    pub callback_share: f64,
+    /// Seconds of a call.
+    pub duration_seconds: Span<f64>,
+}
+
+impl Default for Calls {
+    fn default() -> Self {
+        Calls {
+            share: 0.0,
+            callback_share: 0.5,
+            duration_seconds: Span::new(30.0, 600.0),
+        }
+    }
+}
+
 /// What the written log holds, beside the traffic itself (`[log]`): users known by a
 /// business-scoped user id (MKT-4) and logs that are not the whole story (CONV-4): cut at a
 /// date, or a store of statuses without the users' messages. The traffic is generated the same
@@ -257,6 +302,10 @@ pub struct Scenario {
     pub failure_rate: f64,
     /// What the written log holds (`[log]`).
     pub log: LogShape,
+    /// Meta Business Agent (`[agent]`).
+    pub agent: Agent,
+    /// Calls (`[calls]`).
+    pub calls: Calls,
 }
 
 // Defaults: a mid-size retailer on WhatsApp. Sources: typical figures that providers publish

@@ -15,14 +15,14 @@ use super::values::{
     span_f64, span_u32, string, Res,
 };
 use super::{
-    Account, Audience, Authentication, Campaign, LogShape, Period, Reengagement, Scenario,
-    ScenarioError, Support, Utility, DEFAULT_AGENT_LATENCY_MINUTES, DEFAULT_AGENT_MESSAGES,
-    DEFAULT_CAMPAIGN_DURATION_MINUTES, DEFAULT_CAMPAIGN_REPLY_RATE, DEFAULT_CAMPAIGN_TIME,
-    DEFAULT_CONTACTS_PER_USER_MONTH, DEFAULT_CTWA_SHARE, DEFAULT_FAILURE_RATE, DEFAULT_FCR,
-    DEFAULT_FOLLOWUP_GAP_HOURS, DEFAULT_FOLLOWUP_RESOLUTION, DEFAULT_FOLLOWUP_SESSIONS,
-    DEFAULT_LOGINS_PER_USER_MONTH, DEFAULT_MESSAGES_PER_ORDER, DEFAULT_MESSAGE_GAP_HOURS,
-    DEFAULT_ORDERS_PER_USER_MONTH, DEFAULT_REPLY_DELAY_MINUTES, DEFAULT_TURN_GAP_SECONDS,
-    DEFAULT_USER_MESSAGES, DEFAULT_WABA,
+    Account, Agent, Audience, Authentication, Calls, Campaign, LogShape, Period, Reengagement,
+    Scenario, ScenarioError, Support, Utility, DEFAULT_AGENT_LATENCY_MINUTES,
+    DEFAULT_AGENT_MESSAGES, DEFAULT_CAMPAIGN_DURATION_MINUTES, DEFAULT_CAMPAIGN_REPLY_RATE,
+    DEFAULT_CAMPAIGN_TIME, DEFAULT_CONTACTS_PER_USER_MONTH, DEFAULT_CTWA_SHARE,
+    DEFAULT_FAILURE_RATE, DEFAULT_FCR, DEFAULT_FOLLOWUP_GAP_HOURS, DEFAULT_FOLLOWUP_RESOLUTION,
+    DEFAULT_FOLLOWUP_SESSIONS, DEFAULT_LOGINS_PER_USER_MONTH, DEFAULT_MESSAGES_PER_ORDER,
+    DEFAULT_MESSAGE_GAP_HOURS, DEFAULT_ORDERS_PER_USER_MONTH, DEFAULT_REPLY_DELAY_MINUTES,
+    DEFAULT_TURN_GAP_SECONDS, DEFAULT_USER_MESSAGES, DEFAULT_WABA,
 };
 use crate::traffic::countries::Country;
 
@@ -43,6 +43,23 @@ struct RawScenario {
     authentication: Option<RawAuthentication>,
     delivery: Option<RawDelivery>,
     log: Option<RawLog>,
+    agent: Option<RawAgent>,
+    calls: Option<RawCalls>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    share: Option<Value>,
+    tokens_per_reply: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCalls {
+    share: Option<Value>,
+    callback_share: Option<Value>,
+    duration_seconds: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -199,6 +216,34 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
         plausible_rate(key, x)?;
     }
     let log = log_shape(raw.log.unwrap_or_default(), &period)?;
+    let a = raw.agent.unwrap_or_default();
+    let agent = Agent {
+        share: probability("agent.share", a.share.as_ref(), 0.0)?,
+        tokens_per_reply: span_u32(
+            "agent.tokens_per_reply",
+            a.tokens_per_reply.as_ref(),
+            Agent::default().tokens_per_reply,
+            1,
+            1_000_000,
+        )?,
+    };
+    let c = raw.calls.unwrap_or_default();
+    let d = Calls::default();
+    let calls = Calls {
+        share: probability("calls.share", c.share.as_ref(), 0.0)?,
+        callback_share: probability(
+            "calls.callback_share",
+            c.callback_share.as_ref(),
+            d.callback_share,
+        )?,
+        duration_seconds: span_f64(
+            "calls.duration_seconds",
+            c.duration_seconds.as_ref(),
+            d.duration_seconds,
+            1.0,
+            86_400.0,
+        )?,
+    };
     Ok(Scenario {
         name,
         period,
@@ -210,6 +255,8 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
         authentication,
         failure_rate,
         log,
+        agent,
+        calls,
     })
 }
 

@@ -8,7 +8,7 @@ use super::{Scenario, ScenarioError};
 
 impl Scenario {
     /// The keys [`Scenario::set`] accepts (`wabill compare --vary KEY=V1,V2,…`).
-    pub const SETTABLE: [&'static str; 17] = [
+    pub const SETTABLE: [&'static str; 20] = [
         "support.fcr",
         "support.followup_resolution",
         "support.contacts_per_user_month",
@@ -26,6 +26,9 @@ impl Scenario {
         "log.bsuid_share",
         "log.bsuid_only",
         "log.inbound",
+        "agent.share",
+        "calls.share",
+        "calls.callback_share",
     ];
 
     /// Sets one key of a checked scenario to `value` (TOML syntax; a bare word is a string),
@@ -69,6 +72,9 @@ impl Scenario {
             "log.bsuid_share" => self.log.bsuid_share = probability(key, v, 0.0)?,
             "log.bsuid_only" => self.log.bsuid_only = probability(key, v, 0.0)?,
             "log.inbound" => self.log.inbound = boolean(key, &val)?,
+            "agent.share" => self.agent.share = probability(key, v, 0.0)?,
+            "calls.share" => self.calls.share = probability(key, v, 0.0)?,
+            "calls.callback_share" => self.calls.callback_share = probability(key, v, 0.0)?,
             _ => self.set_campaigns(key, &val)?,
         }
         Ok(())

@@ -144,7 +144,7 @@ fn statistical_shape() {
 // ---- rows are well formed -------------------------------------------------------------------
 
 /// Checks the invariants every generated log must hold.
-fn check_rows(s: &Scenario, rows: &[Row], pop: &Population) {
+pub(super) fn check_rows(s: &Scenario, rows: &[Row], pop: &Population) {
     let (start, end) = s.bounds();
     let pause = us_marketing_pause(s);
     let mut last_in: HashMap<(u16, u32), i64> = HashMap::new();

@@ -5,6 +5,7 @@
 
 use crate::traffic::*;
 
+mod charges;
 mod generation;
 mod log_shape;
 mod numbers;

@@ -23,7 +23,7 @@ use self::tiers::{TierCounters, TierPrice};
 use super::calendar::{local_date, WabaCalendar};
 use super::context::Context;
 use super::ids::Rule;
-use super::model::{BillingError, ChatKey, MissingRate, Outcome, Pending, Unit};
+use super::model::{BillingError, ChatKey, Extras, MissingRate, Outcome, Pending, Unit};
 use super::money::Money;
 use super::types::Reason;
 
@@ -62,6 +62,8 @@ impl MissingRates {
 pub struct Pricer<'a> {
     ctx: &'a Context<'a>,
     calendars: &'a [WabaCalendar],
+    /// The rows' tokens and durations (MBA-1, CALL-3).
+    extras: &'a Extras,
     free_tier: FreeTier,
     /// PMP-5: per (WABA, business number, month).
     allowance: ServiceAllowance<(u16, u32, u32)>,
@@ -72,10 +74,15 @@ pub struct Pricer<'a> {
 }
 
 impl<'a> Pricer<'a> {
-    pub fn new(ctx: &'a Context<'a>, calendars: &'a [WabaCalendar]) -> Pricer<'a> {
+    pub fn new(
+        ctx: &'a Context<'a>,
+        calendars: &'a [WabaCalendar],
+        extras: &'a Extras,
+    ) -> Pricer<'a> {
         Pricer {
             ctx,
             calendars,
+            extras,
             free_tier: FreeTier::default(),
             allowance: ServiceAllowance::new(u64::from(PMP_SERVICE_ALLOWANCE)),
             tiers: TierCounters::default(),
@@ -84,8 +91,9 @@ impl<'a> Pricer<'a> {
         }
     }
 
-    /// Price one pending unit (delivered at `ts` in `chat`), the next in CONV-1 order.
-    pub fn apply(&mut self, ts: i64, chat: ChatKey, o: &mut Outcome) {
+    /// Price one pending unit (data row `row`, delivered at `ts` in `chat`), the next in
+    /// CONV-1 order.
+    pub fn apply(&mut self, ts: i64, row: u32, chat: ChatKey, o: &mut Outcome) {
         let ctx = self.ctx;
         let info = self.calendars[chat.waba as usize].info[o.period as usize];
         let billed = o.billed.expect("pending units have a category");
@@ -112,8 +120,12 @@ impl<'a> Pricer<'a> {
             }
             Pending::ListRate => list().ok_or(None),
             // MBA-1: tokens × rate ÷ 1,000,000, rounded once.
-            Pending::PerToken(n) => list().and_then(|r| r.times_ratio(n, 1_000_000)).ok_or(None),
-            Pending::Call(pulses) => {
+            Pending::PerToken => {
+                let n = self.extras.get(row).tokens().unwrap_or(0);
+                list().and_then(|r| r.times_ratio(n, 1_000_000)).ok_or(None)
+            }
+            Pending::Call => {
+                let pulses = crate::window::pulses(self.extras.get(row).duration().unwrap_or(0));
                 let last = self.calls.take(market, info.month, pulses);
                 calls::call3_price(card, market, pulses, last)
             }

@@ -38,8 +38,11 @@ pub(super) fn decide(
         return;
     }
     st.call_opens_window(t);
-    let pulses = pulses(duration.unwrap_or(0));
-    o.open(Billed::Call, Rule::Call3, t, Pending::Call(pulses));
+    debug_assert!(
+        duration.is_some(),
+        "an accepted business call has its duration"
+    );
+    o.open(Billed::Call, Rule::Call3, t, Pending::Call);
 }
 
 #[cfg(test)]

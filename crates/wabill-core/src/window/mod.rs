@@ -11,6 +11,7 @@
 
 mod calls;
 mod cbp;
+pub use calls::{pulses, PULSE_SECONDS};
 mod groups;
 mod others;
 mod pmp;
@@ -147,7 +148,7 @@ impl ChatState {
             }
             Kind::Call { by_user, accepted } => {
                 o.rulebook = info.rulebook;
-                let duration = env.extras.get(ev.row).duration;
+                let duration = env.extras.get(ev.row).duration();
                 calls::decide(self, t, by_user, accepted, duration, &mut o);
                 return o;
             }
@@ -156,7 +157,7 @@ impl ChatState {
                 if !status.is_delivered() {
                     conv5_not_delivered(&mut o);
                 } else {
-                    let tokens = env.extras.get(ev.row).tokens;
+                    let tokens = env.extras.get(ev.row).tokens();
                     others::decide_bot(bot, t, tokens, &info, ei, &mut o, issues);
                 }
                 return o;
@@ -183,7 +184,7 @@ impl ChatState {
             unreachable!("rows before the first rulebook are rejected when the log is read")
         };
         let price = if template == Some(TemplateCategory::Marketing) {
-            env.extras.get(ev.row).price
+            env.extras.get(ev.row).price()
         } else {
             None
         };

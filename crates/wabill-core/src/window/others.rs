@@ -57,12 +57,7 @@ fn mba1(
         return;
     }
     match tokens {
-        Some(n) => o.open(
-            Billed::MetaBusinessAgent,
-            Rule::Mba1,
-            t,
-            Pending::PerToken(n),
-        ),
+        Some(_) => o.open(Billed::MetaBusinessAgent, Rule::Mba1, t, Pending::PerToken),
         None => {
             o.reason = Some(Reason::Unpriced);
             o.rule = Some(Rule::Mba1);
