@@ -15,7 +15,7 @@ use crate::report::breakdown::{JsonProvider, MessageCounts};
 use crate::report::table::{csv_field, Table};
 
 /// Billed categories in display order.
-pub const CATEGORIES: [&str; 8] = [
+pub const CATEGORIES: [&str; 14] = [
     "marketing",
     "utility",
     "authentication",
@@ -24,6 +24,12 @@ pub const CATEGORIES: [&str; 8] = [
     "business_initiated",
     "user_initiated",
     "free_entry_point",
+    "group_marketing",
+    "group_utility",
+    "group_service",
+    "meta_business_agent",
+    "general_purpose_ai",
+    "call",
 ];
 
 /// Units and cost of one billed category.

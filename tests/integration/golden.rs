@@ -134,6 +134,13 @@ pub const CHARGES_AI: &[&str] = &[
     "tests/fixtures/charges/rates",
 ];
 
+pub const COMPARE_AGENT: &[&str] = &[
+    "compare",
+    "data/scenarios/support-2026.toml",
+    "--vary",
+    "agent.share=0,0.3,0.6",
+];
+
 pub const EXPLAIN: &[&str] = &["explain", "CBP-9"];
 
 pub const EXPLAIN_ROW: &[&str] = &[
@@ -205,6 +212,7 @@ fn readme_charges_of_2026() {
     assert_snapshot!("charges", session(CHARGES));
     assert_snapshot!("charges_currency", session(CHARGES_CURRENCY));
     assert_snapshot!("charges_ai", session(CHARGES_AI));
+    assert_snapshot!("compare_agent", session(COMPARE_AGENT));
 }
 
 /// A provider's export to the bill (README "From your provider's export to the bill").

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::common::{root, stderr, wabill};
 use super::golden::{
-    CHARGES, CHARGES_AI, CHARGES_CURRENCY, COMPARE_FCR, COMPARE_LOG, COMPARE_STORE, ESTIMATE,
-    EXPLAIN, EXPLAIN_ROW, REPLAY_JSON, REPLAY_PROVIDER, REPLAY_TABLE, REPLAY_TWILIO,
+    CHARGES, CHARGES_AI, CHARGES_CURRENCY, COMPARE_AGENT, COMPARE_FCR, COMPARE_LOG, COMPARE_STORE,
+    ESTIMATE, EXPLAIN, EXPLAIN_ROW, REPLAY_JSON, REPLAY_PROVIDER, REPLAY_TABLE, REPLAY_TWILIO,
 };
 
 fn readme() -> String {
@@ -110,6 +110,7 @@ fn readme_example_blocks_appear_in_the_real_output() {
         CHARGES,
         CHARGES_CURRENCY,
         CHARGES_AI,
+        COMPARE_AGENT,
         COMPARE_FCR,
         COMPARE_LOG,
         ESTIMATE,

@@ -528,7 +528,7 @@ fn rates_check_lists_every_problem_and_exits_2() {
     );
     append(
         &rates.join("USD/2026-07-01/rates.csv"),
-        "Peru,EUR,0.1,0.1,0.1,abc,x\n",
+        "Peru,EUR,0.1,0.1,0.1,abc,2.00,x\n",
     );
     fs::write(rates.join("USD/2026-10-01/tier.csv"), "").unwrap();
     fs::create_dir_all(rates.join("usd")).unwrap();

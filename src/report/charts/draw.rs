@@ -56,6 +56,12 @@ pub fn category_label(category: &str) -> String {
         "free_entry_point" => "Free entry point",
         "business_initiated" => "Business-initiated",
         "user_initiated" => "User-initiated",
+        "group_marketing" => "Group marketing",
+        "group_utility" => "Group utility",
+        "group_service" => "Group service",
+        "meta_business_agent" => "Meta Business Agent",
+        "general_purpose_ai" => "AI provider",
+        "call" => "Business calls",
         other => other,
     }
     .to_string()
@@ -71,6 +77,12 @@ pub fn category_color(category: &str) -> RGBColor {
         "business_initiated" => RGBColor(213, 94, 0),
         "user_initiated" => RGBColor(153, 153, 51),
         "free_entry_point" => RGBColor(150, 150, 150),
+        "group_marketing" => RGBColor(0, 70, 120),
+        "group_utility" => RGBColor(170, 110, 0),
+        "group_service" => RGBColor(150, 80, 120),
+        "meta_business_agent" => RGBColor(120, 60, 200),
+        "general_purpose_ai" => RGBColor(60, 60, 60),
+        "call" => RGBColor(0, 110, 80),
         other => PALETTE[other.bytes().map(usize::from).sum::<usize>() % PALETTE.len()],
     }
 }
