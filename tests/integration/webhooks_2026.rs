@@ -215,3 +215,41 @@ fn pmp3_meta_free_entry_point_without_the_users_message() {
         .starts_with("message wamid.FEP1:"));
     assert!(err.contains("meta-free-entry-point"), "{err}");
 }
+
+/// CALL-1…3 from Meta's `calls` webhooks: a user's call opens the window (its reply is no
+/// CONV-4 issue), a business call that completed with a duration is accepted and charged by
+/// pulses, one that failed is not answered; the call's `statuses` entry (`type: call`) is not a
+/// message.
+#[test]
+fn call1_call3_calls_webhooks_are_call_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.csv");
+    let o = wabill(&[
+        "replay",
+        "tests/fixtures/webhooks/calls-2026.jsonl",
+        "--input-format",
+        "webhooks",
+        "--accounts",
+        "tests/fixtures/charges/accounts.toml",
+        "--rates",
+        "tests/fixtures/charges/rates",
+        "--format",
+        "json",
+        "--ledger",
+        ledger.to_str().unwrap(),
+        "--rejects",
+        dir.path().join("rejects.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["total"], "0.0100", "{json}");
+    assert!(issues_of(&json, "outside-csw").is_empty(), "{json}");
+    assert_eq!(json["messages"]["inbound"], 1, "{json}");
+    assert_eq!(json["messages"]["rejected"], 0, "{json}");
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    assert!(
+        text.contains("wacid.B1,") && text.contains(",0.0100,charged,CALL-3"),
+        "{text}"
+    );
+    assert!(text.contains(",not_answered,CALL-3"), "{text}");
+}

@@ -15,18 +15,19 @@ use crate::billing::meta::{merge_statuses, MetaCategory, MetaMessage};
 use crate::billing::reconcile::Problem;
 
 use super::schema::{
-    fatal, Fields, LogError, C_CAT, C_COUNTRY, C_DIR, C_EP, C_GROUP, C_ID, C_NUMBER, C_STATUS,
-    C_TS, C_TYPE, C_USER, C_USER_ID, C_WABA, NCOL,
+    fatal, Fields, LogError, C_CAT, C_COUNTRY, C_DIR, C_DURATION, C_EP, C_GROUP, C_ID, C_NUMBER,
+    C_STATUS, C_TS, C_TYPE, C_USER, C_USER_ID, C_WABA, NCOL,
 };
 use super::sink::RowSink;
 
-pub use payloads::{parse_webhooks, read_webhooks, InboundMessage, WebhookFile};
+pub use payloads::{parse_webhooks, read_webhooks, CallEvent, InboundMessage, WebhookFile};
 
 /// One thing read from the file, at its first line.
 enum Item {
     Problem(Problem),
     In(InboundMessage),
     Out(MetaMessage),
+    Call(CallEvent),
 }
 
 /// Read a webhook file as log rows into `b` (the module's rules).
@@ -50,6 +51,7 @@ pub(crate) fn read_rows(
             ),
             Item::In(m) => push_inbound(b, accounts, line, &m),
             Item::Out(m) => push_outbound(b, accounts, line, &m),
+            Item::Call(c) => push_call(b, accounts, line, &c),
         }
     }
     progress(n);
@@ -74,8 +76,52 @@ fn items(file: WebhookFile) -> Vec<(u64, Item)> {
             .into_iter()
             .map(|m| (m.line, Item::Out(m))),
     );
+    items.extend(
+        merge_calls(file.calls)
+            .into_iter()
+            .map(|c| (c.line, Item::Call(c))),
+    );
     items.sort_by_key(|(line, _)| *line);
     items
+}
+
+/// CALL-1…3: one call per `wacid`: its `terminate` event when there is one (the duration and
+/// outcome), else its first event (a call whose end the file does not hold).
+fn merge_calls(mut calls: Vec<CallEvent>) -> Vec<CallEvent> {
+    calls.sort_by(|a, b| {
+        (&a.id, a.event != "terminate", a.line).cmp(&(&b.id, b.event != "terminate", b.line))
+    });
+    let mut first_line: std::collections::HashMap<String, u64> = Default::default();
+    for c in &calls {
+        let l = first_line.entry(c.id.clone()).or_insert(c.line);
+        *l = (*l).min(c.line);
+    }
+    calls.dedup_by(|b, a| a.id == b.id);
+    for c in &mut calls {
+        c.line = first_line[&c.id];
+    }
+    calls
+}
+
+/// A call as a log row: a user's call (CALL-1, CALL-2) whatever its outcome; a business call
+/// accepted when it completed with a duration (§6), else not answered.
+fn push_call(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, c: &CallEvent) {
+    let ts = (c.ts / 1_000_000).to_string();
+    let accepted = c.status == "COMPLETED" && c.duration.is_some_and(|d| d > 0);
+    let duration = c.duration.filter(|_| accepted).map(|d| d.to_string());
+    let mut f: Fields = [None; NCOL];
+    f[C_TS] = Some(&ts);
+    f[C_DIR] = Some(if c.by_user { "in" } else { "out" });
+    f[C_USER] = Some(&c.user);
+    f[C_TYPE] = Some("call");
+    if !c.by_user {
+        f[C_STATUS] = Some(if accepted { "accepted" } else { "missed" });
+        f[C_DURATION] = duration.as_deref();
+    }
+    f[C_WABA] = Some(accounts.meta_waba(&c.waba));
+    f[C_NUMBER] = Some(&c.number);
+    f[C_ID] = Some(&c.id);
+    b.push(&f, &|| format!("line {line}: call {}", c.id));
 }
 
 fn push_inbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &InboundMessage) {

@@ -40,11 +40,35 @@ pub struct InboundMessage {
     pub line: u64,
 }
 
+/// One event of a `calls` webhook (§6: `connect`, `terminate`), as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    /// `wacid.…`
+    pub id: String,
+    /// `connect` or `terminate`.
+    pub event: String,
+    /// CALL-1: `USER_INITIATED` (the user called) or not (the business did).
+    pub by_user: bool,
+    /// The user's number: `from` of a user's call, `to` of a business call.
+    pub user: String,
+    /// The call's start (`start_time`, else `timestamp`), UTC micros.
+    pub ts: i64,
+    /// `COMPLETED`, `FAILED` (terminate), empty otherwise.
+    pub status: String,
+    /// Seconds (terminate).
+    pub duration: Option<u32>,
+    pub waba: String,
+    pub number: String,
+    pub line: u64,
+}
+
 /// Everything read from a webhook file.
 #[derive(Debug, Default)]
 pub struct WebhookFile {
     pub inbound: Vec<InboundMessage>,
     pub statuses: Vec<StatusUpdate>,
+    /// CALL-1…3: the `calls` webhooks' events.
+    pub calls: Vec<CallEvent>,
     pub problems: Vec<Problem>,
     /// Non-empty lines read.
     pub lines: u64,
@@ -238,7 +262,7 @@ impl Reader<'_> {
         if change
             .get("field")
             .and_then(Value::as_str)
-            .is_some_and(|f| f != "messages")
+            .is_some_and(|f| f != "messages" && f != "calls")
         {
             return;
         }
@@ -279,8 +303,84 @@ impl Reader<'_> {
             .flatten()
             .enumerate()
         {
+            // A business call's progress (`type: call`, RINGING / ACCEPTED / REJECTED): the
+            // call itself is billed from its `calls` terminate event.
+            if s.get("type").and_then(Value::as_str) == Some("call") {
+                continue;
+            }
             self.status(s, &format!("{path}.statuses[{k}]"), waba, &number);
         }
+        for (k, c) in value
+            .get("calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            self.call(c, &format!("{path}.calls[{k}]"), waba, &number);
+        }
+    }
+
+    /// CALL-1…3: one event of a `calls` webhook.
+    fn call(&mut self, c: &Value, path: &str, waba: &str, number: &str) {
+        let Some(c) = c.as_object() else {
+            return self.problem(path, Some(c), "not an object");
+        };
+        let id = self.required(c, path, "id");
+        let direction = self.required(c, path, "direction");
+        let by_user = match direction.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("USER_INITIATED") => Some(true),
+            Some("BUSINESS_INITIATED") => Some(false),
+            Some(_) => {
+                self.problem(
+                    &format!("{path}.direction"),
+                    c.get("direction"),
+                    "unknown call direction (expected USER_INITIATED or BUSINESS_INITIATED)",
+                );
+                None
+            }
+            None => None,
+        };
+        let ts = match c.get("start_time").and_then(scalar) {
+            Some(s) => match s.trim().parse::<i64>() {
+                Ok(secs) => Some(secs * 1_000_000),
+                Err(_) => {
+                    self.problem(
+                        &format!("{path}.start_time"),
+                        c.get("start_time"),
+                        "not Unix seconds",
+                    );
+                    None
+                }
+            },
+            None => self.timestamp(c, path),
+        };
+        let user_key = if by_user == Some(true) { "from" } else { "to" };
+        let user = c.get(user_key).and_then(scalar).unwrap_or_default();
+        let duration = c.get("duration").and_then(|d| match d {
+            Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            Value::String(s) => s.trim().parse::<u32>().ok(),
+            _ => None,
+        });
+        let (Some(id), Some(by_user), Some(ts)) = (id, by_user, ts) else {
+            return;
+        };
+        self.out.calls.push(CallEvent {
+            id,
+            event: c.get("event").and_then(scalar).unwrap_or_default(),
+            by_user,
+            user,
+            ts,
+            status: c
+                .get("status")
+                .and_then(scalar)
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
+            duration,
+            waba: waba.to_string(),
+            number: number.to_string(),
+            line: self.line,
+        });
     }
 
     fn message(&mut self, m: &Value, contacts: &[Value], path: &str, waba: &str, number: &str) {
