@@ -14,6 +14,7 @@
 use serde::Deserialize;
 
 use crate::billing::estimate::{EstimateError, Volume, Volumes};
+use crate::billing::money::Money;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +31,12 @@ struct RawVolume {
     market: Option<toml::Value>,
     category: Option<toml::Value>,
     messages: Option<toml::Value>,
+    /// MBA-1: `meta_business_agent` volumes are tokens.
+    tokens: Option<toml::Value>,
+    /// CALL-3: `call` volumes are minutes.
+    minutes: Option<toml::Value>,
+    /// MAXP-1: a marketing volume sent with a max price.
+    max_price: Option<toml::Value>,
     waba: Option<toml::Value>,
 }
 
@@ -75,14 +82,45 @@ pub fn parse_volumes(text_: &str) -> Result<Volumes, EstimateError> {
     }
     for (i, r) in raw.volume.iter().enumerate() {
         let k = |f: &str| format!("volume[{i}].{f}");
-        let messages = match &r.messages {
-            None => {
+        // The units the category is priced in: messages, tokens (MBA-1) or minutes (CALL-3).
+        let units = [
+            ("messages", &r.messages),
+            ("tokens", &r.tokens),
+            ("minutes", &r.minutes),
+        ];
+        let given: Vec<_> = units.iter().filter(|(_, v)| v.is_some()).collect();
+        let messages = match given.as_slice() {
+            [] => {
                 return Err(EstimateError::Syntax(format!(
                     "missing key `{}`",
                     k("messages")
                 )))
             }
-            Some(v) => whole(&k("messages"), v)?,
+            [(name, Some(v))] => whole(&k(name), v)?,
+            _ => {
+                return Err(EstimateError::Syntax(format!(
+                    "`{}`: give one of messages, tokens or minutes",
+                    k("messages")
+                )))
+            }
+        };
+        let max_price = match &r.max_price {
+            None => None,
+            Some(v) => {
+                let text = match v {
+                    toml::Value::String(s) => s.trim().to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    toml::Value::Integer(i) => i.to_string(),
+                    _ => String::new(),
+                };
+                Some(Money::parse_rate(&text).map_err(|_| {
+                    value_err(
+                        &k("max_price"),
+                        v,
+                        "expected an amount of at most 6 decimal places (MAXP-1)",
+                    )
+                })?)
+            }
         };
         out.volumes.push(Volume {
             origin: format!("volume[{i}]"),
@@ -90,6 +128,7 @@ pub fn parse_volumes(text_: &str) -> Result<Volumes, EstimateError> {
             market: text(&k("market"), &r.market, true)?,
             category: text(&k("category"), &r.category, true)?,
             messages,
+            max_price,
             waba: text(&k("waba"), &r.waba, false)?,
         });
     }

@@ -13,6 +13,18 @@ use crate::billing::types::Rulebook;
 /// What the numbers assume, printed with every estimate.
 pub const ASSUMPTIONS: &str = "messages are the messages Meta will charge (templates outside the free windows; service: all delivered non-template messages, pmp-2026 allowance applied); rows sharing a volume-tier counter or a service allowance use it in the order given";
 
+/// Whether a line has one of §4b's units (group deliveries, tokens, minutes, a max price).
+fn uses_2026_units(e: &Estimate) -> bool {
+    e.lines.iter().any(|l| {
+        l.line.category.starts_with("group_")
+            || matches!(l.line.category, "meta_business_agent" | "call")
+            || l.rule == "MAXP-1"
+    })
+}
+
+/// Said under the table only when a line has one of §4b's units.
+pub const ASSUMPTIONS_2026: &str = "group_* volumes are member deliveries at the 1:1 list rates (GRP-1); meta_business_agent volumes are tokens (MBA-1); call volumes are minutes of business calls, each minute at its band (CALL-3 prices a call whole at the band of its last pulse: at most one call per band crossed differs); a marketing volume with max_price is priced at it, an upper bound (MAXP-1)";
+
 #[derive(Serialize)]
 struct JsonBand {
     /// Monthly counts of the tier band (absent at a list rate without tier table).
@@ -146,6 +158,9 @@ pub fn table(e: &Estimate, provider: Option<&JsonProvider>) -> String {
         out.push_str(&provider_lines(p, &e.currency, &e.total.to_string()));
     }
     out.push_str(&format!("assumes: {ASSUMPTIONS}\n"));
+    if uses_2026_units(e) {
+        out.push_str(&format!("and: {ASSUMPTIONS_2026}\n"));
+    }
     if provider.is_some() {
         out.push_str(&format!("Meta's amounts are exact; {MARKUP_ROUNDING}\n"));
     } else {

@@ -517,3 +517,88 @@ fn estimate_markets_by_country_separators_and_the_card_used() {
     let o = wabill(&["estimate", "--volume", "2026-10,India,utility,1000"]);
     assert!(!stderr(&o).contains("newer card"), "{}", stderr(&o));
 }
+
+/// §4b in an estimate: group deliveries at the 1:1 list rate (GRP-1), tokens for the agent
+/// (MBA-1), minutes for calls with their tiers (CALL-3), AI-provider messages (AIP-1) and a
+/// marketing volume bounded by its max price (MAXP-1); each figure worked by hand on the
+/// illustrative XTS card.
+#[test]
+fn grp1_mba1_call3_aip1_maxp1_estimate_the_charges_of_2026() {
+    let dir = tempfile::tempdir().unwrap();
+    let vol = dir.path().join("v.toml");
+    std::fs::write(
+        &vol,
+        "[[volume]]\nmonth = \"2026-11\"\nmarket = \"India\"\ncategory = \"group_marketing\"\nmessages = 300\n\
+         [[volume]]\nmonth = \"2026-11\"\nmarket = \"India\"\ncategory = \"meta_business_agent\"\ntokens = 1_234_567\n\
+         [[volume]]\nmonth = \"2026-11\"\nmarket = \"India\"\ncategory = \"call\"\nminutes = 15\n\
+         [[volume]]\nmonth = \"2026-11\"\nmarket = \"India\"\ncategory = \"marketing\"\nmessages = 1000\nmax_price = \"0.004\"\n\
+         [[volume]]\nmonth = \"2026-11\"\nmarket = \"India\"\ncategory = \"general_purpose_ai\"\nmessages = 100\n\
+         [[volume]]\nmonth = \"2026-07\"\nmarket = \"India\"\ncategory = \"meta_business_agent\"\ntokens = 5000\n",
+    )
+    .unwrap();
+    let args = [
+        "estimate",
+        vol.to_str().unwrap(),
+        "--accounts",
+        "tests/fixtures/charges/accounts.toml",
+        "--rates",
+        "tests/fixtures/charges/rates",
+        "--format",
+        "json",
+    ];
+    let o = wabill(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cost = |cat: &str, month: &str| -> (String, String) {
+        let l = j["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["category"] == cat && l["month"] == month)
+            .unwrap_or_else(|| panic!("{cat}: {j}"));
+        (
+            l["cost"].as_str().unwrap().into(),
+            l["rule"].as_str().unwrap().into(),
+        )
+    };
+    assert_eq!(
+        cost("group_marketing", "2026-11"),
+        ("3.0000".into(), "GRP-1".into())
+    );
+    // 2.00 × 1,234,567 / 1,000,000 = 2.469134.
+    assert_eq!(
+        cost("meta_business_agent", "2026-11"),
+        ("2.469134".into(), "MBA-1".into())
+    );
+    // Not charged before 2026-08-01.
+    assert_eq!(cost("meta_business_agent", "2026-07").0, "0.0000");
+    // Minutes 1–10 at 0.0100, 11–15 at 0.0050.
+    assert_eq!(cost("call", "2026-11"), ("0.1250".into(), "CALL-3".into()));
+    assert_eq!(
+        cost("marketing", "2026-11"),
+        ("4.0000".into(), "MAXP-1".into())
+    );
+    assert_eq!(
+        cost("general_purpose_ai", "2026-11"),
+        ("0.5000".into(), "AIP-1".into())
+    );
+    let table = wabill(&args[..6]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("meta_business_agent volumes are tokens"),
+        "{text}"
+    );
+    // A max price on anything but marketing is refused.
+    std::fs::write(
+        &vol,
+        "[[volume]]\nmonth = \"2026-11\"\nmarket = \"India\"\ncategory = \"utility\"\nmessages = 1\nmax_price = \"0.1\"\n",
+    )
+    .unwrap();
+    let o = wabill(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("only for marketing volumes (MAXP-1)"),
+        "{}",
+        stderr(&o)
+    );
+}

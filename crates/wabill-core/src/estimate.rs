@@ -28,11 +28,12 @@ use super::markets::{MarketId, MarketTable};
 use super::model::{Line, MissingRate};
 use super::money::{Money, Overflow};
 use super::pricing::allowance::{ServiceAllowance, PMP_SERVICE_ALLOWANCE};
+use super::pricing::calls::{CallCounters, PULSES_PER_MINUTE};
 use super::pricing::tiers::{graduated, TierCounters, Unpriced};
 use super::pricing::MissingRates;
 use super::rates::{Cell, RateCard};
 use super::rulebook::{rulebook_on, Rulebook};
-use super::types::{normalize_name, Country, RateColumn};
+use super::types::{normalize_name, Billed, Country, RateColumn};
 
 pub use super::pricing::tiers::BandUse;
 
@@ -45,9 +46,16 @@ pub struct Volume {
     pub month: String,
     /// Rate-card market name (`India`, `Rest of Africa`), case-insensitive.
     pub market: String,
-    /// `marketing`, `utility`, `authentication`, `authentication_international` or `service`.
+    /// `marketing`, `utility`, `authentication`, `authentication_international`, `service`,
+    /// the group categories (GRP-1: `group_marketing`, `group_utility`, `group_service`, member
+    /// deliveries), `meta_business_agent` (MBA-1), `general_purpose_ai` (AIP-1) or `call`
+    /// (CALL-3).
     pub category: String,
+    /// The units the category is priced in: messages (member deliveries for groups); **tokens**
+    /// for `meta_business_agent`; **minutes** of business-initiated calls for `call`.
     pub messages: u64,
+    /// MAXP-1: a marketing volume sent with this max price: priced at it, an upper bound.
+    pub max_price: Option<Money>,
     /// WABA id from the accounts file; empty = the default WABA.
     pub waba: String,
 }
@@ -164,6 +172,7 @@ impl Volume {
             market: parts[1].into(),
             category: parts[2].into(),
             messages,
+            max_price: None,
             waba: parts.get(4).unwrap_or(&"").to_string(),
         })
     }
@@ -220,7 +229,19 @@ struct Checked {
     waba: usize,
     market: MarketId,
     col: RateColumn,
+    /// GRP-1: a group category (priced at `col`'s 1:1 rate).
+    group: Option<Billed>,
     rulebook: Rulebook,
+}
+
+/// What an estimate line is billed as, beyond its rate column: GRP-1's group categories.
+fn group_of(category: &str) -> Option<(Billed, RateColumn)> {
+    Some(match category {
+        "group_marketing" => (Billed::GroupMarketing, RateColumn::Marketing),
+        "group_utility" => (Billed::GroupUtility, RateColumn::Utility),
+        "group_service" => (Billed::GroupService, RateColumn::Service),
+        _ => return None,
+    })
 }
 
 /// Check a volume's month, WABA, market and category, and find its (per-message) rulebook.
@@ -259,7 +280,11 @@ fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
             "unknown market or country (a market of the rate cards, see `wabill rates show`, or a country's ISO code or English name)",
         )
     })?;
-    let col = RateColumn::from_id(&normalize_name(&v.category))
+    let name = normalize_name(&v.category);
+    let group = group_of(&name);
+    let col = group
+        .map(|g| g.1)
+        .or_else(|| RateColumn::from_id(&name))
         .filter(|c| {
             !matches!(
                 c,
@@ -270,9 +295,16 @@ fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
             value_err(
                 &key("category"),
                 &v.category,
-                "expected marketing, utility, authentication, authentication_international or service",
+                "expected marketing, utility, authentication, authentication_international, service, group_marketing, group_utility, group_service, meta_business_agent (tokens), general_purpose_ai or call (minutes)",
             )
         })?;
+    if v.max_price.is_some() && (col != RateColumn::Marketing) {
+        return Err(value_err(
+            &key("max_price"),
+            v.max_price.map(|m| m.to_string()).unwrap_or_default(),
+            "a max price is only for marketing volumes (MAXP-1)",
+        ));
+    }
     let rulebook = match ctx.forced.or_else(|| rulebook_on(date)) {
         Some(r) if !r.is_cbp() => r,
         other => {
@@ -289,6 +321,7 @@ fn check(v: &Volume, ctx: &Context) -> Result<Checked, EstimateError> {
         waba,
         market,
         col,
+        group: group.map(|g| g.0),
         rulebook,
     })
 }
@@ -299,6 +332,8 @@ struct Counters {
     tiers: TierCounters,
     /// PMP-5, per WABA × month: one allowance per service number.
     allowance: ServiceAllowance<(usize, u32)>,
+    /// CALL-3: pulses per market and month.
+    calls: CallCounters,
 }
 
 /// Why a volume has no price.
@@ -318,14 +353,44 @@ struct Priced {
 }
 
 /// Price `n` messages of a checked volume with the card in force.
-fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) -> Priced {
+fn price(c: &Checked, v: &Volume, card: Option<&RateCard>, counters: &mut Counters) -> Priced {
+    let n = v.messages;
     let all_charged = |rule, bands| Priced {
         rule,
         charged: n,
         free: 0,
         bands,
     };
+    // GRP-1…3: member deliveries at the 1:1 list rates, outside the volume tiers.
+    if let Some(g) = c.group {
+        let rule = if g == Billed::GroupUtility {
+            Rule::Grp3
+        } else {
+            Rule::Grp1
+        };
+        return all_charged(rule, list(card, c.market, c.col, n));
+    }
     match c.col {
+        // MAXP-1: what Meta charges is at most the max price: the bound.
+        RateColumn::Marketing if v.max_price.is_some() => {
+            let p = v.max_price.expect("checked");
+            all_charged(
+                Rule::Maxp1,
+                p.times_or_overflow(n)
+                    .map(|amount| {
+                        vec![BandUse {
+                            counts: None,
+                            rate: p,
+                            messages: n,
+                            amount,
+                        }]
+                    })
+                    .map_err(NoPrice::Overflow),
+            )
+        }
+        RateColumn::MetaBusinessAgent => mba1_tokens(c, n, card),
+        RateColumn::GeneralPurposeAi => all_charged(Rule::Aip1, list(card, c.market, c.col, n)),
+        RateColumn::Call => call3_minutes(c, n, card, counters),
         RateColumn::Service if c.rulebook == Rulebook::Pmp2025 => Priced {
             // PMP-2: non-template messages are free.
             rule: Rule::Pmp2,
@@ -366,6 +431,77 @@ fn price(c: &Checked, n: u64, card: Option<&RateCard>, counters: &mut Counters) 
     }
 }
 
+/// MBA-1: `tokens` at the card's rate per million, rounded once; free before 2026-08-01.
+fn mba1_tokens(c: &Checked, tokens: u64, card: Option<&RateCard>) -> Priced {
+    let (y, m, d) = crate::window::MBA_CHARGED_FROM;
+    let from = month_key(NaiveDate::from_ymd_opt(y, m, d).expect("date"));
+    if c.month < from {
+        return Priced {
+            rule: Rule::Mba1,
+            charged: 0,
+            free: tokens,
+            bands: Ok(Vec::new()),
+        };
+    }
+    let bands = match card.and_then(|k| k.rate(c.market, RateColumn::MetaBusinessAgent)) {
+        None if tokens > 0 => Err(NoPrice::Missing(None, tokens)),
+        None => Ok(Vec::new()),
+        Some(rate) => rate
+            .times_ratio(tokens, 1_000_000)
+            .map(|amount| {
+                vec![BandUse {
+                    counts: None,
+                    rate,
+                    messages: tokens,
+                    amount,
+                }]
+            })
+            .ok_or_else(|| NoPrice::Overflow(Overflow(format!("{rate} × {tokens} tokens")))),
+    };
+    Priced {
+        rule: Rule::Mba1,
+        charged: tokens,
+        free: 0,
+        bands,
+    }
+}
+
+/// CALL-3 for a volume of `minutes` of business calls: the minutes are counted into the
+/// month's calling tiers and each minute is priced at its band (a volume does not say where
+/// one call ends; the replay prices each call whole at the band of its last pulse, so the two
+/// differ by at most one call per band crossed); list rate without a table.
+fn call3_minutes(
+    c: &Checked,
+    minutes: u64,
+    card: Option<&RateCard>,
+    counters: &mut Counters,
+) -> Priced {
+    let pulses = minutes.saturating_mul(PULSES_PER_MINUTE);
+    let first_pulse = counters
+        .calls
+        .take(c.market, c.month, pulses)
+        .saturating_sub(pulses)
+        + 1;
+    let first_minute = first_pulse.div_ceil(PULSES_PER_MINUTE).max(1);
+    let bands = match card.and_then(|k| k.tiers(c.market, RateColumn::Call)) {
+        Some(bands) if minutes > 0 => {
+            graduated(bands, first_minute, minutes).map_err(|e| match e {
+                Unpriced::Beyond(k) => {
+                    NoPrice::Missing(Some(k), first_minute.saturating_add(minutes) - k)
+                }
+                Unpriced::Overflow(o) => NoPrice::Overflow(o),
+            })
+        }
+        _ => list(card, c.market, RateColumn::Call, minutes),
+    };
+    Priced {
+        rule: Rule::Call3,
+        charged: minutes,
+        free: 0,
+        bands,
+    }
+}
+
 /// Prices `volumes` under the rulebook in force each month (or `ctx.forced`).
 pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateError> {
     let currency = replay_currency(ctx);
@@ -374,6 +510,7 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
         allowance: ServiceAllowance::new(
             u64::from(PMP_SERVICE_ALLOWANCE) * u64::from(volumes.service_numbers),
         ),
+        calls: CallCounters::default(),
     };
     let mut missing = MissingRates::default();
     let mut lines = Vec::new();
@@ -410,7 +547,7 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
                 }
             }
         }
-        let priced = price(&c, v.messages, card, &mut counters);
+        let priced = price(&c, v, card, &mut counters);
         let overflow = |amount| EstimateError::Overflow {
             key: v.origin.clone(),
             amount,
@@ -438,7 +575,7 @@ pub fn estimate(volumes: &Volumes, ctx: &Context) -> Result<Estimate, EstimateEr
                 month: month_label(c.month),
                 waba: ctx.accounts.wabas[c.waba].id.clone(),
                 market: ctx.markets.name(c.market).to_string(),
-                category: c.col.id(),
+                category: c.group.map_or(c.col.id(), Billed::id),
                 rulebook: c.rulebook.id(),
                 charged: priced.charged,
                 free: priced.free,

@@ -12,6 +12,7 @@
 mod calls;
 mod cbp;
 pub use calls::{pulses, PULSE_SECONDS};
+pub use others::MBA_CHARGED_FROM;
 mod groups;
 mod others;
 mod pmp;
