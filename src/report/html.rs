@@ -368,7 +368,10 @@ fn breakdown(h: &mut String, p: &Page) {
             escape(&l.rulebook),
             count(l.charged),
             count(l.free),
-            escape(&l.cost)
+            match l.unpriced {
+                0 => escape(&l.cost),
+                n => format!("{} + {} unpriced", escape(&l.cost), count(n)),
+            }
         );
         // A subtotal after each month's lines (the lines are sorted by month), from the month's
         // exact tally, as the table on stdout has.
@@ -391,6 +394,15 @@ fn breakdown(h: &mut String, p: &Page) {
         count(d.totals.free),
         escape(&r.total)
     );
+    // MBA-1: what the total leaves out, said where the total is.
+    let unpriced: u64 = r.lines.iter().map(|l| l.unpriced).sum();
+    if unpriced > 0 {
+        let _ = writeln!(
+            h,
+            "<p>The total excludes {} unpriced unit(s): Meta charges them, the log does not say how much (MBA-1: Meta Business Agent messages without tokens).</p>",
+            count(unpriced)
+        );
+    }
 }
 
 /// Issues by code and rule, each with its first row.

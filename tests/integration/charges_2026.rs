@@ -1347,3 +1347,34 @@ fn cur1_a_card_in_any_of_metas_currencies_imports_as_usd_does() {
         assert_eq!(o.status.code(), Some(2), "{code}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn mba1_the_html_report_shows_the_new_lines_and_what_the_total_leaves_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let o = wabill(&[
+        "replay",
+        "tests/fixtures/charges/log.csv",
+        "--accounts",
+        ACCOUNTS,
+        "--rates",
+        RATES,
+        "--report",
+        report.to_str().unwrap(),
+        "--rejects",
+        dir.path().join("r.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    for needle in [
+        "group_marketing",
+        "group_service",
+        "<td>call</td>",
+        "meta_business_agent",
+        "0.002468 + 1 unpriced",
+        "The total excludes 1 unpriced unit(s)",
+    ] {
+        assert!(html.contains(needle), "{needle} not in the report");
+    }
+    assert!(report.join("charts/market-cost.png").exists());
+}
