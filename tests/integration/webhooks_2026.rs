@@ -253,3 +253,25 @@ fn call1_call3_calls_webhooks_are_call_rows() {
     );
     assert!(text.contains(",not_answered,CALL-3"), "{text}");
 }
+
+/// GRP-1…3 in reconciliation: each member's status is one delivery (`<wamid>/<member>`),
+/// matched to the business's own log row for that member: no difference.
+#[test]
+fn grp1_group_statuses_reconcile_member_by_member() {
+    let o = wabill(&[
+        "reconcile",
+        "--log",
+        "tests/fixtures/webhooks/groups-2026.csv",
+        "--webhooks",
+        "tests/fixtures/webhooks/groups-2026.jsonl",
+        "--format",
+        "json",
+    ]);
+    let json: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    assert_eq!(o.status.code(), Some(0), "{}\n{json}", stderr(&o));
+    let text = json.to_string();
+    assert!(
+        !text.contains("only_in_webhooks") && !text.contains("only_in_log"),
+        "{json}"
+    );
+}

@@ -359,7 +359,12 @@ pub fn merge_statuses(updates: &[StatusUpdate]) -> Vec<MetaMessage> {
                 .find(|s| !s.is_empty())
                 .unwrap_or("");
             MetaMessage {
-                id: win.id.clone(),
+                // GRP-1: one delivery per member, under an id of its own: `<id>/<member>`.
+                id: if win.group.is_empty() {
+                    win.id.clone()
+                } else {
+                    format!("{}/{}", win.id, user)
+                },
                 waba: win.waba.clone(),
                 number: win.number.clone(),
                 user: user.to_string(),

@@ -182,15 +182,11 @@ fn push_outbound(b: &mut dyn RowSink<'_>, accounts: &Accounts, line: u64, m: &Me
         _ => None,
     };
     f[C_CAT] = template.map(|c| c.id()).or(bot);
-    // GRP-1: one row per member delivery, under an id of its own.
-    let member_id;
+    // GRP-1: one row per member delivery (its id `<id>/<member>`, see `merge_statuses`).
     if !m.group.is_empty() {
         f[C_GROUP] = Some(&m.group);
-        member_id = format!("{}/{}", m.id, m.user);
-        f[C_ID] = Some(&member_id);
-    } else {
-        f[C_ID] = Some(&m.id);
     }
+    f[C_ID] = Some(&m.id);
     f[C_STATUS] = Some(m.status.id());
     f[C_WABA] = Some(accounts.meta_waba(&m.waba));
     f[C_NUMBER] = Some(&m.number);
