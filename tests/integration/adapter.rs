@@ -153,6 +153,7 @@ pub fn engine_run(
             .collect(),
         provider: None,
         currency_choice: None,
+        max_prices: Vec::new(),
     };
     let mut chats: Vec<ChatKey> = Vec::new();
     let mut chat_ix: HashMap<(String, String, String), u32> = HashMap::new();

@@ -1378,3 +1378,129 @@ fn mba1_the_html_report_shows_the_new_lines_and_what_the_total_leaves_out() {
     }
     assert!(report.join("charts/market-cost.png").exists());
 }
+
+#[test]
+fn maxp1_compare_bounds_marketing_spend_with_a_max_price_per_market() {
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "compare",
+            "data/scenarios/campaign-brazil.toml",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        let o = wabill(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        (
+            serde_json::from_slice::<Value>(&o.stdout).unwrap(),
+            stderr(&o),
+        )
+    };
+    let marketing = |j: &Value| -> (u64, String) {
+        let c = j["variants"][0]["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["category"] == "marketing")
+            .unwrap()
+            .clone();
+        (
+            c["charged"].as_u64().unwrap(),
+            c["cost"].as_str().unwrap().to_string(),
+        )
+    };
+    let (plain, _) = run(&[]);
+    let (bounded, err) = run(&["--max-price", "brazil=0.05"]);
+    let (n, _) = marketing(&plain);
+    let (m, cost) = marketing(&bounded);
+    assert_eq!(n, m, "the same messages");
+    // Every Brazilian marketing message at the bound (0.05); the campaign's users are Brazilian.
+    let want = rust_decimal::Decimal::from(n) * rust_decimal::Decimal::new(5, 2);
+    assert_eq!(
+        cost.parse::<rust_decimal::Decimal>().unwrap(),
+        want,
+        "{bounded}"
+    );
+    assert!(
+        err.contains("priced at its max price 0.0500 (MAXP-1"),
+        "{err}"
+    );
+    let o = wabill(&[
+        "compare",
+        "data/scenarios/campaign-brazil.toml",
+        "--max-price",
+        "Atlantis=1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a market of the rate cards"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn call3_a_card_with_calling_and_agent_columns_imports_and_prices_calls() {
+    let d = tempfile::tempdir().unwrap();
+    let rates = d.path().join("rates");
+    std::fs::create_dir_all(&rates).unwrap();
+    std::fs::copy(
+        super::common::root().join("rates/market_map.csv"),
+        rates.join("market_map.csv"),
+    )
+    .unwrap();
+    // Meta's Pricing.csv layout with two more columns, as a card of 2026 could carry them.
+    let pricing = "WhatsApp rates (illustrative)\n\n\
+                   Market,Currency,Marketing,Utility,Authentication,Service,Meta Business Agent,Business-initiated calls\n\
+                   India,XTS,0.0100,0.0020,0.0020,0.0020,2.00,0.0100\n";
+    let file = d.path().join("Pricing.csv");
+    std::fs::write(&file, pricing).unwrap();
+    let o = wabill(&[
+        "rates",
+        "import",
+        file.to_str().unwrap(),
+        "--currency",
+        "XTS",
+        "--effective",
+        "2026-01-01",
+        "--rates",
+        rates.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let card = std::fs::read_to_string(rates.join("XTS/2026-01-01/rates.csv")).unwrap();
+    assert!(
+        card.lines()
+            .next()
+            .unwrap()
+            .contains("meta_business_agent,call"),
+        "{card}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = write_log(
+        dir.path(),
+        &[&row(
+            "2026-11-06T10:00:00Z",
+            "out",
+            IN,
+            "call",
+            "",
+            "accepted",
+            ",56,,,",
+        )],
+    );
+    let o = wabill(&[
+        "replay",
+        log.to_str().unwrap(),
+        "--accounts",
+        ACCOUNTS,
+        "--rates",
+        rates.to_str().unwrap(),
+        "--format",
+        "json",
+        "--rejects",
+        dir.path().join("r.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["total"], "0.0100", "{j}");
+}

@@ -43,6 +43,9 @@ pub struct Accounts {
     pub provider: Option<Provider>,
     /// CUR-1: `--currency`: the one currency billed; rows of WABAs in another are left out.
     pub currency_choice: Option<String>,
+    /// MAXP-1: `compare --max-price`: marketing to these markets is sent with a max price, and
+    /// priced at it (the bound of what Meta charges) unless a row gives what Meta charged.
+    pub max_prices: Vec<(crate::markets::MarketId, crate::money::Money)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -317,6 +320,7 @@ impl Accounts {
             }],
             provider: None,
             currency_choice: None,
+            max_prices: Vec::new(),
         }
     }
 
@@ -348,6 +352,7 @@ impl Accounts {
             wabas,
             provider,
             currency_choice: None,
+            max_prices: Vec::new(),
         })
     }
 
@@ -381,6 +386,17 @@ impl Accounts {
         }
         self.currency_choice = Some(code);
         Ok(())
+    }
+
+    /// MAXP-1: the max price marketing to `market` is sent with, if any.
+    pub fn max_price(&self, market: crate::markets::MarketId) -> Option<crate::money::Money> {
+        if self.max_prices.is_empty() {
+            return None;
+        }
+        self.max_prices
+            .iter()
+            .find(|(m, _)| *m == market)
+            .map(|(_, p)| *p)
     }
 
     /// CUR-1: whether WABA `w`'s rows are billed in this replay (all, without `--currency`).

@@ -108,7 +108,20 @@ impl RateColumn {
     /// The column for a header cell as written in a file, e.g. `"Authentication-\nInternational"`,
     /// `"Business-Initiated"`, `" utility "`.
     pub fn from_header(s: &str) -> Option<Self> {
-        RateColumn::from_id(&normalize_name(s))
+        let n = normalize_name(s);
+        RateColumn::from_id(&n).or(match n.as_str() {
+            // CALL-3: a calling table's per-minute column, as a card may head it.
+            "calls"
+            | "calling"
+            | "business_initiated_call"
+            | "business_initiated_calls"
+            | "call_per_minute"
+            | "calls_per_minute" => Some(RateColumn::Call),
+            // MBA-1, AIP-1.
+            "meta_business_agent_per_1m_tokens" | "mba" => Some(RateColumn::MetaBusinessAgent),
+            "ai_provider" | "ai_providers" => Some(RateColumn::GeneralPurposeAi),
+            _ => None,
+        })
     }
     /// Whether Meta publishes volume tiers for this column (the groups of `Tier Pricing.csv`).
     pub fn is_tiered(&self) -> bool {

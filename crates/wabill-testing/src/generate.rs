@@ -316,6 +316,7 @@ impl Draw {
                 .collect(),
             provider: None,
             currency_choice: None,
+            max_prices: Vec::new(),
         }
     }
 }

@@ -70,6 +70,11 @@ pub struct CompareArgs {
     /// of each message's own date.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub rates_at: Option<chrono::NaiveDate>,
+    /// Marketing to a market sent with a max price (MAXP-1): priced at it, the bound of what
+    /// Meta charges (a row of a log that gives what Meta charged keeps it). `MARKET=PRICE`, the
+    /// market as the rate cards name it, e.g. `--max-price India=0.009`. Repeatable
+    #[arg(long = "max-price", value_name = "MARKET=PRICE")]
+    pub max_price: Vec<String>,
     /// Seed of the generator: the same for every variant, so variants share users and contacts.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -133,6 +138,12 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         None => None,
     };
     let rates = load_rates(args.rates.as_deref())?;
+    for (m, p) in variants::max_prices(&args.max_price, &rates.markets)? {
+        notice(format_args!(
+            "marketing to {} is priced at its max price {p} (MAXP-1: the most Meta charges; a log row that gives what Meta charged keeps it)",
+            rates.markets.name(m)
+        ));
+    }
     let vary: Vec<(String, Vec<String>)> = args
         .vary
         .iter()

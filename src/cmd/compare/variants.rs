@@ -127,20 +127,55 @@ pub(super) fn prepare(
         auto_rulebook: rulebooks.iter().any(|r| r.is_none()),
         ..crate::cmd::read_options()
     };
+    let max_prices = max_prices(&args.max_price, markets)?;
     match src {
         Source::Scenario { scenario, .. } => {
-            let accounts = file_accounts
+            let mut accounts = file_accounts
                 .cloned()
                 .unwrap_or_else(|| scenario.accounts());
+            accounts.max_prices = max_prices;
             generated(src, scenario, args.seed, accounts, markets, &read_opts)
         }
         Source::Log { path } => {
-            let accounts = file_accounts
+            let mut accounts = file_accounts
                 .cloned()
                 .unwrap_or_else(Accounts::default_single);
+            accounts.max_prices = max_prices;
             read(path, args, accounts, rates, rulebooks, &read_opts)
         }
     }
+}
+
+/// MAXP-1: `--max-price MARKET=PRICE`, the market as the rate cards name it (any case).
+pub(super) fn max_prices(
+    flags: &[String],
+    markets: &crate::billing::markets::MarketTable,
+) -> Result<
+    Vec<(
+        crate::billing::markets::MarketId,
+        crate::billing::money::Money,
+    )>,
+> {
+    flags
+        .iter()
+        .map(|f| {
+            let (m, p) = f
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("--max-price `{f}`: expected MARKET=PRICE, e.g. India=0.009"))?;
+            let id = (0..markets.len() as crate::billing::markets::MarketId)
+                .find(|&i| markets.name(i).eq_ignore_ascii_case(m.trim()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--max-price `{f}`: `{}` is not a market of the rate cards (see `wabill rates show`)",
+                        m.trim()
+                    )
+                })?;
+            let price = crate::billing::money::Money::parse_rate(p).map_err(|_| {
+                anyhow::anyhow!("--max-price `{f}`: `{}` is not an amount of at most 6 decimal places", p.trim())
+            })?;
+            Ok((id, price))
+        })
+        .collect()
 }
 
 /// A scenario's traffic, generated straight into a log; a reject means the scenario and the

@@ -46,7 +46,7 @@ fn pricing_header(record: &Record) -> Result<Option<PricingHeader>, MetaLayoutEr
     let mut rates: Vec<(usize, RateColumn, String)> = Vec::new();
     let mut currency = None;
     for (i, name) in names.iter().enumerate() {
-        if let Some(column) = RateColumn::from_id(name) {
+        if let Some(column) = RateColumn::from_header(name) {
             if let Some((first, _, _)) = rates.iter().find(|(_, c, _)| *c == column) {
                 return Err(MetaLayoutError::DuplicateColumn {
                     line: record.line,

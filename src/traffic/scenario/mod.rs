@@ -411,6 +411,7 @@ impl Scenario {
             }],
             provider: None,
             currency_choice: None,
+            max_prices: Vec::new(),
         }
     }
 

@@ -184,8 +184,12 @@ impl ChatState {
         let Some(rulebook) = info.rulebook else {
             unreachable!("rows before the first rulebook are rejected when the log is read")
         };
+        // MAXP-1: what Meta charged (the row), else the max price it was sent with.
         let price = if template == Some(TemplateCategory::Marketing) {
-            env.extras.get(ev.row).price()
+            env.extras
+                .get(ev.row)
+                .price()
+                .or_else(|| env.ctx.accounts.max_price(o.market))
         } else {
             None
         };
