@@ -66,6 +66,7 @@ pub fn log_from_scenario(
                 tokens.map(|t| t.to_string()),
             );
             let (category, status) = (r.category_text(), r.status_text());
+            let group = r.group().map(crate::traffic::model::Population::group_id);
             let fields: crate::io::log::Fields = [
                 Some(&ts),
                 Some(r.direction.as_str()),
@@ -79,7 +80,7 @@ pub fn log_from_scenario(
                 country,
                 None,
                 user_id,
-                None,
+                group.as_deref(),
                 duration.as_deref(),
                 tokens.as_deref(),
                 None,

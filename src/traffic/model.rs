@@ -109,11 +109,19 @@ pub struct Row {
     pub status: Option<Status>,
     /// Set only on the first inbound message of a contact that came from an ad or a Page button.
     pub entry_point: Option<EntryPoint>,
-    /// An agent reply's tokens, a call's seconds; 0 otherwise.
+    /// An agent reply's tokens, a call's seconds; on a group row (any other kind) the group's
+    /// number from 1; 0 otherwise.
     pub amount: u32,
 }
 
 impl Row {
+    /// GRP-1: the group of a group row (index into [`Population::groups`]).
+    pub fn group(&self) -> Option<u32> {
+        match self.kind {
+            MessageType::Agent | MessageType::Call => None,
+            _ => self.amount.checked_sub(1),
+        }
+    }
     /// The `category` column: a template's category, `meta_business_agent` for an agent reply.
     pub fn category_text(&self) -> &'static str {
         match (self.category, self.kind) {
@@ -131,6 +139,7 @@ impl Row {
         }
     }
     /// The `duration` column (calls) and the `tokens` column (agent replies).
+    #[inline]
     pub fn duration_and_tokens(&self) -> (Option<u32>, Option<u32>) {
         match self.kind {
             MessageType::Call => (Some(self.amount), None),
@@ -181,6 +190,8 @@ pub struct Population {
     /// The log has agent replies or calls (`[agent]`, `[calls]`): it then has the `duration`
     /// and `tokens` columns.
     pub extras: bool,
+    /// GRP-1: the groups' members (`[groups]`); the log then has a `group` column.
+    pub groups: Vec<Vec<u32>>,
 }
 
 impl Population {
@@ -203,6 +214,10 @@ impl Population {
             Known::Number => None,
             Known::Linked(d) | Known::Bsuid(d) => Some(format!("{}.{d}", u.country.iso())),
         }
+    }
+    /// GRP-1: the `group` column's value of group `g`.
+    pub fn group_id(g: u32) -> String {
+        format!("group-{}", g + 1)
     }
     /// Whether any user is known by a BSUID: the log then has a `user_id` column.
     pub fn has_bsuids(&self) -> bool {

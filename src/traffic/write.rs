@@ -55,6 +55,8 @@ pub struct RowWriter<'p, W: Write> {
     bsuids: bool,
     /// `[agent]`, `[calls]`: the `duration` and `tokens` columns.
     extras: bool,
+    /// `[groups]`: the `group` column.
+    groups: bool,
 }
 
 impl<'p, W: Write> RowWriter<'p, W> {
@@ -69,6 +71,9 @@ impl<'p, W: Write> RowWriter<'p, W> {
             }
             if pop.extras {
                 out.write_all(b",duration,tokens")?;
+            }
+            if !pop.groups.is_empty() {
+                out.write_all(b",group")?;
             }
             out.write_all(b"\n")?;
         }
@@ -87,6 +92,7 @@ impl<'p, W: Write> RowWriter<'p, W> {
             numbers: numbers.collect(),
             bsuids,
             extras: pop.extras,
+            groups: !pop.groups.is_empty(),
         })
     }
 
@@ -157,6 +163,13 @@ impl<'p, W: Write> RowWriter<'p, W> {
                         push_u64(b, u64::from(t));
                     }
                 }
+                if self.groups {
+                    b.push(b',');
+                    if let Some(g) = row.group() {
+                        b.extend_from_slice(b"group-");
+                        push_u64(b, u64::from(g) + 1);
+                    }
+                }
                 b.push(b'\n');
             }
             Format::Jsonl => {
@@ -197,6 +210,17 @@ impl<'p, W: Write> RowWriter<'p, W> {
                         b.push(b'"');
                     } else {
                         b.extend_from_slice(b"null");
+                    }
+                }
+                if self.groups {
+                    b.extend_from_slice(b",\"group\":");
+                    match row.group() {
+                        Some(g) => {
+                            b.extend_from_slice(b"\"group-");
+                            push_u64(b, u64::from(g) + 1);
+                            b.push(b'"');
+                        }
+                        None => b.extend_from_slice(b"null"),
                     }
                 }
                 if self.extras {

@@ -395,6 +395,68 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
         }
     }
 
+    /// GRP-1…3: a template to every member of the group (one delivery each, at the group's
+    /// business number); with `groups.reply_share` a member answers, and the business replies
+    /// to the whole group inside the window that message opened (GRP-2: free).
+    pub(super) fn broadcast(
+        &mut self,
+        st: &Start,
+        pop: &crate::traffic::model::Population,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let g = &self.sc.groups;
+        let group = u32::from(st.campaign);
+        let Some(members) = pop.groups.get(group as usize) else {
+            return;
+        };
+        let Some(&first) = members.first() else {
+            return;
+        };
+        self.s.group_broadcasts += 1;
+        let number = self.users[first as usize].number;
+        let category = if rng.random_bool(g.utility_share) {
+            TemplateCategory::Utility
+        } else {
+            TemplateCategory::Marketing
+        };
+        let row = |user: u32, ts: i64, direction, kind| Row {
+            ts,
+            id: 0,
+            user,
+            number,
+            direction,
+            kind,
+            category: None,
+            status: None,
+            entry_point: None,
+            amount: group + 1,
+        };
+        for &m in members {
+            let chat = self.chat(m);
+            let status = self.status(&chat, st.ts, Some(category), rng);
+            let mut r = row(m, st.ts, Direction::Out, MessageType::Template);
+            r.category = Some(category);
+            r.status = Some(status);
+            self.out.push(r);
+        }
+        if rng.random_bool(g.reply_share) {
+            self.s.group_replies += 1;
+            let who = members[rng.random_range(0..members.len())];
+            let at = st.ts + secs(rng, self.sc.support.reply_delay_minutes, 60.0);
+            self.out
+                .push(row(who, at, Direction::In, MessageType::Text));
+            let answer =
+                at + secs(rng, self.sc.support.agent_latency_minutes, 60.0).min(CSW_SECS - 1);
+            for &m in members {
+                let chat = self.chat(m);
+                let status = self.status(&chat, answer, None, rng);
+                let mut r = row(m, answer, Direction::Out, MessageType::Text);
+                r.status = Some(status);
+                self.out.push(r);
+            }
+        }
+    }
+
     pub(super) fn campaign_send(&mut self, st: &Start, rng: &mut ChaCha8Rng) {
         let c = &self.sc.campaigns[st.campaign as usize];
         let reply_rate = c.reply_rate;

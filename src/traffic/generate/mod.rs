@@ -52,7 +52,7 @@ mod starts;
 
 use emit::Emitter;
 use expand::Expander;
-use sampling::{stream, Lanes};
+use sampling::{count_in, stream, Lanes};
 use starts::{draw_starts, Activity};
 
 const DAY: i64 = 86_400;
@@ -74,6 +74,10 @@ const STREAM_ORDERS: u64 = 6;
 const STREAM_LOGINS: u64 = 7;
 /// Who is known by a BSUID (MKT-4): its own stream, so that `[log]` changes no other draw.
 const STREAM_BSUIDS: u64 = 8;
+/// GRP-1: who is in which group, and when the groups get broadcasts.
+const STREAM_GROUPS: u64 = 9;
+pub(super) const STREAM_GROUP_STARTS: u64 = 10;
+const STREAM_GROUP_EXPAND: u64 = 11;
 /// Campaign `i` draws its recipients from stream `CAMPAIGN + 2i` and expands on `CAMPAIGN + 2i + 1`.
 const STREAM_CAMPAIGN: u64 = 1000;
 
@@ -140,6 +144,10 @@ pub struct Summary {
     pub calls_from_users: u64,
     /// CALL-3: of those, the ones the business called back.
     pub callbacks: u64,
+    /// GRP-1: templates sent to groups (`[groups]`).
+    pub group_broadcasts: u64,
+    /// GRP-2: broadcasts a member answered.
+    pub group_replies: u64,
     /// Of those, users whose rows carry no phone number.
     pub bsuid_only_users: u64,
     /// Support contacts (issues) started.
@@ -306,6 +314,7 @@ impl<'s> Traffic<'s> {
         let mut contacts = Lanes::new(self.seed, STREAM_CONTACTS);
         let mut orders = Lanes::new(self.seed, STREAM_ORDERS);
         let mut logins = Lanes::new(self.seed, STREAM_LOGINS);
+        let mut broadcasts = Lanes::new(self.seed, STREAM_GROUP_EXPAND);
         let mut camp_rngs: Vec<Lanes> = (0..sc.campaigns.len() as u64)
             .map(|i| Lanes::new(self.seed, STREAM_CAMPAIGN + 2 * i + 1))
             .collect();
@@ -329,6 +338,7 @@ impl<'s> Traffic<'s> {
                 Activity::Order => eng.order(st, orders.next()),
                 Activity::Login => eng.login(st, logins.next()),
                 Activity::Campaign => eng.campaign_send(st, camp_rngs[st.campaign as usize].next()),
+                Activity::Broadcast => eng.broadcast(st, &self.population, broadcasts.next()),
             }
         }
         eng.out.flush(i64::MAX);
@@ -350,6 +360,28 @@ impl<'s> Traffic<'s> {
         }
         s
     }
+}
+
+/// GRP-1: `groups.groups` groups of distinct users (`groups.members` each), from a stream of
+/// their own, so that a scenario without `[groups]` draws nothing more.
+fn assign_groups(sc: &Scenario, seed: u64, users: usize) -> Vec<Vec<u32>> {
+    if sc.groups.groups == 0 || users == 0 {
+        return Vec::new();
+    }
+    let mut rng = stream(seed, STREAM_GROUPS);
+    (0..sc.groups.groups)
+        .map(|_| {
+            let n = (count_in(&mut rng, sc.groups.members) as usize).min(users);
+            let mut members: Vec<u32> = Vec::with_capacity(n);
+            while members.len() < n {
+                let u = rng.random_range(0..users as u32);
+                if !members.contains(&u) {
+                    members.push(u);
+                }
+            }
+            members
+        })
+        .collect()
 }
 
 /// MKT-4: each user is known by a BSUID with probability `log.bsuid_share`, and then by the
@@ -415,10 +447,13 @@ fn build_population(sc: &Scenario, seed: u64) -> Population {
         }
     }
     assign_bsuids(sc, seed, &mut users);
-    Population {
+    let mut pop = Population {
         waba: sc.account.waba.clone(),
         numbers,
         users,
         extras: sc.agent.share > 0.0 || sc.calls.share > 0.0,
-    }
+        groups: Vec::new(),
+    };
+    pop.groups = assign_groups(sc, seed, pop.users.len());
+    pop
 }

@@ -21,6 +21,8 @@ pub(super) enum Activity {
     Order,
     Login,
     Campaign,
+    /// GRP-1: a template to a group (`campaign` holds the group).
+    Broadcast,
 }
 
 /// One activity of one user, expanded into rows later.
@@ -46,6 +48,7 @@ pub(super) fn draw_starts(
     let mut starts = Vec::new();
     activity_starts(sc, seed, users, start, end, months, &mut starts);
     let summaries = campaign_starts(sc, seed, users, start, end, &mut starts);
+    group_starts(sc, seed, start, end, months, &mut starts);
     // Equal keys are equal starts, so an unstable sort is still deterministic.
     starts.sort_unstable_by_key(|s| (s.ts, s.kind, s.campaign, s.user));
     (starts, summaries)
@@ -96,6 +99,47 @@ fn activity_starts(
                         campaign: 0,
                     });
                 }
+            }
+        }
+    }
+}
+
+/// GRP-1: each group's broadcasts, a Poisson count per group, at daytime instants of the
+/// account's zone (its own stream).
+fn group_starts(
+    sc: &Scenario,
+    seed: u64,
+    start: i64,
+    end: i64,
+    months: f64,
+    starts: &mut Vec<Start>,
+) {
+    let g = &sc.groups;
+    let poisson = Poisson::new(g.broadcasts_per_month * months);
+    if g.groups == 0 || poisson.is_zero() {
+        return;
+    }
+    use chrono::{Offset, TimeZone};
+    let mut rng = stream(seed, super::STREAM_GROUP_STARTS);
+    let offset = sc
+        .account
+        .timezone
+        .offset_from_utc_datetime(
+            &chrono::DateTime::from_timestamp(start, 0)
+                .expect("instant")
+                .naive_utc(),
+        )
+        .fix()
+        .local_minus_utc() as i64;
+    for group in 0..g.groups {
+        for _ in 0..poisson.sample(&mut rng) {
+            if let Some(ts) = daytime_instant(&mut rng, offset, start, end) {
+                starts.push(Start {
+                    ts,
+                    user: 0,
+                    kind: Activity::Broadcast,
+                    campaign: group as u16,
+                });
             }
         }
     }

@@ -249,6 +249,35 @@ impl Default for Calls {
     }
 }
 
+/// Group broadcasts (`[groups]`, GRP-1…3): the business writes templates to groups of its users;
+/// a member sometimes answers, and the business replies to the whole group inside the window
+/// the member opened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Groups {
+    /// How many groups (0: none).
+    pub groups: u32,
+    /// Members per group (Meta allows 8).
+    pub members: Span<u32>,
+    /// Templates to each group per month.
+    pub broadcasts_per_month: f64,
+    /// Share of broadcasts that are utility templates (the rest marketing).
+    pub utility_share: f64,
+    /// Share of broadcasts a member answers.
+    pub reply_share: f64,
+}
+
+impl Default for Groups {
+    fn default() -> Self {
+        Groups {
+            groups: 0,
+            members: Span::new(3, 8),
+            broadcasts_per_month: 2.0,
+            utility_share: 0.5,
+            reply_share: 0.3,
+        }
+    }
+}
+
 /// What the written log holds, beside the traffic itself (`[log]`): users known by a
 /// business-scoped user id (MKT-4) and logs that are not the whole story (CONV-4): cut at a
 /// date, or a store of statuses without the users' messages. The traffic is generated the same
@@ -306,6 +335,8 @@ pub struct Scenario {
     pub agent: Agent,
     /// Calls (`[calls]`).
     pub calls: Calls,
+    /// Group broadcasts (`[groups]`).
+    pub groups: Groups,
 }
 
 // Defaults: a mid-size retailer on WhatsApp. Sources: typical figures that providers publish

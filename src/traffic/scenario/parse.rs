@@ -15,8 +15,8 @@ use super::values::{
     span_f64, span_u32, string, Res,
 };
 use super::{
-    Account, Agent, Audience, Authentication, Calls, Campaign, LogShape, Period, Reengagement,
-    Scenario, ScenarioError, Support, Utility, DEFAULT_AGENT_LATENCY_MINUTES,
+    Account, Agent, Audience, Authentication, Calls, Campaign, Groups, LogShape, Period,
+    Reengagement, Scenario, ScenarioError, Support, Utility, DEFAULT_AGENT_LATENCY_MINUTES,
     DEFAULT_AGENT_MESSAGES, DEFAULT_CAMPAIGN_DURATION_MINUTES, DEFAULT_CAMPAIGN_REPLY_RATE,
     DEFAULT_CAMPAIGN_TIME, DEFAULT_CONTACTS_PER_USER_MONTH, DEFAULT_CTWA_SHARE,
     DEFAULT_FAILURE_RATE, DEFAULT_FCR, DEFAULT_FOLLOWUP_GAP_HOURS, DEFAULT_FOLLOWUP_RESOLUTION,
@@ -45,6 +45,17 @@ struct RawScenario {
     log: Option<RawLog>,
     agent: Option<RawAgent>,
     calls: Option<RawCalls>,
+    groups: Option<RawGroups>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGroups {
+    groups: Option<Value>,
+    members: Option<Value>,
+    broadcasts_per_month: Option<Value>,
+    utility_share: Option<Value>,
+    reply_share: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -244,6 +255,29 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
             86_400.0,
         )?,
     };
+    let g = raw.groups.unwrap_or_default();
+    let gd = Groups::default();
+    let groups = Groups {
+        groups: match &g.groups {
+            Some(v) => count("groups.groups", v, 0, 65_535)?,
+            None => 0,
+        },
+        members: span_u32("groups.members", g.members.as_ref(), gd.members, 1, 8)?,
+        broadcasts_per_month: plausible_rate(
+            "groups.broadcasts_per_month",
+            non_negative(
+                "groups.broadcasts_per_month",
+                g.broadcasts_per_month.as_ref(),
+                gd.broadcasts_per_month,
+            )?,
+        )?,
+        utility_share: probability(
+            "groups.utility_share",
+            g.utility_share.as_ref(),
+            gd.utility_share,
+        )?,
+        reply_share: probability("groups.reply_share", g.reply_share.as_ref(), gd.reply_share)?,
+    };
     Ok(Scenario {
         name,
         period,
@@ -257,6 +291,7 @@ pub fn parse_scenario(text: &str) -> Result<Scenario, ScenarioError> {
         log,
         agent,
         calls,
+        groups,
     })
 }
 

@@ -8,7 +8,7 @@ use super::{Scenario, ScenarioError};
 
 impl Scenario {
     /// The keys [`Scenario::set`] accepts (`wabill compare --vary KEY=V1,V2,…`).
-    pub const SETTABLE: [&'static str; 20] = [
+    pub const SETTABLE: [&'static str; 22] = [
         "support.fcr",
         "support.followup_resolution",
         "support.contacts_per_user_month",
@@ -29,6 +29,8 @@ impl Scenario {
         "agent.share",
         "calls.share",
         "calls.callback_share",
+        "groups.broadcasts_per_month",
+        "groups.reply_share",
     ];
 
     /// Sets one key of a checked scenario to `value` (TOML syntax; a bare word is a string),
@@ -75,6 +77,10 @@ impl Scenario {
             "agent.share" => self.agent.share = probability(key, v, 0.0)?,
             "calls.share" => self.calls.share = probability(key, v, 0.0)?,
             "calls.callback_share" => self.calls.callback_share = probability(key, v, 0.0)?,
+            "groups.broadcasts_per_month" => {
+                self.groups.broadcasts_per_month = plausible_rate(key, non_negative(key, v, 0.0)?)?
+            }
+            "groups.reply_share" => self.groups.reply_share = probability(key, v, 0.0)?,
             _ => self.set_campaigns(key, &val)?,
         }
         Ok(())

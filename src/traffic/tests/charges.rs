@@ -100,3 +100,50 @@ fn charges_sections_are_checked() {
     assert_eq!(s.calls.callback_share, 1.0);
     assert!(s.set("calls.share", "2").is_err());
 }
+
+#[test]
+fn grp1_group_broadcasts_deliver_to_every_member_and_change_no_other_row() {
+    let plain = scenario(SUPPORT_2026);
+    let s =
+        with("[groups]\ngroups = 10\nmembers = [3, 5]\nbroadcasts_per_month = 3\nreply_share = 1");
+    let (rows, g) = generate_vec(&s, 3);
+    let (plain_rows, _) = generate_vec(&plain, 3);
+    let one_to_one: Vec<Row> = rows
+        .iter()
+        .filter(|r| r.group().is_none())
+        .copied()
+        .collect();
+    assert_eq!(
+        one_to_one.len(),
+        plain_rows.len(),
+        "[groups] adds rows, changes none"
+    );
+    for (r, p) in one_to_one.iter().zip(&plain_rows) {
+        assert_eq!(
+            (r.ts, r.user, r.kind, r.category, r.status),
+            (p.ts, p.user, p.kind, p.category, p.status)
+        );
+    }
+    let pop = &g.population;
+    assert_eq!(pop.groups.len(), 10);
+    for members in &pop.groups {
+        assert!((3..=5).contains(&members.len()));
+    }
+    // Every broadcast is one template row per member, at one instant; every reply is followed
+    // by one text per member.
+    let templates = rows
+        .iter()
+        .filter(|r| r.group().is_some() && r.kind == MessageType::Template)
+        .count() as u64;
+    let members: u64 = pop.groups.iter().map(|m| m.len() as u64).sum();
+    assert!(templates > 0 && g.summary.group_broadcasts > 0);
+    assert!(templates <= g.summary.group_broadcasts * 5);
+    assert!(
+        templates >= g.summary.group_broadcasts * 3 - members * 2,
+        "a few after the end"
+    );
+    let csv = String::from_utf8(csv_bytes(&s, 3)).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",group"));
+    assert!(csv.contains(",template,marketing,") && csv.contains(",group-"));
+    assert!(err(&minimal("[groups]\ngroups = 2\nmembers = [3, 9]")).contains("groups.members"));
+}
