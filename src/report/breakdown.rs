@@ -233,23 +233,7 @@ pub fn csv(lines: &[Line]) -> String {
         "month,waba,market,category,rulebook,charged,free,cost\n"
     });
     for l in lines {
-        if unpriced {
-            let cells = [
-                l.month.clone(),
-                l.waba.clone(),
-                l.market.clone(),
-                l.category.to_string(),
-                l.rulebook.to_string(),
-                l.charged.to_string(),
-                l.free.to_string(),
-                l.unpriced.to_string(),
-                l.cost.to_string(),
-            ];
-            out.push_str(&cells.map(|c| csv_field(&c)).join(","));
-            out.push('\n');
-            continue;
-        }
-        let cells = [
+        let mut cells = vec![
             l.month.clone(),
             l.waba.clone(),
             l.market.clone(),
@@ -257,9 +241,13 @@ pub fn csv(lines: &[Line]) -> String {
             l.rulebook.to_string(),
             l.charged.to_string(),
             l.free.to_string(),
-            l.cost.to_string(),
         ];
-        out.push_str(&cells.map(|c| csv_field(&c)).join(","));
+        if unpriced {
+            cells.push(l.unpriced.to_string());
+        }
+        cells.push(l.cost.to_string());
+        let cells: Vec<String> = cells.iter().map(|c| csv_field(c)).collect();
+        out.push_str(&cells.join(","));
         out.push('\n');
     }
     out

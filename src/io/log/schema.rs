@@ -537,38 +537,29 @@ fn call(inbound: bool, status: &str) -> FieldResult<Kind> {
 fn extra(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
     // Most logs have none of these columns: nothing to read.
     if f[C_DURATION].is_none() && f[C_TOKENS].is_none() && f[C_PRICE].is_none() {
-        if let Kind::Call {
-            by_user: false,
-            accepted: true,
-        } = kind
-        {
-            return bad(
-                C_DURATION,
-                "accepted business call without duration (seconds, CALL-3)",
-            );
-        }
-        return Ok(Extra::default());
+        return call3_needs_duration(kind).map(|()| Extra::default());
     }
     extra_fields(f, kind)
+}
+
+/// CALL-3: an accepted business call must give its duration.
+fn call3_needs_duration(kind: &Kind) -> FieldResult<()> {
+    match kind {
+        Kind::Call {
+            by_user: false,
+            accepted: true,
+        } => bad(
+            C_DURATION,
+            "accepted business call without duration (seconds, CALL-3)",
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// [`extra`] for a file that has one of the columns.
 #[inline(never)]
 fn extra_fields(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
     let (d, t, p) = (field(f, C_DURATION), field(f, C_TOKENS), field(f, C_PRICE));
-    if d.is_empty() && t.is_empty() && p.is_empty() {
-        if let Kind::Call {
-            by_user: false,
-            accepted: true,
-        } = kind
-        {
-            return bad(
-                C_DURATION,
-                "accepted business call without duration (seconds, CALL-3)",
-            );
-        }
-        return Ok(Extra::default());
-    }
     let mut e = Extra::default();
     if !d.is_empty() {
         if !matches!(kind, Kind::Call { .. }) {
@@ -583,15 +574,8 @@ fn extra_fields(f: &Fields, kind: &Kind) -> FieldResult<Extra> {
             .filter(|&s| s < u32::MAX)
             .ok_or((C_DURATION, "not a whole number of seconds".to_string()))?;
         e = e.with_duration(secs);
-    } else if let Kind::Call {
-        by_user: false,
-        accepted: true,
-    } = kind
-    {
-        return bad(
-            C_DURATION,
-            "accepted business call without duration (seconds, CALL-3)",
-        );
+    } else {
+        call3_needs_duration(kind)?;
     }
     if !t.is_empty() {
         if !matches!(

@@ -75,46 +75,34 @@ impl Scan<'_> {
             }
             b
         };
-        let country = match p.country {
-            Some(c) => c,
-            None => {
-                let markets = self.markets;
-                let found = self
-                    .memo
-                    .entry(p.user)
-                    .or_insert_with(|| markets.resolve_number(&p.user.to_string()));
-                match found {
-                    Ok(r) => r.country,
-                    Err(_) => {
-                        let found = Some(found.clone());
-                        return Err(Reject::without_country(row as u32, p.user, &found));
-                    }
-                }
-            }
-        };
+        let country = self.row_country(p, row)?;
         Ok((BSUID_KEY | u64::from(b), Some(country)))
+    }
+
+    /// A row's country settled at the scan: the explicit one (MKT-3, or a BSUID's), else its
+    /// number's (MKT-1, once per number); `Err`: the number has none.
+    fn row_country(&mut self, p: &Parsed, row: u64) -> Result<Country, Reject> {
+        if let Some(c) = p.country {
+            return Ok(c);
+        }
+        let markets = self.markets;
+        let found = self
+            .memo
+            .entry(p.user)
+            .or_insert_with(|| markets.resolve_number(&p.user.to_string()));
+        match found {
+            Ok(r) => Ok(r.country),
+            Err(_) => {
+                let found = Some(found.clone());
+                Err(Reject::without_country(row as u32, p.user, &found))
+            }
+        }
     }
 
     /// GRP-1: a group row is the group's (its key), at its member's country (explicit, the
     /// BSUID's, else the member number's); `Err`: the number has none.
     fn group_member(&mut self, p: &Parsed, row: u64) -> Result<(u64, Option<Country>), Reject> {
-        let country = match p.country {
-            Some(c) => c,
-            None => {
-                let markets = self.markets;
-                let found = self
-                    .memo
-                    .entry(p.user)
-                    .or_insert_with(|| markets.resolve_number(&p.user.to_string()));
-                match found {
-                    Ok(r) => r.country,
-                    Err(_) => {
-                        let found = Some(found.clone());
-                        return Err(Reject::without_country(row as u32, p.user, &found));
-                    }
-                }
-            }
-        };
+        let country = self.row_country(p, row)?;
         self.members.push((row as u32, member_label(p)));
         let g = self.groups.id(p.group);
         Ok((GROUP_KEY | u64::from(g), Some(country)))
