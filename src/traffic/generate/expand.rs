@@ -337,20 +337,10 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
                 chat.agent = Some(a);
             }
         }
-        let mut start = st.ts;
-        if calls.share > 0.0 {
-            let mut c = side_rng(st, 2);
-            if c.random_bool(calls.share) {
-                // The user calls instead of writing (free, CALL-2; it opens the window, CALL-1).
-                self.s.calls_from_users += 1;
-                let secs_long = secs(&mut c, calls.duration_seconds, 1.0);
-                self.call(&mut chat, st.ts, Direction::In, secs_long);
-                if c.random_bool(calls.callback_share) {
-                    // The business calls back and settles it on the phone (CALL-3).
-                    self.s.callbacks += 1;
-                    let at = st.ts + secs(&mut c, sp.agent_latency_minutes, 60.0);
-                    let secs_long = secs(&mut c, calls.duration_seconds, 1.0);
-                    self.call(&mut chat, at, Direction::Out, secs_long);
+        let start = if calls.share > 0.0 {
+            match self.call_first(st, &mut chat) {
+                Some(start) => start,
+                None => {
                     // Settled on the phone: resolved at first contact, no follow-up.
                     self.s.contacts_resolved_first += u64::from(!fcr);
                     self.s.contacts_resolved += u64::from(!resolved);
@@ -358,10 +348,10 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
                     self.s.followup_sessions -= u64::from(followups);
                     return;
                 }
-                // No call-back: the user writes after the call.
-                start = st.ts + secs_long + 60;
             }
-        }
+        } else {
+            st.ts
+        };
         let (mut t, _) = self.session(&mut chat, start, Side::User, entry, rng);
         for k in 0..followups {
             let at = t + secs(rng, gap, 3600.0);
@@ -455,6 +445,28 @@ impl<'a, 'k, S: FnMut(&Row) -> ControlFlow<()>> Expander<'a, 'k, S> {
                 self.out.push(r);
             }
         }
+    }
+
+    /// `[calls]`: a contact may begin with the user's call (free, CALL-2; it opens the window,
+    /// CALL-1); the business may call back and settle it on the phone (CALL-3): `None`. Else
+    /// when the user's written session starts (after the call, if any).
+    fn call_first(&mut self, st: &Start, chat: &mut Chat) -> Option<i64> {
+        let calls = &self.sc.calls;
+        let mut c = side_rng(st, 2);
+        if !c.random_bool(calls.share) {
+            return Some(st.ts);
+        }
+        self.s.calls_from_users += 1;
+        let seconds = secs(&mut c, calls.duration_seconds, 1.0);
+        self.call(chat, st.ts, Direction::In, seconds);
+        if c.random_bool(calls.callback_share) {
+            self.s.callbacks += 1;
+            let at = st.ts + secs(&mut c, self.sc.support.agent_latency_minutes, 60.0);
+            let seconds = secs(&mut c, calls.duration_seconds, 1.0);
+            self.call(chat, at, Direction::Out, seconds);
+            return None;
+        }
+        Some(st.ts + seconds + 60)
     }
 
     pub(super) fn campaign_send(&mut self, st: &Start, rng: &mut ChaCha8Rng) {

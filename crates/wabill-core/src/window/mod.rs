@@ -141,29 +141,9 @@ impl ChatState {
             ..Outcome::default()
         };
         let country = env.countries[ev.country as usize];
-        let (template, status) = match ev.kind {
-            Kind::In { entry_point } => {
-                // GRP-2: a member's message opens the group's window; groups have no entry points.
-                self.inbound(t, entry_point && !self.group);
-                return o;
-            }
-            Kind::Call { by_user, accepted } => {
-                o.rulebook = info.rulebook;
-                let duration = env.extras.get(ev.row).duration();
-                calls::decide(self, t, by_user, accepted, duration, &mut o);
-                return o;
-            }
-            Kind::Bot { bot, status } => {
-                o.rulebook = info.rulebook;
-                if !status.is_delivered() {
-                    conv5_not_delivered(&mut o);
-                } else {
-                    let tokens = env.extras.get(ev.row).tokens();
-                    others::decide_bot(bot, t, tokens, &info, ei, &mut o, issues);
-                }
-                return o;
-            }
-            Kind::Out { template, status } => (template, status),
+        let Kind::Out { template, status } = ev.kind else {
+            self.not_a_message(ev, ei, &info, env, &mut o, issues);
+            return o;
         };
         o.rulebook = info.rulebook;
         if !status.is_delivered() {
@@ -213,6 +193,40 @@ impl ChatState {
             pmp::decide(self, &m, &mut o);
         }
         o
+    }
+
+    /// A row that is not a business message of the chat's own windows: the user's message
+    /// (it opens the window; GRP-2: a member's opens the group's, and groups have no entry
+    /// points), a call (CALL-1…3), or a message of Meta's agent or an AI provider (MBA-1,
+    /// AIP-1).
+    fn not_a_message(
+        &mut self,
+        ev: &Event,
+        ei: u32,
+        info: &PeriodInfo,
+        env: &Env,
+        o: &mut Outcome,
+        issues: &mut Vec<Issue>,
+    ) {
+        let t = ev.ts;
+        match ev.kind {
+            Kind::In { entry_point } => self.inbound(t, entry_point && !self.group),
+            Kind::Call { by_user, accepted } => {
+                o.rulebook = info.rulebook;
+                let duration = env.extras.get(ev.row).duration();
+                calls::decide(self, t, by_user, accepted, duration, o);
+            }
+            Kind::Bot { bot, status } => {
+                o.rulebook = info.rulebook;
+                if !status.is_delivered() {
+                    conv5_not_delivered(o);
+                } else {
+                    let tokens = env.extras.get(ev.row).tokens();
+                    others::decide_bot(bot, t, tokens, info, ei, o, issues);
+                }
+            }
+            Kind::Out { .. } => unreachable!("business messages go through the windows"),
+        }
     }
 
     /// CALL-1: a call from the user (answered or not), or a business call the user accepted:
