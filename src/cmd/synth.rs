@@ -125,6 +125,17 @@ fn print_summary(args: &SynthArgs, summary: &traffic::Summary) {
         summary.logins,
         args.out.display()
     ));
+    if summary.contacts_agent + summary.calls_from_users + summary.group_broadcasts > 0 {
+        notice(format_args!(
+            "{} contacts answered by Meta Business Agent ({} replies, MBA-1), {} contacts begun with a call ({} called back, CALL-1…3), {} group broadcasts ({} answered by a member, GRP-1…3)",
+            summary.contacts_agent,
+            summary.agent_replies,
+            summary.calls_from_users,
+            summary.callbacks,
+            summary.group_broadcasts,
+            summary.group_replies
+        ));
+    }
     if summary.bsuid_users > 0 {
         notice(format_args!(
             "{} users known by a business-scoped user id (MKT-4), {} of them without a number",
