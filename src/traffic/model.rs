@@ -215,15 +215,18 @@ impl Population {
             Known::Linked(d) | Known::Bsuid(d) => Some(format!("{}.{d}", u.country.iso())),
         }
     }
-    /// GRP-1: the `group` column's value of group `g`.
+    /// GRP-1: the `group` column's value of group `g`: [`GROUP_PREFIX`] and `g + 1`.
     pub fn group_id(g: u32) -> String {
-        format!("group-{}", g + 1)
+        format!("{GROUP_PREFIX}{}", g + 1)
     }
     /// Whether any user is known by a BSUID: the log then has a `user_id` column.
     pub fn has_bsuids(&self) -> bool {
         self.users.iter().any(|u| u.known != Known::Number)
     }
 }
+
+/// How the `group` column names a generated group: this and its number from 1 (`group-3`).
+pub const GROUP_PREFIX: &str = "group-";
 
 /// Formats E.164 digits as `+<digits>`.
 pub fn e164(digits: u64) -> String {

@@ -17,7 +17,7 @@ use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 
 use crate::traffic::generate::{Generated, Progress, Traffic};
-use crate::traffic::model::{Direction, Known, Population, Row};
+use crate::traffic::model::{Direction, Known, Population, Row, GROUP_PREFIX};
 use crate::traffic::scenario::Scenario;
 
 /// The message log's columns (formats.md §1), in this order.
@@ -166,7 +166,7 @@ impl<'p, W: Write> RowWriter<'p, W> {
                 if self.groups {
                     b.push(b',');
                     if let Some(g) = row.group() {
-                        b.extend_from_slice(b"group-");
+                        b.extend_from_slice(GROUP_PREFIX.as_bytes());
                         push_u64(b, u64::from(g) + 1);
                     }
                 }
@@ -216,7 +216,8 @@ impl<'p, W: Write> RowWriter<'p, W> {
                     b.extend_from_slice(b",\"group\":");
                     match row.group() {
                         Some(g) => {
-                            b.extend_from_slice(b"\"group-");
+                            b.push(b'"');
+                            b.extend_from_slice(GROUP_PREFIX.as_bytes());
                             push_u64(b, u64::from(g) + 1);
                             b.push(b'"');
                         }

@@ -433,9 +433,7 @@ fn price(c: &Checked, v: &Volume, card: Option<&RateCard>, counters: &mut Counte
 
 /// MBA-1: `tokens` at the card's rate per million, rounded once; free before 2026-08-01.
 fn mba1_tokens(c: &Checked, tokens: u64, card: Option<&RateCard>) -> Priced {
-    let (y, m, d) = crate::window::MBA_CHARGED_FROM;
-    let from = month_key(NaiveDate::from_ymd_opt(y, m, d).expect("date"));
-    if c.month < from {
+    if !crate::window::mba1_charged_in(c.month) {
         return Priced {
             rule: Rule::Mba1,
             charged: 0,

@@ -133,14 +133,6 @@ impl Extras {
             Err(_) => Extra::default(),
         }
     }
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-    /// Add another part's extras (the partitioned scan); [`Extras::seal`] again after.
-    pub fn extend(&mut self, other: Extras) {
-        self.rows.extend(other.rows);
-        self.values.extend(other.values);
-    }
 }
 
 /// Whether a business message is a unit (CONV-5) and of which kind.

@@ -177,13 +177,6 @@ impl Billed {
             other => other.rate_column().expect("priced category").id(),
         }
     }
-    /// Whether the category is one of Meta's group categories (GRP-1).
-    pub fn is_group(self) -> bool {
-        matches!(
-            self,
-            Billed::GroupMarketing | Billed::GroupUtility | Billed::GroupService
-        )
-    }
     pub fn rate_column(self) -> Option<RateColumn> {
         Some(match self {
             Billed::Marketing => RateColumn::Marketing,
@@ -345,17 +338,6 @@ impl Bot {
         [Bot::MetaAgent, Bot::AiProvider]
             .into_iter()
             .find(|b| b.id().eq_ignore_ascii_case(s.trim()))
-    }
-}
-
-impl Kind {
-    /// A business row (message or call) that was not delivered or not answered: it costs
-    /// nothing and changes no state.
-    pub fn status(&self) -> Option<Status> {
-        match *self {
-            Kind::Out { status, .. } | Kind::Bot { status, .. } => Some(status),
-            _ => None,
-        }
     }
 }
 

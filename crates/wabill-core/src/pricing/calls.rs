@@ -13,8 +13,16 @@ use crate::money::Money;
 use crate::rates::{RateCard, TierRate};
 use crate::types::RateColumn;
 
+/// CALL-3: a started 6-second pulse counts whole (a 56 s call is 10 pulses).
+pub const PULSE_SECONDS: u64 = 6;
+
 /// CALL-3: 10 pulses of 6 seconds make a minute.
 pub const PULSES_PER_MINUTE: u64 = 10;
+
+/// CALL-3: the pulses of a call of `seconds`.
+pub fn pulses(seconds: u32) -> u64 {
+    u64::from(seconds).div_ceil(PULSE_SECONDS)
+}
 
 /// CALL-3: pulses counted so far per market and WABA-local month, across the portfolio.
 #[derive(Debug, Default)]
@@ -79,6 +87,15 @@ mod tests {
             ],
         );
         c
+    }
+
+    #[test]
+    fn call3_a_started_pulse_counts_whole() {
+        assert_eq!(pulses(56), 10);
+        assert_eq!(pulses(60), 10);
+        assert_eq!(pulses(61), 11);
+        assert_eq!(pulses(1), 1);
+        assert_eq!(pulses(0), 0);
     }
 
     #[test]

@@ -125,7 +125,7 @@ impl<'a> Pricer<'a> {
                 list().and_then(|r| r.times_ratio(n, 1_000_000)).ok_or(None)
             }
             Pending::Call => {
-                let pulses = crate::window::pulses(self.extras.get(row).duration().unwrap_or(0));
+                let pulses = calls::pulses(self.extras.get(row).duration().unwrap_or(0));
                 let last = self.calls.take(market, info.month, pulses);
                 calls::call3_price(card, market, pulses, last)
             }

@@ -11,8 +11,7 @@
 
 mod calls;
 mod cbp;
-pub use calls::{pulses, PULSE_SECONDS};
-pub use others::MBA_CHARGED_FROM;
+pub use others::{mba1_charged_in, MBA_CHARGED_FROM};
 mod groups;
 mod others;
 mod pmp;
@@ -140,7 +139,6 @@ impl ChatState {
             period: period as u32,
             ..Outcome::default()
         };
-        let country = env.countries[ev.country as usize];
         let Kind::Out { template, status } = ev.kind else {
             self.not_a_message(ev, ei, &info, env, &mut o, issues);
             return o;
@@ -160,6 +158,7 @@ impl ChatState {
             self.conv4_outside_csw(t, ei, issues);
             csw_open = true;
         }
+        let country = env.countries[ev.country as usize];
         pmp::pmp7_us_marketing(template, country, &info, ei, issues);
         let Some(rulebook) = info.rulebook else {
             unreachable!("rows before the first rulebook are rejected when the log is read")
@@ -212,9 +211,7 @@ impl ChatState {
         match ev.kind {
             Kind::In { entry_point } => self.inbound(t, entry_point && !self.group),
             Kind::Call { by_user, accepted } => {
-                o.rulebook = info.rulebook;
-                let duration = env.extras.get(ev.row).duration();
-                calls::decide(self, t, by_user, accepted, duration, o);
+                calls::decide(self, t, by_user, accepted, info.rulebook, o)
             }
             Kind::Bot { bot, status } => {
                 o.rulebook = info.rulebook;

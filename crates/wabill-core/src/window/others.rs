@@ -14,9 +14,11 @@ use crate::types::{Billed, Bot, Reason};
 /// MBA-1: Meta charges Meta Business Agent messages from 00:00 of this date (WABA time zone).
 pub const MBA_CHARGED_FROM: (i32, u32, u32) = (2026, 8, 1);
 
-fn mba_charged_in(info: &PeriodInfo) -> bool {
+/// MBA-1: whether Meta charges agent messages in the WABA-local month `month` (a
+/// [`month_key`]); the replay and the estimate both ask here.
+pub fn mba1_charged_in(month: u32) -> bool {
     let (y, m, d) = MBA_CHARGED_FROM;
-    info.month >= month_key(NaiveDate::from_ymd_opt(y, m, d).expect("date"))
+    month >= month_key(NaiveDate::from_ymd_opt(y, m, d).expect("date"))
 }
 
 /// A delivered message of Meta's agent (MBA-1) or of an AI provider (row category
@@ -47,7 +49,7 @@ fn mba1(
     o: &mut Outcome,
     issues: &mut Vec<Issue>,
 ) {
-    if !mba_charged_in(info) {
+    if !mba1_charged_in(info.month) {
         o.free_unit(
             Billed::MetaBusinessAgent,
             Reason::NotChargedYet,
